@@ -1,0 +1,597 @@
+/*
+ * kvw — command-line tool for NATS JetStream Key-Value buckets, built on the
+ * public kvw C API only (<kvw/kvw.h>).
+ *
+ * One process does one op: connect, open the bucket (created when missing),
+ * submit, run the single callback through kvw_client_poll(), print, exit.
+ * POLL delivery keeps the whole tool on one thread.
+ *
+ * Commands are table-driven (see `commands` below) so that a multi-op
+ * command such as `bench` can be added with its own runner later.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <kvw/kvw.h>
+
+/* Exit codes (documented in --help). */
+enum {
+    EXIT_OK = 0,
+    EXIT_OTHER = 1,
+    EXIT_USAGE = 2,
+    EXIT_CONFLICT = 3,
+    EXIT_NOTFOUND = 4,
+    EXIT_UNKNOWN = 5
+};
+
+#define DEFAULT_SERVER "nats://127.0.0.1:4222"
+
+static const char usage_text[] =
+    "usage: kvw [options] <command> [args]\n"
+    "\n"
+    "commands:\n"
+    "  put KEY VALUE                      store VALUE under KEY\n"
+    "  create KEY VALUE                   store only if KEY holds no live value\n"
+    "  update KEY VALUE --expect VERSION  store only if KEY's latest version is VERSION\n"
+    "  delete KEY [--expect VERSION]      write a delete marker; with --expect, a\n"
+    "                                     CAS tombstone (empty value) instead\n"
+    "  purge KEY                          write a purge marker, dropping KEY's history\n"
+    "  get KEY                            print KEY's value\n"
+    "  entry KEY                          print KEY's latest record: VERSION OP [VALUE]\n"
+    "\n"
+    "options (before or after the command; `--` ends them):\n"
+    "  --server URL      comma-separated NATS URLs [$NATS_URL, else " DEFAULT_SERVER "]\n"
+    "  --bucket NAME     KV bucket, created when missing [$KVW_BUCKET]\n"
+    "  --expect VERSION  expected latest version (update, delete)\n"
+    "  --timeout MS      deadline of the op in milliseconds [5000]\n"
+    "  --user NAME       user name\n"
+    "  --password PASS   password [$KVW_PASSWORD; prefer the variable: argv is\n"
+    "                    visible to other users]\n"
+    "  --token TOKEN     authentication token [$KVW_TOKEN]\n"
+    "  --creds FILE      NATS credentials file (JWT + nkey seed)\n"
+    "  --tls-ca FILE     CA certificate to verify the server (enables TLS)\n"
+    "  --version         print the tool's and library's versions\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "output:\n"
+    "  writes print the new version alone, e.g. `7`.\n"
+    "  get prints the value's raw bytes followed by one newline (always).\n"
+    "  entry prints `VERSION OP VALUE`, e.g. `7 PUT hello`; without the value\n"
+    "  when it is empty, e.g. `8 DEL`, or `9 PUT` for a delete --expect tombstone.\n"
+    "\n"
+    "exit status:\n"
+    "  0 success\n"
+    "  1 other error (connection, authentication, server...)\n"
+    "  2 bad usage or input (bad key, bucket name, version, too big a value)\n"
+    "  3 conflict: create found a live value, or the expected version is stale\n"
+    "  4 get/entry found nothing\n"
+    "  5 outcome unknown: the write may have landed (e.g. timed out); read back\n"
+    "errors are reported on stderr as `kvw: OP: KVW_NAME: message`.\n";
+
+/* ------------------------------------------------------------ options */
+
+typedef struct cli_options {
+    const char *server;
+    const char *bucket;
+    const char *expect;
+    const char *timeout;
+    const char *user;
+    const char *password;
+    const char *token;
+    const char *creds;
+    const char *tls_ca;
+    const char *positional[8];
+    int npositional;
+    int too_many_positional;
+} cli_options;
+
+typedef struct option_spec {
+    const char *name;
+    size_t field; /* offset of the const char * in cli_options */
+} option_spec;
+
+static const option_spec option_specs[] = {
+    {"--server", offsetof(cli_options, server)},
+    {"--bucket", offsetof(cli_options, bucket)},
+    {"--expect", offsetof(cli_options, expect)},
+    {"--timeout", offsetof(cli_options, timeout)},
+    {"--user", offsetof(cli_options, user)},
+    {"--password", offsetof(cli_options, password)},
+    {"--token", offsetof(cli_options, token)},
+    {"--creds", offsetof(cli_options, creds)},
+    {"--tls-ca", offsetof(cli_options, tls_ca)},
+};
+
+static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("kvw: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'kvw --help'.\n", stderr);
+}
+
+/* The error line: `kvw: <op>: KVW_NAME: message`. */
+static void report(const char *op, int code, const char *message)
+{
+    fprintf(stderr, "kvw: %s: %s: %s\n", op, kvw_err_name(code),
+            message && *message ? message : kvw_strerror(code));
+}
+
+static int exit_code_for(int code)
+{
+    switch (code) {
+    case KVW_OK:
+        return EXIT_OK;
+    case KVW_EEXIST:
+    case KVW_ECONFLICT:
+        return EXIT_CONFLICT;
+    case KVW_ENOTFOUND:
+        return EXIT_NOTFOUND;
+    case KVW_EBADKEY:
+    case KVW_EBADNAME:
+    case KVW_EBADVERSION:
+    case KVW_ETOOBIG:
+    case KVW_EINVAL:
+        return EXIT_USAGE;
+    default:
+        return kvw_err_outcome_unknown(code) ? EXIT_UNKNOWN : EXIT_OTHER;
+    }
+}
+
+/*
+ * Options may come anywhere; only arguments starting with "--" (and "-h")
+ * are options, so values such as "-5" need no quoting. "--name=value" is
+ * accepted too. Returns -1 after a usage error, 1 for --help, 2 for
+ * --version, 0 otherwise.
+ */
+static int parse_args(int argc, char **argv, cli_options *o)
+{
+    int only_positional = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (only_positional || strncmp(arg, "--", 2) != 0) {
+            if (!only_positional && strcmp(arg, "-h") == 0)
+                return 1;
+            if (o->npositional < (int)(sizeof o->positional / sizeof o->positional[0]))
+                o->positional[o->npositional++] = arg;
+            else
+                o->too_many_positional = 1;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_positional = 1;
+            continue;
+        }
+        if (strcmp(arg, "--help") == 0)
+            return 1;
+        if (strcmp(arg, "--version") == 0)
+            return 2;
+
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        const option_spec *spec = NULL;
+        for (size_t k = 0; k < sizeof option_specs / sizeof option_specs[0]; k++) {
+            if (strlen(option_specs[k].name) == name_len &&
+                strncmp(option_specs[k].name, arg, name_len) == 0) {
+                spec = &option_specs[k];
+                break;
+            }
+        }
+        if (!spec) {
+            usage_error("unknown option '%.*s'", (int)name_len, arg);
+            return -1;
+        }
+        const char *value;
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            usage_error("option '%s' needs a value", spec->name);
+            return -1;
+        }
+        *(const char **)((char *)o + spec->field) = value;
+    }
+    return 0;
+}
+
+static int parse_timeout(const char *text, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v <= 0 || v > 86400000LL)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+/*
+ * Copies a comma-separated URL list with the secret of any user info (the
+ * password of user:password@, or a lone token@) replaced by "***", so
+ * error messages never show it.
+ */
+static void redact_urls(const char *urls, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    while (*urls && n + 1 < size) {
+        size_t len = strcspn(urls, ",");
+        const char *scheme = strstr(urls, "://");
+        const char *host = scheme && scheme < urls + len ? scheme + 3 : urls;
+        const char *at = NULL;
+        for (const char *p = host; p < urls + len && *p != '/'; p++)
+            if (*p == '@')
+                at = p;
+        int w;
+        if (!at) {
+            w = snprintf(buf + n, size - n, "%.*s", (int)len, urls);
+        } else {
+            const char *colon = host;
+            while (colon < at && *colon != ':')
+                colon++;
+            size_t keep = (size_t)((colon < at ? colon + 1 : host) - urls);
+            w = snprintf(buf + n, size - n, "%.*s***%.*s", (int)keep, urls,
+                         (int)(urls + len - at), at);
+        }
+        if (w < 0 || (size_t)w >= size - n)
+            break;
+        n += (size_t)w;
+        urls += len;
+        if (*urls == ',') {
+            if (n + 1 < size) {
+                buf[n++] = ',';
+                buf[n] = '\0';
+            }
+            urls++;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ one op */
+
+/* What the callback saw, copied out of the borrowed kvw_result. */
+typedef struct completion {
+    int done;
+    int status;
+    char *message;
+    kvw_version version;
+    kvw_entry_op entry_op;
+    void *value;
+    size_t value_len;
+    int want_value; /* set before submitting: copy the value of a read */
+    int copy_failed;
+} completion;
+
+static void on_complete(const kvw_result *r, void *user_data)
+{
+    completion *c = user_data;
+    c->done = 1;
+    c->status = r->status;
+    c->version = r->version;
+    c->entry_op = r->entry_op;
+    /* Only what will be printed is copied: the message of a failure, the
+     * value of a successful read. */
+    if (r->status != KVW_OK) {
+        c->message = strdup(r->message ? r->message : "");
+        c->copy_failed = c->message == NULL;
+    } else if (c->want_value) {
+        c->value_len = r->value_len;
+        c->value = malloc(r->value_len ? r->value_len : 1);
+        if (!c->value)
+            c->copy_failed = 1;
+        else if (r->value_len)
+            memcpy(c->value, r->value, r->value_len);
+    }
+}
+
+static int is_read(kvw_op op)
+{
+    return op == KVW_OP_GET || op == KVW_OP_GET_ENTRY;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct command command;
+
+typedef struct context {
+    const command *cmd;
+    const cli_options *opts;
+    kvw_client *client;
+    kvw_bucket *bucket;
+    int64_t op_timeout_ms;
+    const char *key;
+    const char *value;
+    kvw_version expected;
+    int has_expected;
+} context;
+
+typedef int (*command_runner)(context *ctx);
+
+struct command {
+    const char *name;
+    int nargs;          /* positional arguments after the command name */
+    const char *args;   /* for messages */
+    int expect;         /* 0: not allowed, 1: optional, 2: required */
+    kvw_op op;
+    command_runner run;
+};
+
+static int submit(context *ctx, completion *c)
+{
+    kvw_bucket *b = ctx->bucket;
+    const char *k = ctx->key;
+    const char *v = ctx->value;
+    size_t vlen = v ? strlen(v) : 0;
+    switch (ctx->cmd->op) {
+    case KVW_OP_PUT:
+        return kvw_put(b, k, v, vlen, on_complete, c);
+    case KVW_OP_CREATE:
+        return kvw_create(b, k, v, vlen, on_complete, c);
+    case KVW_OP_UPDATE:
+        return kvw_update(b, k, v, vlen, &ctx->expected, on_complete, c);
+    case KVW_OP_DELETE:
+    case KVW_OP_DELETE_WITH_VERSION:
+        return ctx->has_expected
+                   ? kvw_delete_with_version(b, k, &ctx->expected, on_complete, c)
+                   : kvw_delete(b, k, on_complete, c);
+    case KVW_OP_PURGE:
+        return kvw_purge(b, k, on_complete, c);
+    case KVW_OP_GET:
+        return kvw_get(b, k, on_complete, c);
+    case KVW_OP_GET_ENTRY:
+        return kvw_get_entry(b, k, on_complete, c);
+    }
+    return KVW_EINTERNAL;
+}
+
+static int print_version(const kvw_version *v)
+{
+    char buf[KVW_VERSION_STRLEN];
+    if (kvw_version_format(v, buf, sizeof buf) < 0)
+        return -1;
+    return printf("%s\n", buf) < 0 ? -1 : 0;
+}
+
+static int print_result(const context *ctx, const completion *c)
+{
+    switch (ctx->cmd->op) {
+    case KVW_OP_GET:
+        if (c->value_len && fwrite(c->value, 1, c->value_len, stdout) != c->value_len)
+            return -1;
+        return putchar('\n') == EOF ? -1 : 0;
+    case KVW_OP_GET_ENTRY: {
+        char buf[KVW_VERSION_STRLEN];
+        if (kvw_version_format(&c->version, buf, sizeof buf) < 0)
+            return -1;
+        if (printf("%s %s", buf, kvw_entry_op_name(c->entry_op)) < 0)
+            return -1;
+        if (c->value_len && (putchar(' ') == EOF ||
+                             fwrite(c->value, 1, c->value_len, stdout) != c->value_len))
+            return -1;
+        return putchar('\n') == EOF ? -1 : 0;
+    }
+    default:
+        return print_version(&c->version);
+    }
+}
+
+/* Submits one op and runs its callback on this thread. */
+static int run_single_op(context *ctx)
+{
+    const char *name = ctx->cmd->name;
+    completion c;
+    memset(&c, 0, sizeof c);
+    c.want_value = is_read(ctx->cmd->op);
+
+    int rc = submit(ctx, &c);
+    if (rc != 0) {
+        report(name, rc, NULL);
+        return exit_code_for(rc);
+    }
+
+    /* A write we cannot see the end of may still have landed. */
+    int lost = is_read(ctx->cmd->op) ? EXIT_OTHER : EXIT_UNKNOWN;
+
+    /* The library guarantees the callback by the op's deadline; the
+     * watchdog only guards against that promise being broken. */
+    int64_t give_up = now_ms() + 2 * ctx->op_timeout_ms + 5000;
+    while (!c.done) {
+        int64_t left = give_up - now_ms();
+        if (left <= 0) {
+            report(name, KVW_ETIMEDOUT, "no completion from the library");
+            return lost;
+        }
+        int n = kvw_client_poll(ctx->client, left > 1000 ? 1000 : (int)left);
+        if (n < 0 && !c.done) {
+            report(name, n, "polling for the completion failed");
+            return lost;
+        }
+    }
+
+    int code;
+    if (c.copy_failed) {
+        report(name, KVW_ENOMEM, "cannot copy the result");
+        code = EXIT_OTHER;
+    } else if (c.status != KVW_OK) {
+        report(name, c.status, c.message);
+        code = exit_code_for(c.status);
+    } else if (print_result(ctx, &c) != 0 || fflush(stdout) != 0) {
+        fprintf(stderr, "kvw: %s: cannot write the result to stdout: %s\n", name,
+                strerror(errno));
+        code = EXIT_OTHER;
+    } else {
+        code = EXIT_OK;
+    }
+    free(c.message);
+    free(c.value);
+    return code;
+}
+
+static const command commands[] = {
+    {"put", 2, "KEY VALUE", 0, KVW_OP_PUT, run_single_op},
+    {"create", 2, "KEY VALUE", 0, KVW_OP_CREATE, run_single_op},
+    {"update", 2, "KEY VALUE --expect VERSION", 2, KVW_OP_UPDATE, run_single_op},
+    {"delete", 1, "KEY [--expect VERSION]", 1, KVW_OP_DELETE, run_single_op},
+    {"purge", 1, "KEY", 0, KVW_OP_PURGE, run_single_op},
+    {"get", 1, "KEY", 0, KVW_OP_GET, run_single_op},
+    {"entry", 1, "KEY", 0, KVW_OP_GET_ENTRY, run_single_op},
+};
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------ main */
+
+static const char *env_or(const char *value, const char *env_name)
+{
+    if (value)
+        return value;
+    const char *e = getenv(env_name);
+    return e && *e ? e : NULL;
+}
+
+int main(int argc, char **argv)
+{
+    cli_options o;
+    memset(&o, 0, sizeof o);
+
+    int parsed = parse_args(argc, argv, &o);
+    if (parsed < 0)
+        return EXIT_USAGE;
+    if (parsed == 1) {
+        fputs(usage_text, stdout);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_OTHER;
+    }
+    if (parsed == 2) {
+        printf("kvw %s (library %s)\n", KVW_VERSION_STRING, kvw_library_version_string());
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_OTHER;
+    }
+
+    if (KVW_CHECK_VERSION() != 0) {
+        fprintf(stderr, "kvw: libkvw %s cannot serve a program built for %s\n",
+                kvw_library_version_string(), KVW_VERSION_STRING);
+        return EXIT_OTHER;
+    }
+
+    /* ---- the command and its arguments, checked before connecting */
+    if (o.npositional == 0) {
+        usage_error("no command given");
+        return EXIT_USAGE;
+    }
+    context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.opts = &o;
+    ctx.cmd = find_command(o.positional[0]);
+    if (!ctx.cmd) {
+        usage_error("unknown command '%s'", o.positional[0]);
+        return EXIT_USAGE;
+    }
+    const char *name = ctx.cmd->name;
+    if (o.too_many_positional || o.npositional - 1 != ctx.cmd->nargs) {
+        usage_error("usage: kvw %s %s", name, ctx.cmd->args);
+        return EXIT_USAGE;
+    }
+    ctx.key = o.positional[1];
+    ctx.value = ctx.cmd->nargs >= 2 ? o.positional[2] : NULL;
+
+    if (o.expect) {
+        if (ctx.cmd->expect == 0) {
+            usage_error("%s does not take --expect", name);
+            return EXIT_USAGE;
+        }
+        int rc = kvw_version_parse(&ctx.expected, o.expect);
+        if (rc == 0 && kvw_version_is_unknown(&ctx.expected))
+            rc = KVW_EBADVERSION; /* "unknown" never matches a key's version */
+        if (rc != 0) {
+            report(name, rc, "--expect needs a version as printed by a write, e.g. 7");
+            return EXIT_USAGE;
+        }
+        ctx.has_expected = 1; /* delete becomes kvw_delete_with_version */
+    } else if (ctx.cmd->expect == 2) {
+        usage_error("%s needs --expect VERSION", name);
+        return EXIT_USAGE;
+    }
+
+    int rc = kvw_key_check(ctx.key);
+    if (rc != 0) {
+        report(name, rc, "keys are 1-1024 characters of [-/_=.a-zA-Z0-9], "
+                         "with no leading or trailing '.' and no '..'");
+        return EXIT_USAGE;
+    }
+
+    const char *bucket_name = env_or(o.bucket, "KVW_BUCKET");
+    if (!bucket_name) {
+        usage_error("no bucket: use --bucket NAME or set KVW_BUCKET");
+        return EXIT_USAGE;
+    }
+    rc = kvw_bucket_name_check(bucket_name);
+    if (rc != 0) {
+        report("bucket", rc, "bucket names are [A-Za-z0-9_-]+");
+        return EXIT_USAGE;
+    }
+
+    ctx.op_timeout_ms = 5000;
+    if (o.timeout && parse_timeout(o.timeout, &ctx.op_timeout_ms) != 0) {
+        usage_error("--timeout needs a positive number of milliseconds, not '%s'", o.timeout);
+        return EXIT_USAGE;
+    }
+
+    /* ---- connect and open the bucket */
+    kvw_client_options copts = KVW_CLIENT_OPTIONS_INIT;
+    copts.servers = env_or(o.server, "NATS_URL");
+    if (!copts.servers)
+        copts.servers = DEFAULT_SERVER;
+    copts.name = "kvw-cli";
+    copts.user = o.user;
+    copts.password = env_or(o.password, "KVW_PASSWORD");
+    copts.token = env_or(o.token, "KVW_TOKEN");
+    copts.credentials_file = o.creds;
+    copts.tls_ca_file = o.tls_ca;
+    copts.op_timeout_ms = ctx.op_timeout_ms;
+    copts.delivery = KVW_DELIVERY_POLL;
+
+    rc = kvw_client_open(&ctx.client, &copts);
+    if (rc != 0) {
+        char where[512];
+        redact_urls(copts.servers, where, sizeof where);
+        char msg[640];
+        snprintf(msg, sizeof msg, "%s (server %s)", kvw_strerror(rc), where);
+        report("connect", rc, msg);
+        return exit_code_for(rc);
+    }
+
+    kvw_bucket_options bopts = KVW_BUCKET_OPTIONS_INIT;
+    bopts.create_if_missing = 1;
+    rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);
+    if (rc != 0) {
+        report("bucket", rc, NULL);
+        kvw_client_free(ctx.client);
+        return exit_code_for(rc);
+    }
+
+    int code = ctx.cmd->run(&ctx);
+
+    kvw_bucket_free(ctx.bucket);
+    kvw_client_free(ctx.client);
+    return code;
+}
