@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# Tests of the kvw command-line tool against private nats-servers.
+#
+#   tools/test_cli.sh path/to/kvw
+#
+# Starts its own nats-server (-js, loopback, a free port, a temporary store)
+# plus two with authentication, and stops them on exit. Checks stdout and
+# the exit status of every command. Exit 77 (skip) without nats-server.
+# NATS_SERVER may name the nats-server binary.
+set -u
+
+KVW=${1:?usage: test_cli.sh path/to/kvw}
+[[ -x $KVW ]] || { echo "test_cli: $KVW is not an executable" >&2; exit 1; }
+KVW=$(cd "$(dirname "$KVW")" && pwd)/$(basename "$KVW")
+
+NATS_SERVER=${NATS_SERVER:-}
+[[ -x $NATS_SERVER ]] || NATS_SERVER=$(command -v nats-server || true)
+[[ -x $NATS_SERVER ]] || NATS_SERVER=/usr/sbin/nats-server
+if [[ ! -x $NATS_SERVER ]]; then
+    echo "test_cli: SKIP: nats-server not found (set NATS_SERVER)"
+    exit 77
+fi
+
+# The tool reads these; the tests set them explicitly where they are tested.
+unset NATS_URL KVW_BUCKET KVW_PASSWORD KVW_TOKEN
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/kvw-cli-test.XXXXXX")
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_server NAME [nats-server args…]: sets URL to the new server's URL.
+start_server() {
+    local dir=$T/$1
+    shift
+    mkdir -p "$dir"
+    "$NATS_SERVER" -js -a 127.0.0.1 -p -1 --ports_file_dir "$dir" -sd "$dir/store" "$@" \
+        >"$dir/log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    local ports=$dir/nats-server_$pid.ports i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $ports ]] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    URL=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$ports" 2>/dev/null)
+    if [[ -z $URL ]]; then
+        echo "test_cli: nats-server did not start; its log:" >&2
+        cat "$dir/log" >&2
+        exit 1
+    fi
+}
+
+FAILED=0
+PASSED=0
+OUT='' ERR='' RC=0
+
+# run ARGS…: runs the tool with no stdin; sets OUT, ERR and RC.
+run() {
+    OUT=$("$KVW" "$@" </dev/null 2>"$T/stderr")
+    RC=$?
+    ERR=$(<"$T/stderr")
+}
+
+fail() {
+    FAILED=$((FAILED + 1))
+    printf 'FAIL: %.300s\n' "$1"
+    printf '      kvw %.300s\n      exit %s\n      stdout: %.300s\n      stderr: %.300s\n' \
+        "$CMD" "$RC" "$OUT" "$ERR"
+}
+
+# t DESCRIPTION WANT_RC WANT_STDOUT -- ARGS…: runs and checks exit status and
+# stdout exactly. WANT_STDOUT "*" accepts any stdout, "#" a version number.
+t() {
+    local desc=$1 want_rc=$2 want_out=$3
+    shift 4
+    CMD="$*"
+    run "$@"
+    if [[ $RC != "$want_rc" ]]; then
+        fail "$desc: exit $RC, want $want_rc"
+    elif [[ $want_out == '#' ]]; then
+        if [[ $OUT =~ ^[0-9]+$ ]]; then PASSED=$((PASSED + 1)); else fail "$desc: stdout is not a version"; fi
+    elif [[ $want_out != '*' && $OUT != "$want_out" ]]; then
+        fail "$desc: stdout '$OUT', want '$want_out'"
+    else
+        PASSED=$((PASSED + 1))
+    fi
+}
+
+# err_has TEXT: the last command's stderr contains TEXT.
+err_has() {
+    if [[ $ERR == *"$1"* ]]; then PASSED=$((PASSED + 1)); else fail "stderr lacks '$1'"; fi
+}
+# err_lacks TEXT: the last command's stderr does not contain TEXT.
+err_lacks() {
+    if [[ $ERR != *"$1"* ]]; then PASSED=$((PASSED + 1)); else fail "stderr shows '$1'"; fi
+}
+# out_empty: writes on failure print nothing on stdout.
+out_empty() {
+    if [[ -z $OUT ]]; then PASSED=$((PASSED + 1)); else fail "stdout not empty"; fi
+}
+
+# ---------------------------------------------------------------- usage
+# None of these may need a server: the URL points at a closed port, so a
+# connection attempt would show up as exit 1, not 2.
+DEAD=nats://127.0.0.1:1
+t "--help" 0 '*' -- --help
+[[ $OUT == *"usage: kvw"* && $OUT == *"exit status"* ]] || fail "--help text"
+t "-h after a command" 0 '*' -- get k -h
+t "--version" 0 '*' -- --version
+[[ $OUT == kvw\ * ]] || fail "--version text"
+t "no command" 2 '' -- --server $DEAD --bucket b
+t "unknown command" 2 '' -- --server $DEAD --bucket b frob k
+err_has "unknown command 'frob'"
+t "unknown option" 2 '' -- --server $DEAD --bucket b --frob put k v
+err_has "unknown option '--frob'"
+t "option without value" 2 '' -- put k v --bucket
+t "put without value" 2 '' -- --server $DEAD --bucket b put k
+t "put with extra argument" 2 '' -- --server $DEAD --bucket b put k v w
+t "get without key" 2 '' -- --server $DEAD --bucket b get
+t "no bucket" 2 '' -- --server $DEAD get k
+err_has "KVW_BUCKET"
+t "bad bucket name" 2 '' -- --server $DEAD --bucket bad.name get k
+err_has "kvw: bucket: KVW_EBADNAME:"
+t "key with a space" 2 '' -- --server $DEAD --bucket b put "bad key" v
+err_has "kvw: put: KVW_EBADKEY:"
+t "key with leading dot" 2 '' -- --server $DEAD --bucket b get .k
+err_has "KVW_EBADKEY"
+t "key with .." 2 '' -- --server $DEAD --bucket b entry a..b
+err_has "KVW_EBADKEY"
+t "key with wildcard" 2 '' -- --server $DEAD --bucket b delete 'a.*'
+err_has "KVW_EBADKEY"
+t "update without --expect" 2 '' -- --server $DEAD --bucket b update k v
+err_has "needs --expect"
+t "update with a malformed version" 2 '' -- --server $DEAD --bucket b update k v --expect abc
+err_has "kvw: update: KVW_EBADVERSION:"
+t "update with the unknown version" 2 '' -- --server $DEAD --bucket b update k v --expect unknown
+err_has "KVW_EBADVERSION"
+t "put with --expect" 2 '' -- --server $DEAD --bucket b put k v --expect 3
+t "get with --expect" 2 '' -- --server $DEAD --bucket b get k --expect 3
+t "zero timeout" 2 '' -- --server $DEAD --bucket b --timeout 0 get k
+t "non-numeric timeout" 2 '' -- --server $DEAD --bucket b --timeout soon get k
+
+# ------------------------------------------------------------ no server
+t "closed port" 1 '' -- --server $DEAD --bucket b get k
+err_has "kvw: connect: KVW_ENOTCONN:"
+t "closed port, password in the URL" 1 '' -- \
+    --server nats://bob:hunter2@127.0.0.1:1,nats://tok3n@127.0.0.1:1 --bucket b get k
+err_lacks "hunter2"
+err_lacks "tok3n"
+t "closed port, secrets in options" 1 '' -- \
+    --server $DEAD --user bob --password hunter2 --token tok3n --bucket b get k
+err_lacks "hunter2"
+err_lacks "tok3n"
+
+# ------------------------------------------------------------ the ops
+start_server plain
+S=(--server "$URL" --bucket cli)
+
+t "put" 0 '#' -- "${S[@]}" put greeting hello
+v_put=$OUT
+t "get" 0 hello -- "${S[@]}" get greeting
+t "entry" 0 "$v_put PUT hello" -- "${S[@]}" entry greeting
+t "options after the command" 0 '#' -- put greeting "hello world" "${S[@]}"
+((OUT > v_put)) || fail "versions do not increase: $v_put then $OUT"
+t "--name=value options" 0 "hello world" -- --server="$URL" --bucket=cli get greeting
+CMD="NATS_URL=… KVW_BUCKET=cli get greeting"
+OUT=$(NATS_URL=$URL KVW_BUCKET=cli "$KVW" get greeting 2>"$T/stderr" </dev/null)
+RC=$? ERR=$(<"$T/stderr")
+[[ $RC == 0 && $OUT == "hello world" ]] && PASSED=$((PASSED + 1)) || fail "NATS_URL and KVW_BUCKET"
+t "--bucket beats KVW_BUCKET" 0 '*' -- --server "$URL" --bucket cli get greeting
+t "new bucket starts at version 1" 0 1 -- --server "$URL" --bucket other put k v
+t "--timeout" 0 "v" -- --server "$URL" --bucket other --timeout 2000 get k
+
+# create / update (CAS)
+t "create" 0 '#' -- "${S[@]}" create color red
+v_create=$OUT
+t "create again: exists" 3 '' -- "${S[@]}" create color blue
+err_has "kvw: create: KVW_EEXIST:"
+t "update with the right version" 0 '#' -- "${S[@]}" update color blue --expect "$v_create"
+v_update=$OUT
+t "update with a stale version: conflict" 3 '' -- "${S[@]}" update color green --expect "$v_create"
+err_has "kvw: update: KVW_ECONFLICT:"
+t "get after update" 0 blue -- "${S[@]}" get color
+t "update of a key never written: conflict" 3 '' -- "${S[@]}" update nokey v --expect "$v_update"
+err_has "KVW_ECONFLICT"
+
+# delete (DEL marker), then create again
+t "delete" 0 '#' -- "${S[@]}" delete color
+v_del=$OUT
+t "get after delete: not found" 4 '' -- "${S[@]}" get color
+err_has "kvw: get: KVW_ENOTFOUND:"
+t "entry after delete" 0 "$v_del DEL" -- "${S[@]}" entry color
+t "create after delete" 0 '#' -- "${S[@]}" create color purple
+v_recreate=$OUT
+t "get after re-create" 0 purple -- "${S[@]}" get color
+t "delete of a key never written (best effort)" 0 '#' -- "${S[@]}" delete nokey
+
+# delete --expect (CAS tombstone)
+t "delete --expect stale: conflict" 3 '' -- "${S[@]}" delete color --expect "$v_update"
+err_has "kvw: delete: KVW_ECONFLICT:"
+t "delete --expect right" 0 '#' -- "${S[@]}" delete color --expect "$v_recreate"
+v_tomb=$OUT
+t "entry shows the tombstone" 0 "$v_tomb PUT" -- "${S[@]}" entry color
+t "get of a tombstone: not found" 4 '' -- "${S[@]}" get color
+t "create over a tombstone: exists" 3 '' -- "${S[@]}" create color red
+err_has "KVW_EEXIST"
+t "update over the tombstone" 0 '#' -- "${S[@]}" update color orange --expect "$v_tomb"
+t "delete --expect on a key never written: conflict" 3 '' -- "${S[@]}" delete nokey2 --expect 1
+
+# purge
+t "purge" 0 '#' -- "${S[@]}" purge color
+v_purge=$OUT
+t "entry after purge" 0 "$v_purge PURGE" -- "${S[@]}" entry color
+t "get after purge: not found" 4 '' -- "${S[@]}" get color
+t "create after purge" 0 '#' -- "${S[@]}" create color teal
+
+# nothing there
+t "get of a key never written" 4 '' -- "${S[@]}" get never
+out_empty
+err_has "kvw: get: KVW_ENOTFOUND:"
+t "entry of a key never written" 4 '' -- "${S[@]}" entry never
+out_empty
+err_has "kvw: entry: KVW_ENOTFOUND:"
+
+# values
+t "value after --" 0 '#' -- "${S[@]}" put dash -- --not-an-option
+t "get it" 0 "--not-an-option" -- "${S[@]}" get dash
+t "negative number as value" 0 '#' -- "${S[@]}" put neg -5
+t "get it" 0 "-5" -- "${S[@]}" get neg
+t "value with spaces and a newline" 0 '#' -- "${S[@]}" put ml $'a b\nc'
+run "${S[@]}" get ml
+[[ $RC == 0 && $OUT == $'a b\nc' ]] && PASSED=$((PASSED + 1)) || fail "multi-line value"
+"$KVW" "${S[@]}" get ml >"$T/raw" 2>/dev/null
+[[ $(od -An -c "$T/raw" | tr -d ' \n') == 'ab\nc\n' ]] && PASSED=$((PASSED + 1)) ||
+    fail "get prints the value and exactly one newline"
+t "empty value" 0 '#' -- "${S[@]}" put empty ""
+v_empty=$OUT
+t "get of an empty value: not found" 4 '' -- "${S[@]}" get empty
+t "entry of an empty value" 0 "$v_empty PUT" -- "${S[@]}" entry empty
+big=$(head -c 100000 /dev/zero | tr '\0' x)
+t "100 kB value" 0 '#' -- "${S[@]}" put big "$big"
+run "${S[@]}" get big
+[[ $RC == 0 && ${#OUT} == 100000 ]] && PASSED=$((PASSED + 1)) || fail "100 kB value read back"
+
+# ------------------------------------------------------- authentication
+start_server userpass --user alice --pass wonderland
+t "user and password" 0 '#' -- --server "$URL" --bucket auth --user alice --password wonderland put k v
+CMD="KVW_PASSWORD=… --user alice get k"
+OUT=$(KVW_PASSWORD=wonderland "$KVW" --server "$URL" --bucket auth --user alice get k 2>"$T/stderr" </dev/null)
+RC=$? ERR=$(<"$T/stderr")
+[[ $RC == 0 && $OUT == v ]] && PASSED=$((PASSED + 1)) || fail "KVW_PASSWORD"
+t "wrong password" 1 '' -- --server "$URL" --bucket auth --user alice --password guess put k v
+err_has "KVW_EAUTH"
+err_lacks "guess"
+t "password in the URL" 0 v -- --server "nats://alice:wonderland@${URL#nats://}" --bucket auth get k
+t "wrong password in the URL" 1 '' -- --server "nats://alice:secret42@${URL#nats://}" --bucket auth get k
+err_lacks "secret42"
+
+start_server token --auth t0ken-s3cret
+t "token" 0 '#' -- --server "$URL" --bucket auth --token t0ken-s3cret put k v
+CMD="KVW_TOKEN=… get k"
+OUT=$(KVW_TOKEN=t0ken-s3cret "$KVW" --server "$URL" --bucket auth get k 2>"$T/stderr" </dev/null)
+RC=$? ERR=$(<"$T/stderr")
+[[ $RC == 0 && $OUT == v ]] && PASSED=$((PASSED + 1)) || fail "KVW_TOKEN"
+t "wrong token" 1 '' -- --server "$URL" --bucket auth --token wr0ng-t0ken get k
+err_has "KVW_EAUTH"
+err_lacks "wr0ng-t0ken"
+
+# Missing files: refused (how exactly is the library's business), no secrets shown.
+run --server "$URL" --bucket auth --creds "$T/missing.creds" get k
+CMD="--creds missing"
+[[ $RC != 0 && $ERR == "kvw: connect: KVW_"* ]] && PASSED=$((PASSED + 1)) || fail "missing creds file"
+run --server "$URL" --bucket auth --token t0ken-s3cret --tls-ca "$T/missing.pem" get k
+CMD="--tls-ca missing"
+[[ $RC != 0 && $ERR == "kvw: connect: KVW_"* ]] && PASSED=$((PASSED + 1)) || fail "missing CA file"
+err_lacks "t0ken-s3cret"
+
+echo "test_cli: $PASSED passed, $FAILED failed"
+((FAILED == 0))
