@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# kvw demo: from a fresh Debian 12 machine to a walk through every write op.
+#
+#   scripts/demo.sh          (as root, or as a user who may sudo)
+#
+# 1. installs what is missing with apt-get (nothing when all is there);
+# 2. configures and builds kvw (Release) into ./build;
+# 3. starts a private nats-server with JetStream on a free loopback port and
+#    a temporary store, stopped again when the script exits;
+# 4. runs the `kvw` tool, printing each command, its output and exit status,
+#    and stops with an error if any command behaves unexpectedly.
+# Needs no input; exits 0 when the walk-through behaved as documented.
+set -euo pipefail
+exec </dev/null
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- packages
+PACKAGES=(build-essential cmake ninja-build pkg-config libnats-dev nats-server libuv1-dev
+          libcmocka-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    say "installing ${missing[*]}"
+    SUDO=()
+    if [[ $(id -u) != 0 ]]; then
+        command -v sudo >/dev/null || die "not root and no sudo: run as root to install ${missing[*]}"
+        SUDO=(sudo -n) # never wait for a password prompt
+    fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        "${missing[@]}"
+else
+    say "packages: all present (${PACKAGES[*]})"
+fi
+
+# ------------------------------------------------------------------- build
+say "building kvw (Release) into ./build"
+generator=()
+[[ -f build/CMakeCache.txt ]] || generator=(-G Ninja) # keep an existing build's generator
+cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DKVW_BUILD_TESTS=OFF
+cmake --build build --parallel
+KVW=$PWD/build/tools/kvw
+[[ -x $KVW ]] || die "the build did not produce $KVW"
+
+# ------------------------------------------------------------------ server
+NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server) # /usr/sbin is not on a user's PATH
+[[ -x $NATS_SERVER ]] || die "nats-server not found"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kvw-demo.XXXXXX")
+server_pid=
+cleanup() {
+    if [[ -n $server_pid ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "starting a private nats-server (JetStream, loopback, free port, store in $TMP)"
+"$NATS_SERVER" -js -a 127.0.0.1 -p -1 --ports_file_dir "$TMP" -sd "$TMP/store" \
+    >"$TMP/nats-server.log" 2>&1 &
+server_pid=$!
+ports=$TMP/nats-server_$server_pid.ports
+for ((i = 0; i < 100; i++)); do
+    [[ -s $ports ]] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+done
+url=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$ports" 2>/dev/null || true)
+[[ -n $url ]] || { cat "$TMP/nats-server.log" >&2; die "nats-server did not start"; }
+
+export NATS_URL=$url KVW_BUCKET=demo
+unset KVW_PASSWORD KVW_TOKEN
+say "walk-through with the kvw tool (build/tools/kvw)"
+printf 'NATS_URL=%s  KVW_BUCKET=%s  (the bucket is created on first use)\n' "$NATS_URL" "$KVW_BUCKET"
+
+# kvw WANT_EXIT ARGS…: prints and runs `kvw ARGS…`, shows stdout, stderr and
+# the exit status, and stops the demo unless the status is WANT_EXIT.
+# Leaves stdout in OUT.
+kvw() {
+    local want=$1 rc=0
+    shift
+    printf '\n$ kvw'
+    printf ' %q' "$@"
+    printf '\n'
+    OUT=$("$KVW" "$@" 2>"$TMP/stderr") || rc=$?
+    [[ -z $OUT ]] || printf '%s\n' "$OUT"
+    [[ ! -s $TMP/stderr ]] || cat "$TMP/stderr"
+    printf '[exit %d]\n' "$rc"
+    ((rc == want)) || die "expected exit $want from: kvw $*"
+}
+
+say "put: store a value; prints the new version"
+kvw 0 put greeting "hello, world"
+kvw 0 get greeting
+
+say "create: only when the key holds no live value"
+kvw 0 create color red
+v_red=$OUT
+kvw 3 create color blue
+
+say "update: compare-and-set against the version create printed"
+kvw 0 update color blue --expect "$v_red"
+v_blue=$OUT
+kvw 3 update color green --expect "$v_red"
+kvw 0 get color
+
+say "delete: a DEL marker; the key can be created again"
+kvw 0 delete color
+kvw 4 get color
+kvw 0 create color purple
+v_purple=$OUT
+
+say "delete --expect: a logical delete under CAS (an empty-value tombstone)"
+kvw 3 delete color --expect "$v_blue"
+kvw 0 delete color --expect "$v_purple"
+kvw 0 entry color
+kvw 4 get color
+kvw 3 create color red
+
+say "demo finished: every command behaved as expected"
