@@ -1,0 +1,259 @@
+// The C boundary: argument checks, handle casts, and no exception escapes.
+#include "bucket.h"
+#include "client.h"
+#include "keys.h"
+#include "version.h"
+
+#include <kvw/kvw.h>
+
+#include <cstring>
+#include <new>
+
+struct kvw_client {
+    std::shared_ptr<kvw::Client> impl;
+};
+
+struct kvw_bucket {
+    std::shared_ptr<kvw::Bucket> impl;
+};
+
+namespace {
+
+// Every entry point runs its body here: C callers never see a C++ exception.
+template <typename F>
+int guarded(F &&body)
+{
+    try {
+        return body();
+    } catch (const std::bad_alloc &) {
+        return KVW_ENOMEM;
+    } catch (...) {
+        return KVW_EINTERNAL;
+    }
+}
+
+// Bytes kvw adds as headers to each kind of write: the server counts them
+// against its payload and message-size limits.
+int64_t header_bytes(kvw_op kind)
+{
+    const int64_t frame = 12;           // "NATS/1.0\r\n" ... "\r\n"
+    const int64_t expect = 37 + 20 + 2; // "Nats-Expected-Last-Subject-Sequence: " u64 "\r\n"
+    switch (kind) {
+    case KVW_OP_CREATE:
+    case KVW_OP_UPDATE:
+    case KVW_OP_DELETE_WITH_VERSION: return frame + expect;
+    case KVW_OP_DELETE: return frame + 19;       // "KV-Operation: DEL\r\n"
+    case KVW_OP_PURGE: return frame + 21 + 18;  // + "Nats-Rollup: sub\r\n"
+    default: return 0;
+    }
+}
+
+int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_t len,
+           const kvw_version *expected, kvw_write_cb cb, void *user_data)
+{
+    if (b == nullptr || cb == nullptr || (value == nullptr && len > 0)) return KVW_EINVAL;
+    int rc = kvw::check_key(key);
+    if (rc != KVW_OK) return rc;
+    uint64_t rev = 0;
+    if (kind == KVW_OP_UPDATE || kind == KVW_OP_DELETE_WITH_VERSION) {
+        if (expected == nullptr) return KVW_EINVAL;
+        rev = kvw::revision_of(*expected);
+        if (rev == 0) return KVW_EBADVERSION;
+    }
+    if (static_cast<uint64_t>(len) > static_cast<uint64_t>(INT32_MAX) ||
+        static_cast<int64_t>(len) > b->impl->max_payload(header_bytes(kind)))
+        return KVW_ETOOBIG;
+    if (b->impl->closed()) return KVW_ECLOSED;
+
+    return guarded([&]() -> int {
+        std::unique_ptr<kvw::Op> op(new kvw::Op);
+        op->kind = kind;
+        op->bucket = b->impl;
+        op->key = key;
+        if (len > 0) op->value.assign(static_cast<const char *>(value), len);
+        op->expected = rev;
+        op->cb = cb;
+        op->user_data = user_data;
+        return b->impl->client().submit(std::move(op));
+    });
+}
+
+}  // namespace
+
+extern "C" {
+
+KVW_API int kvw_library_version(void) { return KVW_VERSION_NUMBER; }
+KVW_API const char *kvw_library_version_string(void) { return KVW_VERSION_STRING; }
+
+KVW_API int kvw_library_check_version(int header_version)
+{
+    const int major = header_version / 10000, minor = header_version / 100 % 100;
+    return major == KVW_VERSION_MAJOR && minor <= KVW_VERSION_MINOR ? KVW_OK : KVW_EINVAL;
+}
+
+KVW_API int kvw_client_options_init(kvw_client_options *opts)
+{
+    if (opts == nullptr) return KVW_EINVAL;
+    *opts = kvw_client_options KVW_CLIENT_OPTIONS_INIT;
+    return KVW_OK;
+}
+
+KVW_API int kvw_bucket_options_init(kvw_bucket_options *opts)
+{
+    if (opts == nullptr) return KVW_EINVAL;
+    *opts = kvw_bucket_options KVW_BUCKET_OPTIONS_INIT;
+    return KVW_OK;
+}
+
+KVW_API int kvw_client_open(kvw_client **out, const kvw_client_options *opts)
+{
+    if (out == nullptr) return KVW_EINVAL;
+    *out = nullptr;
+    return guarded([&]() -> int {
+        std::shared_ptr<kvw::Client> impl;
+        int rc = kvw::Client::open(&impl, opts);
+        if (rc != KVW_OK) return rc;
+        *out = new kvw_client{std::move(impl)};
+        return KVW_OK;
+    });
+}
+
+KVW_API int kvw_client_close(kvw_client *client)
+{
+    if (client == nullptr) return KVW_EINVAL;
+    return guarded([&]() -> int { return client->impl->close(); });
+}
+
+KVW_API void kvw_client_free(kvw_client *client)
+{
+    if (client == nullptr) return;
+    guarded([&]() -> int { return client->impl->close(); });
+    delete client;  // the client itself lives on while buckets, ops or the loop hold it
+}
+
+KVW_API int kvw_client_fd(kvw_client *client)
+{
+    return client == nullptr ? KVW_EINVAL : client->impl->fd();
+}
+
+KVW_API int kvw_client_poll(kvw_client *client, int timeout_ms)
+{
+    if (client == nullptr) return KVW_EINVAL;
+    std::shared_ptr<kvw::Client> impl = client->impl;  // a callback may free the handle
+    return guarded([&]() -> int { return impl->poll(timeout_ms); });
+}
+
+KVW_API int kvw_client_inflight(kvw_client *client)
+{
+    return client == nullptr ? KVW_EINVAL : client->impl->inflight();
+}
+
+KVW_API int kvw_bucket_open(kvw_bucket **out, kvw_client *client, const char *name,
+                            const kvw_bucket_options *opts)
+{
+    if (out == nullptr) return KVW_EINVAL;
+    *out = nullptr;
+    if (client == nullptr || name == nullptr) return KVW_EINVAL;
+    return guarded([&]() -> int {
+        std::shared_ptr<kvw::Bucket> impl;
+        int rc = kvw::Bucket::open(&impl, client->impl, name, opts);
+        if (rc != KVW_OK) return rc;
+        *out = new kvw_bucket{std::move(impl)};
+        return KVW_OK;
+    });
+}
+
+KVW_API int kvw_bucket_close(kvw_bucket *bucket)
+{
+    if (bucket == nullptr) return KVW_EINVAL;
+    bucket->impl->close();
+    return KVW_OK;
+}
+
+KVW_API void kvw_bucket_free(kvw_bucket *bucket)
+{
+    if (bucket == nullptr) return;
+    bucket->impl->close();
+    delete bucket;
+}
+
+KVW_API const char *kvw_bucket_name(const kvw_bucket *bucket)
+{
+    return bucket == nullptr ? nullptr : bucket->impl->name().c_str();
+}
+
+KVW_API int64_t kvw_bucket_max_value_size(const kvw_bucket *bucket)
+{
+    return bucket == nullptr ? static_cast<int64_t>(KVW_EINVAL) : bucket->impl->max_value_size();
+}
+
+KVW_API int kvw_put(kvw_bucket *b, const char *key, const void *value, size_t len, kvw_write_cb cb,
+                    void *user_data)
+{
+    return submit(b, KVW_OP_PUT, key, value, len, nullptr, cb, user_data);
+}
+
+KVW_API int kvw_create(kvw_bucket *b, const char *key, const void *value, size_t len, kvw_write_cb cb,
+                       void *user_data)
+{
+    return submit(b, KVW_OP_CREATE, key, value, len, nullptr, cb, user_data);
+}
+
+KVW_API int kvw_update(kvw_bucket *b, const char *key, const void *value, size_t len,
+                       const kvw_version *expected, kvw_write_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_UPDATE, key, value, len, expected, cb, user_data);
+}
+
+KVW_API int kvw_delete(kvw_bucket *b, const char *key, kvw_write_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_DELETE, key, nullptr, 0, nullptr, cb, user_data);
+}
+
+KVW_API int kvw_delete_with_version(kvw_bucket *b, const char *key, const kvw_version *expected,
+                                    kvw_write_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_DELETE_WITH_VERSION, key, nullptr, 0, expected, cb, user_data);
+}
+
+KVW_API int kvw_purge(kvw_bucket *b, const char *key, kvw_write_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_PURGE, key, nullptr, 0, nullptr, cb, user_data);
+}
+
+KVW_API int kvw_get(kvw_bucket *b, const char *key, kvw_read_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_GET, key, nullptr, 0, nullptr, cb, user_data);
+}
+
+KVW_API int kvw_get_entry(kvw_bucket *b, const char *key, kvw_read_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_GET_ENTRY, key, nullptr, 0, nullptr, cb, user_data);
+}
+
+KVW_API const char *kvw_op_name(int op)
+{
+    switch (op) {
+    case KVW_OP_PUT: return "put";
+    case KVW_OP_CREATE: return "create";
+    case KVW_OP_UPDATE: return "update";
+    case KVW_OP_DELETE: return "delete";
+    case KVW_OP_DELETE_WITH_VERSION: return "delete_with_version";
+    case KVW_OP_PURGE: return "purge";
+    case KVW_OP_GET: return "get";
+    case KVW_OP_GET_ENTRY: return "get_entry";
+    default: return "unknown";
+    }
+}
+
+KVW_API const char *kvw_entry_op_name(int entry_op)
+{
+    switch (entry_op) {
+    case KVW_ENTRY_PUT: return "PUT";
+    case KVW_ENTRY_DELETE: return "DEL";
+    case KVW_ENTRY_PURGE: return "PURGE";
+    default: return "NONE";
+    }
+}
+
+}  // extern "C"

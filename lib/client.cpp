@@ -1,0 +1,430 @@
+#include "client.h"
+
+#include "bucket.h"
+#include "errors.h"
+
+#include <cstring>
+#include <vector>
+
+namespace kvw {
+
+namespace {
+
+// nats.c may still run an ack or reply handler after the connection is
+// closed, so handlers find their client through this registry (closure = id)
+// instead of a pointer that could dangle.
+std::shared_mutex g_registry_mu;
+std::unordered_map<uint64_t, Client *> g_registry;
+std::atomic<uint64_t> g_next_client_id{1};
+
+void *closure_of(uint64_t id) { return reinterpret_cast<void *>(static_cast<uintptr_t>(id)); }
+uint64_t id_of(void *closure) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(closure)); }
+
+Client *lookup_locked(void *closure)
+{
+    auto it = g_registry.find(id_of(closure));
+    return it == g_registry.end() ? nullptr : it->second;
+}
+
+std::vector<std::string> split_servers(const char *servers)
+{
+    std::vector<std::string> out;
+    std::string cur;
+    for (const char *p = servers;; ++p) {
+        if (*p == ',' || *p == '\0') {
+            size_t b = cur.find_first_not_of(" \t"), e = cur.find_last_not_of(" \t");
+            if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
+            cur.clear();
+            if (*p == '\0') break;
+        } else {
+            cur += *p;
+        }
+    }
+    return out;
+}
+
+bool set(const char *s) { return s != nullptr && *s != '\0'; }
+
+}  // namespace
+
+Client::Client(const kvw_client_options &o)
+    : registry_id_(g_next_client_id.fetch_add(1)),
+      op_timeout_ms_(o.op_timeout_ms),
+      max_inflight_(o.max_inflight),
+      delivery_(o.delivery)
+{
+}
+
+int Client::open(std::shared_ptr<Client> *out, const kvw_client_options *opts)
+{
+    kvw_client_options o = KVW_CLIENT_OPTIONS_INIT;
+    if (opts != nullptr) {
+        if (opts->version != KVW_CLIENT_OPTIONS_VERSION) return KVW_EINVAL;
+        o = *opts;
+    }
+    if (o.connect_timeout_ms <= 0 || o.op_timeout_ms <= 0 || o.max_inflight == 0 ||
+        o.max_inflight > (1u << 30) || o.reconnect_wait_ms < 0 || o.max_reconnect < -1)
+        return KVW_EINVAL;
+    if (o.delivery != KVW_DELIVERY_THREAD && o.delivery != KVW_DELIVERY_LIBUV &&
+        o.delivery != KVW_DELIVERY_POLL)
+        return KVW_EINVAL;
+    if ((o.delivery == KVW_DELIVERY_LIBUV) != (o.uv_loop != nullptr)) return KVW_EINVAL;
+    if (set(o.user) != (o.password != nullptr) || (set(o.tls_cert_file) != set(o.tls_key_file)))
+        return KVW_EINVAL;
+
+    std::shared_ptr<Client> c(new (std::nothrow) Client(o));
+    if (!c) return KVW_ENOMEM;
+    int rc = c->connect(o);
+    if (rc != KVW_OK) return rc;  // the destructor releases what connect made
+
+    // The runner holds the client: it lives until delivery has finished.
+    std::shared_ptr<Client> self = c;
+    rc = c->delivery_.start(o.uv_loop, [self] { self->run_batch(); });
+    if (rc != KVW_OK) {
+        c->close_now();
+        return rc;
+    }
+    c->timer_ = std::thread([raw = c.get()] { raw->timer_main(); });
+    *out = std::move(c);
+    return KVW_OK;
+}
+
+int Client::connect(const kvw_client_options &o)
+{
+    natsStatus s = natsOptions_Create(&nopts_);
+    if (s != NATS_OK) return from_nats(s);
+    std::vector<std::string> urls = split_servers(set(o.servers) ? o.servers : "nats://127.0.0.1:4222");
+    if (urls.empty()) return KVW_EINVAL;
+    std::vector<const char *> curls;
+    for (const std::string &u : urls) curls.push_back(u.c_str());
+    s = natsOptions_SetServers(nopts_, curls.data(), static_cast<int>(curls.size()));
+    if (s == NATS_OK && set(o.name)) s = natsOptions_SetName(nopts_, o.name);
+    if (s == NATS_OK && set(o.user)) s = natsOptions_SetUserInfo(nopts_, o.user, o.password);
+    if (s == NATS_OK && set(o.token)) s = natsOptions_SetToken(nopts_, o.token);
+    if (s == NATS_OK && set(o.credentials_file))
+        s = natsOptions_SetUserCredentialsFromFiles(nopts_, o.credentials_file, nullptr);
+    if (s != NATS_OK) return from_nats(s) == KVW_ENOMEM ? KVW_ENOMEM : KVW_EINVAL;
+    if (o.tls_required || set(o.tls_ca_file) || set(o.tls_cert_file)) {
+        s = natsOptions_SetSecure(nopts_, true);
+        if (s == NATS_OK && set(o.tls_ca_file)) s = natsOptions_LoadCATrustedCertificates(nopts_, o.tls_ca_file);
+        if (s == NATS_OK && set(o.tls_cert_file))
+            s = natsOptions_LoadCertificatesChain(nopts_, o.tls_cert_file, o.tls_key_file);
+        if (s != NATS_OK) return KVW_ETLS;
+    }
+    s = natsOptions_SetTimeout(nopts_, o.connect_timeout_ms);
+    if (s == NATS_OK) s = natsOptions_SetAllowReconnect(nopts_, o.max_reconnect != 0);
+    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(nopts_, o.max_reconnect);
+    if (s == NATS_OK) s = natsOptions_SetReconnectWait(nopts_, o.reconnect_wait_ms);
+    if (s != NATS_OK) return from_nats(s);
+
+    s = natsConnection_Connect(&nc_, nopts_);
+    if (s != NATS_OK) return from_nats(s);
+
+    {
+        std::unique_lock<std::shared_mutex> lk(g_registry_mu);
+        g_registry[registry_id_] = this;
+    }
+
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = op_timeout_ms_;
+    jo.PublishAsync.AckHandler = &Client::on_ack_cb;
+    jo.PublishAsync.AckHandlerClosure = closure_of(registry_id_);
+    s = natsConnection_JetStream(&js_, nc_, &jo);
+    if (s != NATS_OK) return from_nats(s);
+
+    natsInbox *inbox = nullptr;
+    s = natsInbox_Create(&inbox);
+    if (s != NATS_OK) return from_nats(s);
+    inbox_ = inbox;
+    natsInbox_Destroy(inbox);
+    s = natsConnection_Subscribe(&inbox_sub_, nc_, (inbox_ + ".*").c_str(), &Client::on_reply_cb,
+                                 closure_of(registry_id_));
+    // Replies are consumed at once; never drop one as a slow consumer.
+    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(inbox_sub_, -1, -1);
+    return from_nats(s);
+}
+
+Client::~Client()
+{
+    {
+        std::unique_lock<std::shared_mutex> lk(g_registry_mu);
+        g_registry.erase(registry_id_);
+    }
+    if (timer_.joinable()) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            timer_stop_ = true;
+        }
+        timer_cv_.notify_all();
+        timer_.join();
+    }
+    if (nc_ != nullptr) natsConnection_Close(nc_);
+    if (js_ != nullptr) {
+        natsMsgList pending{};
+        if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) natsMsgList_Destroy(&pending);
+        jsCtx_Destroy(js_);
+    }
+    natsSubscription_Destroy(inbox_sub_);
+    natsConnection_Destroy(nc_);
+    natsOptions_Destroy(nopts_);
+}
+
+bool Client::closed()
+{
+    std::shared_lock<std::shared_mutex> lk(submit_mu_);
+    return closed_;
+}
+
+int Client::submit(std::unique_ptr<Op> op)
+{
+    if (inflight_.fetch_add(1) >= static_cast<int>(max_inflight_)) {
+        inflight_.fetch_sub(1);
+        return KVW_EBUSY;
+    }
+    std::shared_lock<std::shared_mutex> lk(submit_mu_);
+    if (closed_) {
+        inflight_.fetch_sub(1);
+        return KVW_ECLOSED;
+    }
+    Op *raw = op.release();
+    int rc = send_step(*this, *raw);
+    if (rc != KVW_OK) {
+        delete raw;
+        inflight_.fetch_sub(1);
+    }
+    return rc;
+}
+
+int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
+{
+    uint64_t serial = next_serial_.fetch_add(1);
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        // Registered before the publish: the ack can arrive before it returns.
+        writes_[msg] = Registration{op, serial};
+        // nats.c reports the timeout itself; this later deadline only catches
+        // an ack nats.c never reports (e.g. the connection closed for good).
+        write_deadlines_.push_back(
+            {std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_ + 1000), msg,
+             serial});
+    }
+    natsMsg *m = msg;
+    natsStatus s = js_PublishMsgAsync(js_, &m, po);
+    if (s == NATS_OK) return KVW_OK;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        writes_.erase(msg);
+    }
+    natsMsg_Destroy(msg);
+    return from_nats(s);
+}
+
+int Client::request_last(Op *op, const std::string &subject)
+{
+    uint64_t token = next_serial_.fetch_add(1);
+    std::string reply = inbox_ + "." + std::to_string(token);
+    std::string body = "{\"last_by_subj\":\"" + subject + "\"}";
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        reads_[token] = op;
+        read_deadlines_.push_back(
+            {std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_), nullptr, token});
+    }
+    natsStatus s = natsConnection_PublishRequest(nc_, op->bucket->direct_get_subject().c_str(), reply.c_str(),
+                                                 body.data(), static_cast<int>(body.size()));
+    if (s == NATS_OK) return KVW_OK;
+    std::lock_guard<std::mutex> lk(mu_);
+    reads_.erase(token);
+    return from_nats(s);
+}
+
+Op *Client::take_write(natsMsg *msg)
+{
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = writes_.find(msg);
+    if (it == writes_.end()) return nullptr;
+    Op *op = it->second.op;
+    writes_.erase(it);
+    return op;
+}
+
+Op *Client::take_read(uint64_t token)
+{
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = reads_.find(token);
+    if (it == reads_.end()) return nullptr;
+    Op *op = it->second;
+    reads_.erase(it);
+    return op;
+}
+
+void Client::complete(Op *op) { delivery_.push(op); }
+
+void Client::on_ack_cb(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+    std::shared_lock<std::shared_mutex> lk(g_registry_mu);
+    Client *c = lookup_locked(closure);
+    Op *op = c != nullptr ? c->take_write(msg) : nullptr;
+    natsMsg_Destroy(msg);  // with an AckHandler the message is ours to free
+    if (op != nullptr && on_ack(*c, *op, pa, pae)) c->complete(op);
+}
+
+void Client::on_reply_cb(natsConnection *, natsSubscription *, natsMsg *msg, void *closure)
+{
+    std::shared_lock<std::shared_mutex> lk(g_registry_mu);
+    Client *c = lookup_locked(closure);
+    Op *op = nullptr;
+    if (c != nullptr) {
+        const char *subj = natsMsg_GetSubject(msg);
+        const char *dot = subj != nullptr ? std::strrchr(subj, '.') : nullptr;
+        if (dot != nullptr) op = c->take_read(std::strtoull(dot + 1, nullptr, 10));
+    }
+    bool done = op != nullptr && on_reply(*c, *op, msg);
+    natsMsg_Destroy(msg);
+    if (done) c->complete(op);
+}
+
+void Client::timer_main()
+{
+    std::unique_lock<std::mutex> lk(mu_);
+    while (!timer_stop_) {
+        auto now = std::chrono::steady_clock::now();
+        std::vector<Op *> expired;
+        while (!write_deadlines_.empty() && write_deadlines_.front().at <= now) {
+            Deadline d = write_deadlines_.front();
+            write_deadlines_.pop_front();
+            auto it = writes_.find(d.msg);
+            if (it != writes_.end() && it->second.serial == d.serial) {
+                // The message stays with nats.c; a late ack finds no op and frees it.
+                expired.push_back(it->second.op);
+                writes_.erase(it);
+            }
+        }
+        while (!read_deadlines_.empty() && read_deadlines_.front().at <= now) {
+            Deadline d = read_deadlines_.front();
+            read_deadlines_.pop_front();
+            auto it = reads_.find(d.serial);
+            if (it != reads_.end()) {
+                expired.push_back(it->second);
+                reads_.erase(it);
+            }
+        }
+        if (!expired.empty()) {
+            lk.unlock();
+            for (Op *op : expired) {
+                op->fail(KVW_ETIMEDOUT, "no reply from the server within " + std::to_string(op_timeout_ms_) +
+                                            " ms: the outcome is unknown");
+                complete(op);
+            }
+            lk.lock();
+            continue;
+        }
+        auto next = std::chrono::steady_clock::time_point::max();
+        if (!write_deadlines_.empty()) next = write_deadlines_.front().at;
+        if (!read_deadlines_.empty() && read_deadlines_.front().at < next) next = read_deadlines_.front().at;
+        if (next == std::chrono::steady_clock::time_point::max())
+            timer_cv_.wait(lk);
+        else
+            timer_cv_.wait_until(lk, next);
+    }
+}
+
+void Client::close_now()
+{
+    std::lock_guard<std::mutex> once(close_mu_);
+    {
+        std::unique_lock<std::shared_mutex> lk(submit_mu_);
+        if (closed_) return;
+        closed_ = true;  // every submit that got in has finished publishing
+    }
+    if (timer_.joinable()) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            timer_stop_ = true;
+        }
+        timer_cv_.notify_all();
+        timer_.join();
+    }
+    if (nc_ != nullptr) natsConnection_Close(nc_);
+
+    std::vector<Op *> cancelled;
+    // Messages nats.c still tracks come back to us; their ops are cancelled.
+    natsMsgList pending{};
+    if (js_ != nullptr && js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) {
+        for (int i = 0; i < pending.Count; ++i)
+            if (Op *op = take_write(pending.Msgs[i])) cancelled.push_back(op);
+        natsMsgList_Destroy(&pending);
+    }
+    {
+        // With the registry held alone no handler is running; later ones see dead_.
+        std::unique_lock<std::shared_mutex> reg(g_registry_mu);
+        std::lock_guard<std::mutex> lk(mu_);
+        dead_ = true;
+        for (auto &w : writes_) cancelled.push_back(w.second.op);
+        for (auto &r : reads_) cancelled.push_back(r.second);
+        writes_.clear();
+        reads_.clear();
+        write_deadlines_.clear();
+        read_deadlines_.clear();
+        g_registry.erase(registry_id_);
+    }
+    for (Op *op : cancelled) {
+        op->fail(KVW_ECLOSED, "cancelled: the client was closed before the op completed (a write may have landed)");
+        complete(op);
+    }
+    delivery_.finish();
+}
+
+int Client::run_batch()
+{
+    std::lock_guard<std::mutex> one_at_a_time(run_mu_);
+    int count = 0;
+    delivery_.set_running(true);
+    for (;;) {
+        std::deque<Op *> batch = delivery_.take_all();
+        if (batch.empty()) {
+            if (!close_requested_.exchange(false)) break;
+            delivery_.set_running(false);
+            close_now();  // requested by a callback: cancellations follow in this loop
+            delivery_.set_running(true);
+            continue;
+        }
+        for (Op *op : batch) {
+            op->deliver();
+            delete op;
+            inflight_.fetch_sub(1);
+            ++count;
+        }
+    }
+    delivery_.set_running(false);
+    return count;
+}
+
+int Client::close()
+{
+    if (delivery_.in_callback()) {
+        close_requested_.store(true);
+        return KVW_OK;
+    }
+    close_now();
+    switch (delivery_.mode()) {
+    case KVW_DELIVERY_THREAD: delivery_.join(); break;
+    case KVW_DELIVERY_POLL: run_batch(); break;
+    case KVW_DELIVERY_LIBUV: break;  // the loop delivers, then closes kvw's handle
+    }
+    return KVW_OK;
+}
+
+int Client::poll(int timeout_ms)
+{
+    if (delivery_.mode() != KVW_DELIVERY_POLL) return KVW_EINVAL;
+    if (delivery_.in_callback()) return 0;  // no nested delivery
+    if (delivery_.empty()) {
+        if (delivery_.finished()) return KVW_ECLOSED;
+        delivery_.wait(timeout_ms);
+    }
+    return run_batch();
+}
+
+}  // namespace kvw

@@ -1,0 +1,109 @@
+// The client: one NATS connection and JetStream context, the table of ops on
+// the wire, their deadlines, and the completion queue.
+#pragma once
+
+#include "delivery.h"
+#include "ops.h"
+
+#include <kvw/kvw.h>
+#include <nats/nats.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+namespace kvw {
+
+class Client : public std::enable_shared_from_this<Client> {
+public:
+    static int open(std::shared_ptr<Client> *out, const kvw_client_options *opts);
+    ~Client();
+    Client(const Client &) = delete;
+    Client &operator=(const Client &) = delete;
+
+    // Takes the op and puts its first step on the wire. 0 means the op now
+    // belongs to the client and will be delivered exactly once.
+    int submit(std::unique_ptr<Op> op);
+
+    // Steps of ops (used by ops.cpp). On 0 the op belongs to the tables; on
+    // failure it is still the caller's and nothing was sent.
+    int publish(Op *op, natsMsg *msg, jsPubOptions *po);
+    int request_last(Op *op, const std::string &subject);
+    // Hands a finished op to the delivery queue.
+    void complete(Op *op);
+
+    // Public close semantics (deferred inside a callback; see kvw.h).
+    int close();
+    // POLL mode: wait and deliver on the calling thread.
+    int poll(int timeout_ms);
+    int fd() const { return delivery_.mode() == KVW_DELIVERY_POLL ? delivery_.fd() : KVW_EINVAL; }
+    int inflight() const { return inflight_.load(); }
+    bool closed();
+
+    jsCtx *js() const { return js_; }
+    natsConnection *connection() const { return nc_; }
+    int64_t op_timeout_ms() const { return op_timeout_ms_; }
+
+private:
+    Client(const kvw_client_options &opts);
+    int connect(const kvw_client_options &opts);
+    int run_batch();
+    void close_now();
+    void timer_main();
+    Op *take_write(natsMsg *msg);
+    Op *take_read(uint64_t token);
+
+    static void on_ack_cb(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
+    static void on_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
+
+    const uint64_t registry_id_;
+    const int64_t op_timeout_ms_;
+    const uint32_t max_inflight_;
+
+    natsOptions *nopts_ = nullptr;
+    natsConnection *nc_ = nullptr;
+    jsCtx *js_ = nullptr;
+    natsSubscription *inbox_sub_ = nullptr;
+    std::string inbox_;
+
+    // Ops on the wire. An op is in exactly one table entry at a time; whoever
+    // removes it (ack, reply, timer, close) finishes or re-sends it.
+    struct Registration {
+        Op *op;
+        uint64_t serial;
+    };
+    struct Deadline {
+        std::chrono::steady_clock::time_point at;
+        natsMsg *msg;     // writes
+        uint64_t serial;  // writes: registration serial; reads: token
+    };
+    std::mutex mu_;
+    std::unordered_map<natsMsg *, Registration> writes_;
+    std::unordered_map<uint64_t, Op *> reads_;
+    std::deque<Deadline> write_deadlines_;  // FIFO: every op has the same timeout
+    std::deque<Deadline> read_deadlines_;
+    std::condition_variable timer_cv_;
+    bool timer_stop_ = false;
+    bool dead_ = false;  // swept at close: late nats.c events only free their message
+    std::thread timer_;
+
+    std::atomic<uint64_t> next_serial_{1};
+    std::atomic<int> inflight_{0};
+
+    std::shared_mutex submit_mu_;  // submitters share it; close takes it alone
+    bool closed_ = false;
+    std::mutex close_mu_;
+    std::atomic<bool> close_requested_{false};
+
+    std::mutex run_mu_;  // callbacks run one at a time
+    Delivery delivery_;
+};
+
+}  // namespace kvw

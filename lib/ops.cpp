@@ -1,0 +1,233 @@
+#include "ops.h"
+
+#include "bucket.h"
+#include "client.h"
+#include "errors.h"
+#include "version.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace kvw {
+
+namespace {
+
+// KV wire constants (nats.c keeps these in private headers).
+const char kOpHeader[] = "KV-Operation";
+const char kRollupHeader[] = "Nats-Rollup";
+
+// "wrong last sequence: 42" → 42 (the key's current version), else 0.
+uint64_t last_sequence_in(const char *text)
+{
+    const char *p = text != nullptr ? std::strstr(text, "wrong last sequence: ") : nullptr;
+    return p != nullptr ? std::strtoull(p + std::strlen("wrong last sequence: "), nullptr, 10) : 0;
+}
+
+const char *header(natsMsg *msg, const char *name)
+{
+    const char *v = nullptr;
+    return natsMsgHeader_Get(msg, name, &v) == NATS_OK ? v : nullptr;
+}
+
+// A direct-get reply: the key's latest record, or why there is none.
+struct Record {
+    int status = KVW_OK;  // KVW_OK, KVW_ENOTFOUND or an error
+    std::string message;
+    uint64_t version = 0;
+    kvw_entry_op op = KVW_ENTRY_NONE;
+};
+
+Record parse_record(natsMsg *reply)
+{
+    Record r;
+    if (natsMsg_IsNoResponders(reply)) {
+        r.status = KVW_ENOBUCKET;
+        r.message = "no responders for the direct get: the bucket's stream is gone";
+        return r;
+    }
+    if (const char *status = header(reply, "Status")) {
+        const char *desc = header(reply, "Description");
+        r.status = std::strcmp(status, "404") == 0 ? KVW_ENOTFOUND : KVW_ESERVER;
+        r.message = std::string("direct get: ") + status + " " + (desc != nullptr ? desc : "");
+        return r;
+    }
+    const char *seq = header(reply, "Nats-Sequence");
+    r.version = seq != nullptr ? std::strtoull(seq, nullptr, 10) : 0;
+    if (r.version == 0) {
+        r.status = KVW_ESERVER;
+        r.message = "direct get reply without Nats-Sequence";
+        return r;
+    }
+    const char *op = header(reply, kOpHeader);
+    r.op = op == nullptr ? KVW_ENTRY_PUT
+         : std::strcmp(op, "DEL") == 0 ? KVW_ENTRY_DELETE
+         : std::strcmp(op, "PURGE") == 0 ? KVW_ENTRY_PURGE
+         : KVW_ENTRY_PUT;
+    return r;
+}
+
+// create's first step is refused with "wrong last sequence" when the subject
+// holds any record; the probe decides. A probe that finds nothing (the record
+// went away) starts over, a bounded number of times.
+constexpr int kMaxCreateProbes = 3;
+
+}  // namespace
+
+void Op::fail(int code, std::string msg)
+{
+    status = code;
+    message = std::move(msg);
+}
+
+void Op::deliver() const
+{
+    kvw_result r;
+    std::memset(&r, 0, sizeof r);
+    r.status = status;
+    r.message = message.empty() ? kvw_strerror(status) : message.c_str();
+    r.op = kind;
+    r.key = key.c_str();
+    r.version = make_version(version);
+    r.server_error = server_error;
+    r.entry_op = entry_op;
+    r.value = read_value.data();
+    r.value_len = read_value.size();
+    cb(&r, user_data);
+}
+
+int send_step(Client &client, Op &op)
+{
+    const Bucket &b = *op.bucket;
+    const std::string subject = b.subject(op.key);
+    if (op.kind == KVW_OP_GET || op.kind == KVW_OP_GET_ENTRY ||
+        (op.kind == KVW_OP_CREATE && op.step == Op::Step::Probe))
+        return client.request_last(&op, subject);
+
+    const bool carries_value = op.kind == KVW_OP_PUT || op.kind == KVW_OP_CREATE || op.kind == KVW_OP_UPDATE;
+    natsMsg *msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, carries_value ? op.value.data() : "",
+                                  carries_value ? static_cast<int>(op.value.size()) : 0);
+    if (s != NATS_OK) return from_nats(s);
+    // Only create may send again; other ops need not keep their payload.
+    if (op.kind != KVW_OP_CREATE) std::string().swap(op.value);
+
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = client.op_timeout_ms();
+    switch (op.kind) {
+    case KVW_OP_CREATE:
+        if (op.step == Op::Step::Send)
+            po.ExpectNoMessage = true;
+        else
+            po.ExpectLastSubjectSeq = op.expected;
+        break;
+    case KVW_OP_UPDATE:
+    case KVW_OP_DELETE_WITH_VERSION: po.ExpectLastSubjectSeq = op.expected; break;
+    case KVW_OP_DELETE: s = natsMsgHeader_Set(msg, kOpHeader, "DEL"); break;
+    case KVW_OP_PURGE:
+        s = natsMsgHeader_Set(msg, kOpHeader, "PURGE");
+        if (s == NATS_OK) s = natsMsgHeader_Set(msg, kRollupHeader, "sub");
+        break;
+    default: break;
+    }
+    if (s != NATS_OK) {
+        natsMsg_Destroy(msg);
+        return from_nats(s);
+    }
+    return client.publish(&op, msg, &po);
+}
+
+bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
+{
+    if (pa != nullptr) {
+        op.status = KVW_OK;
+        op.version = pa->Sequence;
+        return true;
+    }
+    const natsStatus err = pae != nullptr ? pae->Err : NATS_ERR;
+    const jsErrCode js_err = pae != nullptr ? pae->ErrCode : static_cast<jsErrCode>(0);
+    const char *text = pae != nullptr && pae->ErrText != nullptr ? pae->ErrText : natsStatus_GetText(err);
+    int code = from_nats(err, js_err);
+    op.server_error = static_cast<int>(js_err);
+
+    if (code == KVW_ECONFLICT) {
+        op.version = last_sequence_in(text);
+        if (op.kind == KVW_OP_CREATE) {
+            if (op.step == Op::Step::Send) {
+                op.step = Op::Step::Probe;
+                int rc = send_step(client, op);
+                if (rc == KVW_OK) return false;
+                op.fail(rc, std::string("create: reading the key's latest record failed: ") + kvw_strerror(rc));
+                return true;
+            }
+            // Someone wrote over the same marker first: they created it.
+            op.fail(KVW_EEXIST, std::string("key already exists (another writer won the create: ") + text + ")");
+            return true;
+        }
+    }
+    if (code == KVW_ETIMEDOUT)
+        op.fail(code, "no acknowledgement within " + std::to_string(client.op_timeout_ms()) +
+                          " ms: the outcome is unknown");
+    else
+        op.fail(code, text);
+    return true;
+}
+
+bool on_reply(Client &client, Op &op, natsMsg *reply)
+{
+    Record r = parse_record(reply);
+    if (r.status != KVW_OK && r.status != KVW_ENOTFOUND) {
+        op.fail(r.status, r.message);
+        return true;
+    }
+    const bool found = r.status == KVW_OK;
+
+    if (op.kind == KVW_OP_CREATE) {
+        if (!found) {
+            if (++op.probes >= kMaxCreateProbes) {
+                op.fail(KVW_EEXIST, "key already exists (its record kept changing during create)");
+                return true;
+            }
+            op.step = Op::Step::Send;
+        } else if (r.op == KVW_ENTRY_PUT) {
+            op.version = r.version;
+            op.server_error = 0;
+            op.fail(KVW_EEXIST, "key already exists");
+            return true;
+        } else {
+            op.step = Op::Step::SendOverMarker;  // a CAS over the marker: one racer wins
+            op.expected = r.version;
+        }
+        op.version = 0;
+        op.server_error = 0;
+        int rc = send_step(client, op);
+        if (rc == KVW_OK) return false;
+        op.fail(rc, std::string("create: sending failed: ") + kvw_strerror(rc));
+        return true;
+    }
+
+    op.version = r.version;
+    op.entry_op = found ? r.op : KVW_ENTRY_NONE;
+    if (found) {
+        const char *data = natsMsg_GetData(reply);
+        int len = natsMsg_GetDataLength(reply);
+        if (data != nullptr && len > 0) op.read_value.assign(data, static_cast<size_t>(len));
+    }
+    const bool live = found && r.op == KVW_ENTRY_PUT && !op.read_value.empty();
+    if (op.kind == KVW_OP_GET && !live) {
+        op.read_value.clear();
+        op.fail(KVW_ENOTFOUND, !found ? "key not found"
+                               : r.op == KVW_ENTRY_PUT ? "key not found (it holds an empty value: a tombstone)"
+                               : r.op == KVW_ENTRY_DELETE ? "key not found (deleted)"
+                                                          : "key not found (purged)");
+        return true;
+    }
+    if (!found) {
+        op.fail(KVW_ENOTFOUND, "key not found");
+        return true;
+    }
+    op.status = KVW_OK;
+    return true;
+}
+
+}  // namespace kvw

@@ -1,0 +1,52 @@
+// One small state machine per op. Every op is submitted once, may take a few
+// network steps (only create takes more than one), and finishes exactly once.
+#pragma once
+
+#include <kvw/kvw.h>
+#include <nats/nats.h>
+
+#include <memory>
+#include <string>
+
+namespace kvw {
+
+class Bucket;
+class Client;
+
+struct Op {
+    uint64_t id = 0;
+    kvw_op kind = KVW_OP_PUT;
+    std::shared_ptr<Bucket> bucket;  // keeps bucket and client alive until delivered
+    std::string key;
+    std::string value;               // payload (create keeps it for its retry)
+    uint64_t expected = 0;           // update / delete_with_version / create-over-marker
+    kvw_write_cb cb = nullptr;
+    void *user_data = nullptr;
+
+    // create: which step is on the wire.
+    enum class Step { Send, Probe, SendOverMarker } step = Step::Send;
+    int probes = 0;
+
+    // The outcome, filled once.
+    int status = KVW_OK;
+    std::string message;
+    uint64_t version = 0;
+    int server_error = 0;
+    kvw_entry_op entry_op = KVW_ENTRY_NONE;
+    std::string read_value;
+
+    void fail(int code, std::string msg);
+    // Runs the user's callback with a borrowed kvw_result.
+    void deliver() const;
+};
+
+// Puts the op's current step on the wire. 0, or a KVW_E* code (nothing sent).
+int send_step(Client &client, Op &op);
+
+// Network events for an op the client has just taken out of its tables.
+// They return true when the op is finished (ready to deliver); false when it
+// went on to its next step.
+bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae);
+bool on_reply(Client &client, Op &op, natsMsg *reply);
+
+}  // namespace kvw
