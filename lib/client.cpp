@@ -3,6 +3,7 @@
 #include "bucket.h"
 #include "errors.h"
 
+#include <cctype>
 #include <cstring>
 #include <vector>
 
@@ -115,6 +116,7 @@ int Client::connect(const kvw_client_options &o)
     if (s == NATS_OK) s = natsOptions_SetAllowReconnect(nopts_, o.max_reconnect != 0);
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(nopts_, o.max_reconnect);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(nopts_, o.reconnect_wait_ms);
+    if (s == NATS_OK) s = natsOptions_SetErrorHandler(nopts_, &Client::on_async_error_cb, closure_of(registry_id_));
     if (s != NATS_OK) return from_nats(s);
 
     s = natsConnection_Connect(&nc_, nopts_);
@@ -162,7 +164,8 @@ Client::~Client()
     if (nc_ != nullptr) natsConnection_Close(nc_);
     if (js_ != nullptr) {
         natsMsgList pending{};
-        if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) natsMsgList_Destroy(&pending);
+        if (published_.load() && js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK)
+            natsMsgList_Destroy(&pending);
         jsCtx_Destroy(js_);
     }
     natsSubscription_Destroy(inbox_sub_);
@@ -210,6 +213,7 @@ int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
              serial});
     }
     natsMsg *m = msg;
+    published_.store(true);
     natsStatus s = js_PublishMsgAsync(js_, &m, po);
     if (s == NATS_OK) return KVW_OK;
     {
@@ -285,6 +289,53 @@ void Client::on_reply_cb(natsConnection *, natsSubscription *, natsMsg *msg, voi
     if (done) c->complete(op);
 }
 
+void Client::on_async_error_cb(natsConnection *nc, natsSubscription *, natsStatus err, void *closure)
+{
+    if (err != NATS_NOT_PERMITTED) return;
+    const char *text = nullptr;
+    natsConnection_GetLastError(nc, &text);
+    // e.g. 'Permissions Violation for Publish to "$KV.b.k"'
+    std::string why = text != nullptr ? text : "permission denied";
+    std::string lower = why;
+    for (char &ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    size_t at = lower.find("publish to ");
+    if (at == std::string::npos) return;
+    std::string subject = why.substr(at + std::strlen("publish to "));
+    subject.erase(0, subject.find_first_not_of("\"' "));
+    subject.erase(subject.find_last_not_of("\"' ") + 1);
+    std::shared_lock<std::shared_mutex> lk(g_registry_mu);
+    if (Client *c = lookup_locked(closure)) c->fail_denied(subject, why);
+}
+
+void Client::fail_denied(const std::string &subject, const std::string &why)
+{
+    std::vector<Op *> denied;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        for (auto it = writes_.begin(); it != writes_.end();) {
+            const char *s = natsMsg_GetSubject(it->first);
+            if (s != nullptr && subject == s) {
+                denied.push_back(it->second.op);  // the message stays with nats.c until it times out
+                it = writes_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (auto it = reads_.begin(); it != reads_.end();) {
+            if (it->second->bucket->direct_get_subject() == subject) {
+                denied.push_back(it->second);
+                it = reads_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (Op *op : denied) {
+        op->fail(KVW_EPERM, why);
+        complete(op);
+    }
+}
+
 void Client::timer_main()
 {
     std::unique_lock<std::mutex> lk(mu_);
@@ -351,7 +402,7 @@ void Client::close_now()
     std::vector<Op *> cancelled;
     // Messages nats.c still tracks come back to us; their ops are cancelled.
     natsMsgList pending{};
-    if (js_ != nullptr && js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) {
+    if (js_ != nullptr && published_.load() && js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) {
         for (int i = 0; i < pending.Count; ++i)
             if (Op *op = take_write(pending.Msgs[i])) cancelled.push_back(op);
         natsMsgList_Destroy(&pending);

@@ -62,6 +62,10 @@ private:
 
     static void on_ack_cb(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
     static void on_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
+    static void on_async_error_cb(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure);
+    // The server drops a publish it does not permit and says so only on the
+    // connection: fail the ops waiting on that subject instead of timing out.
+    void fail_denied(const std::string &subject, const std::string &why);
 
     const uint64_t registry_id_;
     const int64_t op_timeout_ms_;
@@ -95,6 +99,8 @@ private:
     std::thread timer_;
 
     std::atomic<uint64_t> next_serial_{1};
+    // nats.c 3.4.1 crashes in js_PublishAsyncGetPendingList before the first async publish.
+    std::atomic<bool> published_{false};
     std::atomic<int> inflight_{0};
 
     std::shared_mutex submit_mu_;  // submitters share it; close takes it alone
