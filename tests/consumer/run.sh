@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Consumer tests of the installed package: installs a kvw build into a
+# temporary prefix, builds consumer.c against that prefix three ways
+# (pkg-config, CMake find_package, dlopen without linking kvw) and runs each
+# against a private nats-server. Cleans up the prefix and the server on exit.
+#
+# Usage: run.sh --build-dir DIR --libdir RELDIR --version X.Y.Z
+#               [--cc CC] [--cmake CMAKE] [--nats-server PATH]
+# Exit status: 0 pass, 1 fail, 77 skipped (no nats-server).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build_dir= libdir= version= cc=${CC:-cc} cmake=cmake nats_server=nats-server
+while (($#)); do
+  case $1 in
+    --build-dir) build_dir=$2 ;;
+    --libdir) libdir=$2 ;;
+    --version) version=$2 ;;
+    --cc) cc=$2 ;;
+    --cmake) cmake=$2 ;;
+    --nats-server) nats_server=$2 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+[[ -n $build_dir && -n $libdir && -n $version ]] || { echo "usage: see the top of $0" >&2; exit 2; }
+command -v "$nats_server" >/dev/null || { echo "SKIP: no nats-server"; exit 77; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kvw-consumer.XXXXXX")
+server_pid=
+cleanup() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+step() { printf '== %s\n' "$*"; }
+die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+# Runs a command quietly; on failure shows its output and stops.
+quiet() {
+  local log=$work/last.log
+  "$@" >"$log" 2>&1 || { cat "$log" >&2; die "$*"; }
+}
+
+prefix=$work/prefix
+step "install into $prefix"
+quiet "$cmake" --install "$build_dir" --prefix "$prefix"
+for f in "$libdir/libkvw.so" "$libdir/libkvw.so.${version%%.*}" "$libdir/libkvw.so.$version" \
+         include/kvw/kvw.h include/kvw/kvw_uv.h include/kvw/kvw_export.h \
+         "$libdir/pkgconfig/kvw.pc" "$libdir/cmake/kvw/kvwConfig.cmake" \
+         "$libdir/cmake/kvw/kvwConfigVersion.cmake" "$libdir/cmake/kvw/kvwTargets.cmake"; do
+  [[ -e $prefix/$f ]] || die "not installed: $f"
+done
+
+step "start nats-server"
+mkdir "$work/store"
+"$nats_server" -js -a 127.0.0.1 -p -1 --ports_file_dir "$work" -sd "$work/store" \
+  >"$work/server.log" 2>&1 &
+server_pid=$!
+ports=$work/nats-server_$server_pid.ports
+for _ in $(seq 100); do
+  [[ -s $ports ]] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "nats-server exited"; }
+  sleep 0.1
+done
+url=$(grep -o 'nats://[^"]*' "$ports" 2>/dev/null | head -n1) || true
+[[ -n $url ]] || { cat "$work/server.log" >&2; die "nats-server wrote no port"; }
+echo "   $url"
+
+# Runs a consumer and checks it used the installed libkvw.
+run_consumer() {
+  local name=$1 out
+  shift
+  out=$("$@" "$url" "$name") || die "$name consumer failed"
+  echo "   $out"
+  [[ $out == *" using $prefix/"* ]] || die "$name consumer did not use the installed libkvw"
+}
+
+step "pkg-config consumer"
+export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
+[[ $(pkg-config --modversion kvw) == "$version" ]] || die "kvw.pc has version $(pkg-config --modversion kvw)"
+[[ $(pkg-config --variable=prefix kvw) == "$prefix" ]] || die "kvw.pc names prefix $(pkg-config --variable=prefix kvw)"
+read -ra cflags <<<"$(pkg-config --cflags kvw)"
+read -ra libs <<<"$(pkg-config --libs kvw)"
+quiet "$cc" -std=c99 -Wall -Wextra -pedantic -Werror "${cflags[@]}" "$here/consumer.c" \
+  -o "$work/pkgconfig-consumer" "${libs[@]}" -pthread \
+  -Wl,-rpath,"$(pkg-config --variable=libdir kvw)"
+run_consumer pkgconfig "$work/pkgconfig-consumer"
+unset PKG_CONFIG_PATH
+
+step "CMake find_package consumer"
+cmake_app() {
+  "$cmake" -S "$here/cmake_app" -B "$work/cmake-app" -DCMAKE_C_COMPILER="$cc" \
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF "$@"
+}
+quiet cmake_app -DKVW_CONSUMER_WANT_VERSION="${version%.*}"
+grep -qx "kvw_DIR:PATH=$prefix/$libdir/cmake/kvw" "$work/cmake-app/CMakeCache.txt" \
+  || die "find_package(kvw) found $(grep '^kvw_DIR' "$work/cmake-app/CMakeCache.txt")"
+quiet "$cmake" --build "$work/cmake-app"
+run_consumer cmake "$work/cmake-app/consumer"
+# SameMajorVersion: the next major version must not be taken for this one.
+if cmake_app -DKVW_CONSUMER_WANT_VERSION="$((${version%%.*} + 1)).0" >"$work/last.log" 2>&1; then
+  die "find_package(kvw $((${version%%.*} + 1)).0) accepted kvw $version"
+fi
+
+step "dlopen consumer (no kvw linked)"
+quiet "$cc" -std=c99 -Wall -Wextra -pedantic -Werror -DKVW_CONSUMER_DLOPEN -I"$prefix/include" \
+  "$here/consumer.c" -o "$work/dlopen-consumer" -ldl -pthread
+if readelf -d "$work/dlopen-consumer" | grep -q 'NEEDED.*libkvw'; then
+  die "the dlopen consumer links libkvw"
+fi
+# Found by soname on the library path, as an FFI would find it.
+run_consumer dlopen env LD_LIBRARY_PATH="$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  "$work/dlopen-consumer"
+
+step "all consumers passed"
