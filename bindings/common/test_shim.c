@@ -1,0 +1,359 @@
+/*
+ * test_shim.c — the binding shim against a real nats-server, without SWIG.
+ *
+ * Build (from the repo root, with libkvw built in ./build):
+ *   cc -std=c99 -Wall -Wextra -Iinclude -Ibindings/common \
+ *      bindings/common/test_shim.c bindings/common/kvw_binding.c \
+ *      -Lbuild/lib -lkvw -pthread -Wl,-rpath,$PWD/build/lib -o /tmp/test_shim
+ * Run:
+ *   /tmp/test_shim                 starts a private `nats-server -js` on a free
+ *                                  port in a temporary directory (PATH lookup)
+ *   KVW_TEST_SERVERS=nats://h:p /tmp/test_shim   uses that server instead
+ * Exit status 0 when every check passed. Not registered with ctest.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "kvw_binding.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+
+#define CHECK(cond)                                                                     \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);    \
+            failures++;                                                                 \
+        }                                                                               \
+    } while (0)
+#define CHECK_RC(expr, want)                                                            \
+    do {                                                                                \
+        long long got_ = (long long)(expr), want_ = (long long)(want);                  \
+        if (got_ != want_) {                                                            \
+            fprintf(stderr, "%s:%d: %s = %lld (%s), want %lld (%s)\n", __FILE__,        \
+                    __LINE__, #expr, got_, kvw_err_name((int)got_), want_,              \
+                    kvw_err_name((int)want_));                                          \
+            failures++;                                                                 \
+        }                                                                               \
+    } while (0)
+
+/* ------------------------------------------------------ private server */
+
+static pid_t server_pid;
+static char server_dir[] = "/tmp/kvwb-test-XXXXXX";
+static char server_url[128];
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+static int start_server(void)
+{
+    char store[256], ports[256], buf[512];
+    int i;
+
+    if (!mkdtemp(server_dir))
+        return -1;
+    snprintf(store, sizeof store, "%s/store", server_dir);
+    server_pid = fork();
+    if (server_pid < 0)
+        return -1;
+    if (server_pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(127);
+        execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", "-1",
+               "--ports_file_dir", server_dir, "-sd", store, (char *)NULL);
+        _exit(127);
+    }
+    snprintf(ports, sizeof ports, "%s/nats-server_%ld.ports", server_dir, (long)server_pid);
+    for (i = 0; i < 100; i++) { /* up to 10 s */
+        FILE *f = fopen(ports, "r");
+        if (f) {
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            char *url, *end;
+            fclose(f);
+            buf[n] = '\0';
+            url = strstr(buf, "nats://");
+            end = url ? strchr(url, '"') : NULL;
+            if (url && end && (size_t)(end - url) < sizeof server_url) {
+                memcpy(server_url, url, (size_t)(end - url));
+                server_url[end - url] = '\0';
+                return 0;
+            }
+        }
+        sleep_ms(100);
+    }
+    return -1;
+}
+
+static void stop_server(void)
+{
+    char cmd[300];
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, NULL, 0);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", server_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", server_dir);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* Waits (this thread is the "language" thread) for the one record of op_id. */
+static kvwb_completion *await(kvwb_client *c, int64_t op_id)
+{
+    int i;
+    for (i = 0; i < 100; i++) { /* 10 s */
+        kvwb_completion *rec;
+        int n = kvwb_wait(c, 100);
+        if (n < 0 && n != KVW_ECLOSED) {
+            fprintf(stderr, "kvwb_wait: %s\n", kvw_err_name(n));
+            return NULL;
+        }
+        rec = kvwb_next(c);
+        if (rec) {
+            CHECK_RC(rec->op_id, op_id);
+            CHECK(kvwb_next(c) == NULL); /* one op at a time here */
+            return rec;
+        }
+        if (n == KVW_ECLOSED)
+            return NULL;
+    }
+    fprintf(stderr, "no completion for op %lld\n", (long long)op_id);
+    return NULL;
+}
+
+/* A language's dispatcher: wait, pop, hand each record to its op. */
+static int seen[20], seen_total, seen_bad;
+
+static void note(kvwb_completion *r)
+{
+    if (r->op_id >= 1000 && r->op_id < 1020 &&
+        (r->status == KVW_OK || r->status == KVW_ECLOSED))
+        seen[r->op_id - 1000]++;
+    else
+        seen_bad++;
+    seen_total++;
+    kvwb_completion_free(r);
+}
+
+static void *dispatcher(void *arg)
+{
+    kvwb_client *c = (kvwb_client *)arg;
+    kvwb_completion *r;
+    int n;
+    while ((n = kvwb_wait(c, -1)) >= 0) {
+        while ((r = kvwb_next(c)) != NULL)
+            note(r);
+    }
+    return (void *)(intptr_t)n;
+}
+
+/* -------------------------------------------------------------- tests */
+
+static void test_versions(void)
+{
+    char *t = kvwb_version_from_revision(42);
+    CHECK(t && strcmp(t, "42") == 0);
+    free(t);
+    t = kvwb_version_from_revision(0);
+    CHECK(t && strcmp(t, "unknown") == 0);
+    free(t);
+    CHECK_RC(kvwb_version_revision("42"), 42);
+    CHECK_RC(kvwb_version_revision("unknown"), 0);
+    CHECK_RC(kvwb_version_revision("no such"), KVW_EBADVERSION);
+    CHECK_RC(kvwb_version_revision(NULL), KVW_EINVAL);
+    CHECK_RC(kvwb_version_check("7"), 0);
+    CHECK_RC(kvwb_version_is_unknown("unknown"), 1);
+    CHECK_RC(kvwb_version_is_unknown("7"), 0);
+    CHECK_RC(kvwb_version_equal("7", "7"), 1);
+    CHECK_RC(kvwb_version_equal("7", "8"), 0);
+    CHECK_RC(kvwb_version_equal("7", "?"), KVW_EBADVERSION);
+}
+
+static void test_options(void)
+{
+    kvwb_client_options *co = kvwb_client_options_new();
+    kvwb_bucket_options *bo = kvwb_bucket_options_new();
+    CHECK(co && bo);
+    CHECK_RC(kvwb_client_options_set_name(co, "x"), 0);
+    CHECK_RC(kvwb_client_options_set_name(co, NULL), 0);
+    CHECK_RC(kvwb_client_options_set_max_inflight(co, -1), KVW_EINVAL);
+    CHECK_RC(kvwb_client_options_set_max_inflight(co, 4294967296LL), KVW_EINVAL);
+    CHECK_RC(kvwb_bucket_options_set_storage(bo, 7), KVW_EINVAL);
+    CHECK_RC(kvwb_bucket_options_set_max_value_size(bo, 1LL << 31), KVW_EINVAL);
+    CHECK_RC(kvwb_client_options_set_servers(NULL, "x"), KVW_EINVAL);
+    kvwb_client_options_free(co);
+    kvwb_bucket_options_free(bo);
+}
+
+static void test_ops(const char *url)
+{
+    static const char val[] = {'a', '\0', 'b'};
+    kvwb_client_options *co = kvwb_client_options_new();
+    kvwb_bucket_options *bo = kvwb_bucket_options_new();
+    kvwb_client *c = kvwb_client_new();
+    kvwb_bucket *b = kvwb_bucket_new();
+    kvwb_completion *r;
+    char v1[KVW_VERSION_STRLEN], v2[KVW_VERSION_STRLEN];
+    int64_t id = 100, i;
+    pthread_t th;
+    void *th_rc;
+
+    kvwb_client_options_set_servers(co, url);
+    kvwb_client_options_set_name(co, "kvw-binding-test");
+    kvwb_bucket_options_set_create_if_missing(bo, 1);
+    kvwb_bucket_options_set_storage(bo, KVW_STORAGE_MEMORY);
+    kvwb_bucket_options_set_history(bo, 5);
+
+    CHECK_RC(kvwb_wait(c, 0), KVW_EINVAL); /* not open yet */
+    CHECK_RC(kvwb_client_open(c, co), 0);
+    CHECK_RC(kvwb_client_open(c, co), KVW_EINVAL); /* once */
+    kvwb_client_options_free(co);                   /* copied at open */
+    CHECK(kvwb_fd(c) >= 0);
+    CHECK(kvwb_wake_fd(c) >= 0);
+    CHECK_RC(kvwb_bucket_open(b, c, "shim_test", bo), 0);
+    kvwb_bucket_options_free(bo);
+    CHECK(strcmp(kvwb_bucket_name(b), "shim_test") == 0);
+    CHECK(kvwb_bucket_max_value_size(b) > 0);
+    CHECK_RC(kvwb_wait(c, 0), 0);
+
+    /* put with NUL bytes, then get them back */
+    CHECK_RC(kvwb_put(b, "k", val, sizeof val, ++id), 0);
+    r = await(c, id);
+    CHECK(r != NULL);
+    if (!r)
+        goto out;
+    CHECK_RC(r->status, KVW_OK);
+    CHECK_RC(r->op, KVW_OP_PUT);
+    CHECK(r->revision > 0);
+    CHECK(strcmp(r->key, "k") == 0);
+    CHECK_RC(kvwb_version_revision(r->version), r->revision);
+    snprintf(v1, sizeof v1, "%s", r->version);
+    kvwb_completion_free(r);
+
+    CHECK_RC(kvwb_get(b, "k", ++id), 0);
+    r = await(c, id);
+    CHECK(r && r->status == KVW_OK && r->op == KVW_OP_GET);
+    CHECK(r && r->value_len == 3 && memcmp(r->value, val, 3) == 0);
+    CHECK(r && r->entry_op == KVW_ENTRY_PUT && strcmp(r->version, v1) == 0);
+    kvwb_completion_free(r);
+
+    /* CAS: a wrong version is refused, the current one accepted */
+    {
+        char *wrong = kvwb_version_from_revision(kvwb_version_revision(v1) + 1000);
+        CHECK_RC(kvwb_update(b, "k", "x", 1, wrong, ++id), 0);
+        free(wrong);
+    }
+    r = await(c, id);
+    CHECK(r && r->status == KVW_ECONFLICT && r->server_error == 10071);
+    kvwb_completion_free(r);
+    CHECK_RC(kvwb_update(b, "k", "y", 1, v1, ++id), 0);
+    r = await(c, id);
+    CHECK(r && r->status == KVW_OK && r->op == KVW_OP_UPDATE);
+    CHECK(r && r->revision > kvwb_version_revision(v1));
+    kvwb_completion_free(r);
+
+    CHECK_RC(kvwb_create(b, "k", "z", 1, ++id), 0);
+    r = await(c, id);
+    CHECK(r && r->status == KVW_EEXIST);
+    kvwb_completion_free(r);
+
+    /* empty value, NULL data with len 0 */
+    CHECK_RC(kvwb_create(b, "fresh", NULL, 0, ++id), 0);
+    r = await(c, id);
+    CHECK(r && r->status == KVW_OK && r->op == KVW_OP_CREATE);
+    kvwb_completion_free(r);
+
+    /* delete: get says not found, get_entry shows the marker */
+    CHECK_RC(kvwb_delete(b, "k", ++id), 0);
+    r = await(c, id);
+    CHECK(r && r->status == KVW_OK && r->op == KVW_OP_DELETE && r->revision > 0);
+    kvwb_completion_free(r);
+    CHECK_RC(kvwb_get(b, "k", ++id), 0);
+    r = await(c, id);
+    CHECK(r && r->status == KVW_ENOTFOUND && r->value_len == 0 && r->value[0] == '\0');
+    kvwb_completion_free(r);
+    CHECK_RC(kvwb_get_entry(b, "k", ++id), 0);
+    r = await(c, id);
+    CHECK(r && r->status == KVW_OK && r->entry_op == KVW_ENTRY_DELETE);
+    if (r)
+        snprintf(v2, sizeof v2, "%s", r->version);
+    kvwb_completion_free(r);
+
+    /* delete_with_version over the marker, then purge */
+    CHECK_RC(kvwb_delete_with_version(b, "k", v2, ++id), 0);
+    r = await(c, id);
+    CHECK(r && r->status == KVW_OK && r->op == KVW_OP_DELETE_WITH_VERSION);
+    kvwb_completion_free(r);
+    CHECK_RC(kvwb_purge(b, "k", ++id), 0);
+    r = await(c, id);
+    CHECK(r && r->status == KVW_OK && r->op == KVW_OP_PURGE);
+    kvwb_completion_free(r);
+
+    /* refused at submit: no record */
+    CHECK_RC(kvwb_put(b, "bad..key", "v", 1, ++id), KVW_EBADKEY);
+    CHECK_RC(kvwb_update(b, "k", "v", 1, "not a version", ++id), KVW_EBADVERSION);
+    CHECK_RC(kvwb_put(NULL, "k", "v", 1, ++id), KVW_EINVAL);
+    CHECK_RC(kvwb_inflight(c), 0);
+    CHECK_RC(kvwb_wait(c, 0), 0);
+
+    /* close from this thread while a dispatcher thread waits forever, with
+     * ops pending: every op gets exactly one record, the waiter wakes up */
+    CHECK(pthread_create(&th, NULL, dispatcher, c) == 0);
+    sleep_ms(50);
+    for (i = 0; i < 20; i++)
+        CHECK_RC(kvwb_put(b, "many", "v", 1, 1000 + i), 0);
+    CHECK_RC(kvwb_client_close(c), 0);
+    CHECK_RC(kvwb_client_close(c), 0); /* idempotent */
+    CHECK(pthread_join(th, &th_rc) == 0);
+    CHECK_RC((intptr_t)th_rc, KVW_ECLOSED);
+    while ((r = kvwb_next(c)) != NULL) /* normally none left */
+        note(r);
+    CHECK_RC(seen_total, 20);
+    CHECK_RC(seen_bad, 0);
+    for (i = 0; i < 20; i++)
+        CHECK_RC(seen[i], 1);
+    CHECK_RC(kvwb_inflight(c), 0);
+    CHECK_RC(kvwb_wait(c, 0), KVW_ECLOSED);
+    CHECK_RC(kvwb_wait(c, 1000), KVW_ECLOSED); /* no wait once closed */
+    CHECK_RC(kvwb_put(b, "k", "v", 1, ++id), KVW_ECLOSED);
+
+out:
+    /* any order: the bucket keeps the shared state alive */
+    kvwb_client_free(c);
+    kvwb_bucket_free(b);
+}
+
+int main(void)
+{
+    const char *url = getenv("KVW_TEST_SERVERS");
+    test_versions();
+    test_options();
+    if (!url || !*url) {
+        if (start_server() != 0) {
+            fprintf(stderr, "could not start nats-server\n");
+            stop_server();
+            return 2;
+        }
+        url = server_url;
+    }
+    test_ops(url);
+    if (server_pid > 0)
+        stop_server();
+    printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
+    return failures ? 1 : 0;
+}
