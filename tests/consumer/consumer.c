@@ -17,7 +17,7 @@
 
 #include <kvw/kvw.h>
 #ifndef KVW_CONSUMER_DLOPEN
-#include <kvw/kvw_uv.h> /* only to show its cflags arrive with kvw's */
+#include <kvw/kvw_uv.h> /* compiles with the flags the package gives (kvw.pc adds libuv's) */
 #endif
 
 /* The functions used here: X(return type, name without kvw_, (parameter types)). */
