@@ -87,6 +87,7 @@ KVW_API const char *kvw_library_version_string(void) { return KVW_VERSION_STRING
 
 KVW_API int kvw_library_check_version(int header_version)
 {
+    if (header_version < 0) return KVW_EINVAL;
     const int major = header_version / 10000, minor = header_version / 100 % 100;
     return major == KVW_VERSION_MAJOR && minor <= KVW_VERSION_MINOR ? KVW_OK : KVW_EINVAL;
 }

@@ -11,16 +11,18 @@
 #ifndef KVW_KVW_UV_H
 #define KVW_KVW_UV_H
 
-#include <uv.h>
-
 #include "kvw.h"
+
+/* The same type as libuv's uv_loop_t, declared here so that this header
+ * needs neither <uv.h> nor its feature macros. */
+struct uv_loop_s;
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /** Selects libuv delivery on `loop` in `opts`. */
-static inline void kvw_client_options_use_uv(kvw_client_options *opts, uv_loop_t *loop)
+static inline void kvw_client_options_use_uv(kvw_client_options *opts, struct uv_loop_s *loop)
 {
     opts->delivery = KVW_DELIVERY_LIBUV;
     opts->uv_loop = loop;
