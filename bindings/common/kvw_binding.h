@@ -122,7 +122,9 @@ void kvwb_client_free(kvwb_client *client);
  * Returns the number of queued records (>= 0), KVW_ECLOSED when closed and
  * the queue is empty (the dispatcher's signal to stop), or KVW_EINVAL
  * (NULL, never opened). Never calls into a language runtime.
- * Ruby: call with 0 only (it holds the GVL); wait on kvwb_fd instead.
+ * May return 0 before the timeout (woken, or another thread took the
+ * records): loop. The Ruby module's kvwb_wait releases the GVL when
+ * timeout_ms != 0 (bindings/ruby/kvw_ruby.i).
  */
 int kvwb_wait(kvwb_client *client, int timeout_ms);
 /**
