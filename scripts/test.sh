@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds kvw and runs every test: the C suites (plain, ASan+UBSan, TSan,
+# valgrind), the CLI, the installed-package consumers, and the Go, Java and
+# Ruby bindings. Installs what is missing first. Each suite starts its own
+# nats-servers on free loopback ports. Exits non-zero if anything failed.
+#
+#   scripts/test.sh            everything
+#   KVW_TEST_STAGES="c asan" scripts/test.sh    only some stages
+set -uo pipefail
+exec </dev/null
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+
+scripts/install-deps.sh build-essential cmake ninja-build pkg-config git libnats-dev nats-server \
+    libuv1-dev libcmocka-dev valgrind swig ruby ruby-dev openssl clang || exit 1
+
+STAGES=${KVW_TEST_STAGES:-"c asan tsan valgrind bindings bench"}
+passed=0
+failed=0
+failures=()
+stage() {  # stage NAME COMMAND...
+    local name=$1
+    shift
+    printf '\n======== %s\n' "$name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        printf '######## FAILED: %s\n' "$name"
+    fi
+}
+want() { [[ " $STAGES " == *" $1 "* ]]; }
+
+build() {  # build DIR [cmake args...]
+    local dir=$1
+    shift
+    cmake -S "$ROOT" -B "$dir" -G Ninja "$@" >/dev/null && cmake --build "$dir" --parallel
+}
+
+c_suites() {
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+        ctest --test-dir build --output-on-failure --timeout 600
+}
+sanitized() {  # sanitized address|thread
+    build "build-$1" -DCMAKE_BUILD_TYPE=Debug -DKVW_SANITIZE="$1" &&
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp" \
+            ctest --test-dir "build-$1" --output-on-failure --timeout 900 -LE no-sanitizer
+}
+valgrind_suites() {
+    build build &&
+        KVW_TEST_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$ROOT/tests/valgrind.supp" \
+            ctest --test-dir build --output-on-failure --timeout 1200 -L valgrind
+}
+
+want c && stage "C suites, CLI, ABI and consumers (ctest)" c_suites
+want asan && stage "C suites under ASan+UBSan" sanitized address
+want tsan && stage "C suites under TSan" sanitized thread
+want valgrind && stage "conformance under valgrind memcheck" valgrind_suites
+if want bindings; then
+    for lang in go java ruby; do
+        [[ -x bindings/$lang/run-tests.sh ]] && stage "$lang binding" "bindings/$lang/run-tests.sh"
+    done
+fi
+want bench && [[ -x scripts/bench-smoke.sh ]] && stage "benchmark smoke run" scripts/bench-smoke.sh
+
+printf '\n'
+((failed)) && printf 'failed stages: %s\n' "${failures[*]}"
+printf 'stages: %d passed, %d failed\n' "$passed" "$failed"
+((failed == 0))
