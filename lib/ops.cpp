@@ -29,13 +29,7 @@ const char *header(natsMsg *msg, const char *name)
     return natsMsgHeader_Get(msg, name, &v) == NATS_OK ? v : nullptr;
 }
 
-// A direct-get reply: the key's latest record, or why there is none.
-struct Record {
-    int status = KVW_OK;  // KVW_OK, KVW_ENOTFOUND or an error
-    std::string message;
-    uint64_t version = 0;
-    kvw_entry_op op = KVW_ENTRY_NONE;
-};
+}  // namespace
 
 Record parse_record(natsMsg *reply)
 {
@@ -65,6 +59,8 @@ Record parse_record(natsMsg *reply)
          : KVW_ENTRY_PUT;
     return r;
 }
+
+namespace {
 
 // create's first step is refused with "wrong last sequence" when the subject
 // holds any record; the probe decides. A probe that finds nothing (the record

@@ -40,6 +40,17 @@ struct Op {
     void deliver() const;
 };
 
+// A direct-get reply: the key's latest record, or why there is none.
+struct Record {
+    int status = KVW_OK;  // KVW_OK, KVW_ENOTFOUND or an error
+    std::string message;
+    uint64_t version = 0;
+    kvw_entry_op op = KVW_ENTRY_NONE;
+};
+// Reads a reply's status, Nats-Sequence and KV-Operation headers. Exposed
+// (internally) for the fuzz target; never fails on malformed input.
+Record parse_record(natsMsg *reply);
+
 // Puts the op's current step on the wire. 0, or a KVW_E* code (nothing sent).
 int send_step(Client &client, Op &op);
 
