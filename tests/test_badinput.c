@@ -300,6 +300,29 @@ static void test_client_null_and_bad_options(void **state)
     assert_int_equal(kvw_client_inflight(NULL), KVW_EINVAL);
 }
 
+/* kvw.h: "NULL or 0 means the default named in brackets". */
+static void test_zero_options_mean_defaults(void **state)
+{
+    kt_ctx *ctx = *state;
+    kvw_client_options o;
+    kt_client_options(ctx, &o);
+    o.connect_timeout_ms = 0;
+    o.op_timeout_ms = 0;
+    o.max_inflight = 0;
+    int rc = kvw_client_open(&ctx->client, &o);
+    if (rc != 0)
+        print_error("connect_timeout_ms = op_timeout_ms = max_inflight = 0: %s\n",
+                    kvw_err_name(rc));
+    assert_int_equal(rc, 0);
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.create_if_missing = 1;
+    char name[64];
+    kt_unique_name(name, sizeof name, "zero");
+    assert_int_equal(kvw_bucket_open(&ctx->bucket, ctx->client, name, &bo), 0);
+    kt_assert_status(kt_put_s(ctx, ctx->bucket, "k", "v"), KVW_OK);
+}
+
 static void test_bucket_null_and_bad_options(void **state)
 {
     kt_ctx *ctx = *state;
@@ -634,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_version_null_arguments),
         cmocka_unit_test(test_key_and_name_checks),
         cmocka_unit_test_setup_teardown(test_client_null_and_bad_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_options_mean_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bucket_null_and_bad_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_op_null_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_keys_refused, setup, teardown),
