@@ -208,9 +208,10 @@ int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
         writes_[msg] = Registration{op, serial};
         // nats.c reports the timeout itself; this later deadline only catches
         // an ack nats.c never reports (e.g. the connection closed for good).
-        write_deadlines_.push_back(
-            {std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_ + 1000), msg,
-             serial});
+        push_deadline_locked(write_deadlines_,
+                             {std::chrono::steady_clock::now() +
+                                  std::chrono::milliseconds(op_timeout_ms_ + 1000),
+                              msg, serial});
     }
     natsMsg *m = msg;
     published_.store(true);
@@ -232,8 +233,9 @@ int Client::request_last(Op *op, const std::string &subject)
     {
         std::lock_guard<std::mutex> lk(mu_);
         reads_[token] = op;
-        read_deadlines_.push_back(
-            {std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_), nullptr, token});
+        push_deadline_locked(read_deadlines_, {std::chrono::steady_clock::now() +
+                                                   std::chrono::milliseconds(op_timeout_ms_),
+                                               nullptr, token});
     }
     natsStatus s = natsConnection_PublishRequest(nc_, op->bucket->direct_get_subject().c_str(), reply.c_str(),
                                                  body.data(), static_cast<int>(body.size()));
@@ -241,6 +243,16 @@ int Client::request_last(Op *op, const std::string &subject)
     std::lock_guard<std::mutex> lk(mu_);
     reads_.erase(token);
     return from_nats(s);
+}
+
+void Client::push_deadline_locked(std::deque<Deadline> &q, const Deadline &d)
+{
+    // Each queue is FIFO (one timeout per queue), so only a deadline that
+    // becomes the front of an empty queue can be earlier than the one the
+    // timer sleeps until (or the timer may sleep with no deadline at all).
+    const bool wake = q.empty();
+    q.push_back(d);
+    if (wake) timer_cv_.notify_all();
 }
 
 Op *Client::take_write(natsMsg *msg)

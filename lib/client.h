@@ -93,6 +93,8 @@ private:
     std::unordered_map<uint64_t, Op *> reads_;
     std::deque<Deadline> write_deadlines_;  // FIFO: every op has the same timeout
     std::deque<Deadline> read_deadlines_;
+    // Queues a deadline (mu_ held) and wakes the timer when it needs to re-plan.
+    void push_deadline_locked(std::deque<Deadline> &q, const Deadline &d);
     std::condition_variable timer_cv_;
     bool timer_stop_ = false;
     bool dead_ = false;  // swept at close: late nats.c events only free their message
