@@ -49,8 +49,9 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
         if (opts->version != KVW_BUCKET_OPTIONS_VERSION) return KVW_EINVAL;
         o = *opts;
     }
+    const int storage = enum_bits(o.storage);
     if (o.history < 1 || o.history > 64 || o.max_age_ms < 0 || o.max_bytes < 0 || o.max_value_size < 0 ||
-        o.replicas < 1 || o.replicas > 5 || (o.storage != KVW_STORAGE_FILE && o.storage != KVW_STORAGE_MEMORY))
+        o.replicas < 1 || o.replicas > 5 || (storage != KVW_STORAGE_FILE && storage != KVW_STORAGE_MEMORY))
         return KVW_EINVAL;
     if (client->closed()) return KVW_ECLOSED;
 

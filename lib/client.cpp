@@ -2,6 +2,7 @@
 
 #include "bucket.h"
 #include "errors.h"
+#include "keys.h"
 
 #include <cctype>
 #include <cstring>
@@ -66,8 +67,8 @@ int Client::open(std::shared_ptr<Client> *out, const kvw_client_options *opts)
     if (o.connect_timeout_ms <= 0 || o.op_timeout_ms <= 0 || o.max_inflight == 0 ||
         o.max_inflight > (1u << 30) || o.reconnect_wait_ms < 0 || o.max_reconnect < -1)
         return KVW_EINVAL;
-    if (o.delivery != KVW_DELIVERY_THREAD && o.delivery != KVW_DELIVERY_LIBUV &&
-        o.delivery != KVW_DELIVERY_POLL)
+    const int delivery = enum_bits(o.delivery);
+    if (delivery != KVW_DELIVERY_THREAD && delivery != KVW_DELIVERY_LIBUV && delivery != KVW_DELIVERY_POLL)
         return KVW_EINVAL;
     if ((o.delivery == KVW_DELIVERY_LIBUV) != (o.uv_loop != nullptr)) return KVW_EINVAL;
     if (set(o.user) != (o.password != nullptr) || (set(o.tls_cert_file) != set(o.tls_key_file)))
