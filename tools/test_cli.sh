@@ -6,18 +6,18 @@
 # Starts its own nats-server (-js, loopback, a free port, a temporary store)
 # plus two with authentication, and stops them on exit. Checks stdout and
 # the exit status of every command. Exit 77 (skip) without nats-server.
-# NATS_SERVER may name the nats-server binary.
+# NATS_SERVER_BIN may name the nats-server binary.
 set -u
 
 KVW=${1:?usage: test_cli.sh path/to/kvw}
 [[ -x $KVW ]] || { echo "test_cli: $KVW is not an executable" >&2; exit 1; }
 KVW=$(cd "$(dirname "$KVW")" && pwd)/$(basename "$KVW")
 
-NATS_SERVER=${NATS_SERVER:-}
+NATS_SERVER=${NATS_SERVER_BIN:-}
 [[ -x $NATS_SERVER ]] || NATS_SERVER=$(command -v nats-server || true)
 [[ -x $NATS_SERVER ]] || NATS_SERVER=/usr/sbin/nats-server
 if [[ ! -x $NATS_SERVER ]]; then
-    echo "test_cli: SKIP: nats-server not found (set NATS_SERVER)"
+    echo "test_cli: SKIP: nats-server not found (set NATS_SERVER_BIN)"
     exit 77
 fi
 
@@ -56,6 +56,24 @@ start_server() {
         cat "$dir/log" >&2
         exit 1
     fi
+}
+
+# js_request SUBJECT JSON: one JetStream API request to $URL over the plain
+# NATS protocol (bash's /dev/tcp; no NATS client needed). Sets JS_REPLY.
+js_request() {
+    local hostport=${URL#nats://} line
+    JS_REPLY=
+    exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || return 1
+    printf 'CONNECT {"verbose":false}\r\nSUB _INBOX.test_cli 1\r\nPUB %s _INBOX.test_cli %d\r\n%s\r\nPING\r\n' \
+        "$1" "${#2}" "$2" >&3
+    while IFS= read -r -t 5 line <&3; do
+        if [[ $line == MSG* ]]; then
+            IFS= read -r -t 5 JS_REPLY <&3
+            break
+        fi
+    done
+    exec 3<&-
+    [[ -n $JS_REPLY ]]
 }
 
 FAILED=0
@@ -249,6 +267,16 @@ big=$(head -c 100000 /dev/zero | tr '\0' x)
 t "100 kB value" 0 '#' -- "${S[@]}" put big "$big"
 run "${S[@]}" get big
 [[ $RC == 0 && ${#OUT} == 100000 ]] && PASSED=$((PASSED + 1)) || fail "100 kB value read back"
+
+# A write whose ack never comes: a KV stream made with no_ack never answers
+# publishes, so the op times out and its outcome is unknown (exit 5).
+js_request '$JS.API.STREAM.CREATE.KV_noack' \
+    '{"name":"KV_noack","subjects":["$KV.noack.>"],"max_msgs_per_subject":1,"discard":"new","allow_direct":true,"allow_rollup_hdrs":true,"deny_delete":true,"storage":"memory","num_replicas":1,"no_ack":true}'
+CMD="(stream create)" OUT=$JS_REPLY ERR= RC=
+[[ $JS_REPLY == *'"no_ack":true'* && $JS_REPLY != *'"error"'* ]] && PASSED=$((PASSED + 1)) ||
+    fail "creating a no_ack KV stream"
+t "write with no ack: outcome unknown" 5 '' -- --server "$URL" --bucket noack --timeout 300 put k v
+err_has "kvw: put: KVW_ETIMEDOUT:"
 
 # ------------------------------------------------------- authentication
 start_server userpass --user alice --pass wonderland
