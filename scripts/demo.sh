@@ -18,31 +18,20 @@ say() { printf '\n== %s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- packages
-PACKAGES=(build-essential cmake ninja-build pkg-config libnats-dev nats-server libuv1-dev
-          libcmocka-dev)
-missing=()
-for p in "${PACKAGES[@]}"; do
-    dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    say "installing ${missing[*]}"
-    SUDO=()
-    if [[ $(id -u) != 0 ]]; then
-        command -v sudo >/dev/null || die "not root and no sudo: run as root to install ${missing[*]}"
-        SUDO=(sudo -n) # never wait for a password prompt
-    fi
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        "${missing[@]}"
-else
-    say "packages: all present (${PACKAGES[*]})"
-fi
+# install-deps.sh: dpkg -s each, then apt-get update once + install, only if
+# something is missing (root, or sudo -n: it never waits for a password).
+say "packages"
+scripts/install-deps.sh build-essential cmake ninja-build pkg-config libnats-dev nats-server \
+    libuv1-dev libcmocka-dev
+echo "packages ready"
 
 # ------------------------------------------------------------------- build
 say "building kvw (Release) into ./build"
 generator=()
 [[ -f build/CMakeCache.txt ]] || generator=(-G Ninja) # keep an existing build's generator
-cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DKVW_BUILD_TESTS=OFF
+# Only the build type is set: ./build is shared with scripts/test.sh, which
+# needs the default options (tests on) to stay in its cache.
+cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
 cmake --build build --parallel
 KVW=$PWD/build/tools/kvw
 [[ -x $KVW ]] || die "the build did not produce $KVW"
@@ -80,20 +69,32 @@ unset KVW_PASSWORD KVW_TOKEN
 say "walk-through with the kvw tool (build/tools/kvw)"
 printf 'NATS_URL=%s  KVW_BUCKET=%s  (the bucket is created on first use)\n' "$NATS_URL" "$KVW_BUCKET"
 
+# shown ARG…: the arguments as a shell would need them quoted.
+shown() {
+    local a out=()
+    for a in "$@"; do
+        if [[ $a =~ ^[A-Za-z0-9_./:=@%+-]+$ ]]; then out+=("$a"); else out+=("'${a//\'/\'\\\'\'}'"); fi
+    done
+    printf '%s' "${out[*]}"
+}
+
 # kvw WANT_EXIT ARGS…: prints and runs `kvw ARGS…`, shows stdout, stderr and
 # the exit status, and stops the demo unless the status is WANT_EXIT.
 # Leaves stdout in OUT.
 kvw() {
     local want=$1 rc=0
     shift
-    printf '\n$ kvw'
-    printf ' %q' "$@"
-    printf '\n'
+    printf '\n$ kvw %s\n' "$(shown "$@")"
     OUT=$("$KVW" "$@" 2>"$TMP/stderr") || rc=$?
     [[ -z $OUT ]] || printf '%s\n' "$OUT"
     [[ ! -s $TMP/stderr ]] || cat "$TMP/stderr"
-    printf '[exit %d]\n' "$rc"
-    ((rc == want)) || die "expected exit $want from: kvw $*"
+    case $rc in
+    0) printf '[exit 0]\n' ;;
+    3) printf '[exit 3: conflict]\n' ;;
+    4) printf '[exit 4: not found]\n' ;;
+    *) printf '[exit %d]\n' "$rc" ;;
+    esac
+    ((rc == want)) || die "expected exit $want, got $rc from: kvw $(shown "$@")"
 }
 
 say "put: store a value; prints the new version"
