@@ -147,6 +147,14 @@ static int exit_code_for(int code)
     }
 }
 
+/* Connecting or opening the bucket wrote no key: "outcome unknown" (5)
+ * would mislead, whatever the code. */
+static int setup_exit_code(int code)
+{
+    int exit_code = exit_code_for(code);
+    return exit_code == EXIT_UNKNOWN ? EXIT_OTHER : exit_code;
+}
+
 /*
  * Options may come anywhere; only arguments starting with "--" (and "-h")
  * are options, so values such as "-5" need no quoting. "--name=value" is
@@ -575,18 +583,19 @@ int main(int argc, char **argv)
         char where[512];
         redact_urls(copts.servers, where, sizeof where);
         char msg[640];
-        snprintf(msg, sizeof msg, "%s (server %s)", kvw_strerror(rc), where);
+        snprintf(msg, sizeof msg, "%s (server %s)",
+                 rc == KVW_ETIMEDOUT ? "timed out connecting" : kvw_strerror(rc), where);
         report("connect", rc, msg);
-        return exit_code_for(rc);
+        return setup_exit_code(rc);
     }
 
     kvw_bucket_options bopts = KVW_BUCKET_OPTIONS_INIT;
     bopts.create_if_missing = 1;
     rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);
     if (rc != 0) {
-        report("bucket", rc, NULL);
+        report("bucket", rc, rc == KVW_ETIMEDOUT ? "timed out opening the bucket" : NULL);
         kvw_client_free(ctx.client);
-        return exit_code_for(rc);
+        return setup_exit_code(rc);
     }
 
     int code = ctx.cmd->run(&ctx);

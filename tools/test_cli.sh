@@ -28,7 +28,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/kvw-cli-test.XXXXXX")
 PIDS=()
 cleanup() {
     local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; kill -CONT "$pid" 2>/dev/null; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
     rm -rf "$T"
 }
@@ -44,6 +44,7 @@ start_server() {
         >"$dir/log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
+    SERVER_PID=$pid
     local ports=$dir/nats-server_$pid.ports i
     for ((i = 0; i < 100; i++)); do
         [[ -s $ports ]] && break
@@ -277,6 +278,14 @@ CMD="(stream create)" OUT=$JS_REPLY ERR= RC=
     fail "creating a no_ack KV stream"
 t "write with no ack: outcome unknown" 5 '' -- --server "$URL" --bucket noack --timeout 300 put k v
 err_has "kvw: put: KVW_ETIMEDOUT:"
+
+# A server that accepts the TCP connection but never speaks (stopped): the
+# connect times out. Nothing was written, so exit 1, not 5.
+start_server stopped
+kill -STOP "$SERVER_PID"
+t "server that never answers: connect times out" 1 '' -- --server "$URL" --bucket b put k v
+err_has "kvw: connect: KVW_"
+kill -CONT "$SERVER_PID"
 
 # ------------------------------------------------------- authentication
 start_server userpass --user alice --pass wonderland
