@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kvw demo: from a fresh Debian 12 machine to a walk through every write op.
+# kvw demo: from a fresh Debian 12 machine to a walk through kvw's writes.
 #
 #   scripts/demo.sh          (as root, or as a user who may sudo)
 #
