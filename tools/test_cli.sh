@@ -287,6 +287,17 @@ t "server that never answers: connect times out" 1 '' -- --server "$URL" --bucke
 err_has "kvw: connect: KVW_"
 kill -CONT "$SERVER_PID"
 
+# A value larger than the bucket accepts (a KV stream made with
+# max_msg_size 16): refused at submit time, exit 2.
+js_request '$JS.API.STREAM.CREATE.KV_small' \
+    '{"name":"KV_small","subjects":["$KV.small.>"],"max_msgs_per_subject":1,"discard":"new","allow_direct":true,"allow_rollup_hdrs":true,"deny_delete":true,"storage":"memory","num_replicas":1,"max_msg_size":16}'
+CMD="(stream create)" OUT=$JS_REPLY ERR= RC=
+[[ $JS_REPLY == *'"max_msg_size":16'* && $JS_REPLY != *'"error"'* ]] && PASSED=$((PASSED + 1)) ||
+    fail "creating a KV stream with max_msg_size 16"
+t "value within the bucket's limit" 0 '#' -- --server "$URL" --bucket small put k 0123456789abcdef
+t "value over the bucket's limit" 2 '' -- --server "$URL" --bucket small put k 0123456789abcdefX
+err_has "kvw: put: KVW_ETOOBIG:"
+
 # ------------------------------------------------------- authentication
 start_server userpass --user alice --pass wonderland
 t "user and password" 0 '#' -- --server "$URL" --bucket auth --user alice --password wonderland put k v
