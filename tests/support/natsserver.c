@@ -377,7 +377,22 @@ int ts_server_pause(ts_server *s)
 {
     if (!s || s->pid <= 0)
         return -1;
-    return kill(s->pid, SIGSTOP) == 0 ? 0 : -1;
+    if (kill(s->pid, SIGSTOP) != 0)
+        return -1;
+    /* kill() returns before every thread of the server has stopped, and until
+     * then it may still ack what a test sends next (seen under TSan). The
+     * kernel reports the stop to the parent once the last thread stopped;
+     * wait for that (bounded: pausing a paused server reports nothing). */
+    int64_t deadline = now_ms() + 2000;
+    for (;;) {
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        if (waitid(P_PID, (id_t)s->pid, &info, WSTOPPED | WNOHANG) == 0 && info.si_pid == s->pid)
+            return 0;
+        if (now_ms() > deadline)
+            return 0;
+        sleep_ms(1);
+    }
 }
 
 int ts_server_resume(ts_server *s)

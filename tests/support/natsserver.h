@@ -40,7 +40,8 @@ int ts_server_stop(ts_server *s);
 int ts_server_kill(ts_server *s);
 /** ts_server_stop() then ts_server_start(): same port, same store. */
 int ts_server_restart(ts_server *s);
-/** SIGSTOP: the server keeps its sockets but stops answering. */
+/** SIGSTOP: the server keeps its sockets but stops answering (returns once
+ *  every server thread has stopped). */
 int ts_server_pause(ts_server *s);
 /** SIGCONT. Harmless when not paused. */
 int ts_server_resume(ts_server *s);
