@@ -392,8 +392,12 @@ static void test_close_from_callback(void **state)
     enum { N = 300 };
     batch *b = batch_new(ctx, N);
     b->action = ACT_CLOSE_ONCE;
+    /* No ack (so no callback closing or freeing a handle) before all N are
+     * submitted: the loop must not race the first callback. */
+    assert_int_equal(ts_server_pause(g_server), 0);
     for (int i = 0; i < N; i++)
         assert_int_equal(put_slot(b, "k", "v", i), 0);
+    assert_int_equal(ts_server_resume(g_server), 0);
     wait_total(b, N); /* no deadlock */
     assert_int_equal(b->action_rc, 0);
     assert_each_once(b, N);
@@ -423,8 +427,12 @@ static void test_free_client_from_callback(void **state)
     batch *b = batch_new(ctx, N);
     b->action = ACT_FREE_CLIENT_ONCE;
     ctx->client = NULL; /* the callback owns it now */
+    /* No ack (so no callback closing or freeing a handle) before all N are
+     * submitted: the loop must not race the first callback. */
+    assert_int_equal(ts_server_pause(g_server), 0);
     for (int i = 0; i < N; i++)
         assert_int_equal(put_slot(b, "k", "v", i), 0);
+    assert_int_equal(ts_server_resume(g_server), 0);
     wait_total(b, N);
     assert_each_once(b, N);
     for (int i = 0; i < N; i++) {
@@ -450,8 +458,12 @@ static void test_free_bucket_from_callback(void **state)
     batch *b = batch_new(ctx, N);
     b->action = ACT_FREE_BUCKET_ONCE;
     ctx->bucket = NULL; /* the callback owns it now */
+    /* No ack (so no callback closing or freeing a handle) before all N are
+     * submitted: the loop must not race the first callback. */
+    assert_int_equal(ts_server_pause(g_server), 0);
     for (int i = 0; i < N; i++)
         assert_int_equal(put_slot(b, "k", "v", i), 0);
+    assert_int_equal(ts_server_resume(g_server), 0);
     wait_total(b, N);
     assert_each_once(b, N);
     /* "Pending ops still complete" (normally). */
