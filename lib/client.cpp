@@ -64,8 +64,15 @@ int Client::open(std::shared_ptr<Client> *out, const kvw_client_options *opts)
         if (opts->version != KVW_CLIENT_OPTIONS_VERSION) return KVW_EINVAL;
         o = *opts;
     }
-    if (o.connect_timeout_ms <= 0 || o.op_timeout_ms <= 0 || o.max_inflight == 0 ||
-        o.max_inflight > (1u << 30) || o.reconnect_wait_ms < 0 || o.max_reconnect < -1)
+    // Zero means "the default", so a zeroed struct with a version is valid.
+    const kvw_client_options defaults = KVW_CLIENT_OPTIONS_INIT;
+    if (o.connect_timeout_ms == 0) o.connect_timeout_ms = defaults.connect_timeout_ms;
+    if (o.op_timeout_ms == 0) o.op_timeout_ms = defaults.op_timeout_ms;
+    if (o.max_inflight == 0) o.max_inflight = defaults.max_inflight;
+    if (o.reconnect_wait_ms == 0) o.reconnect_wait_ms = defaults.reconnect_wait_ms;
+    if (o.max_reconnect == 0) o.max_reconnect = defaults.max_reconnect;
+    if (o.connect_timeout_ms < 0 || o.op_timeout_ms < 0 || o.max_inflight > (1u << 30) ||
+        o.reconnect_wait_ms < 0 || o.max_reconnect < KVW_NO_RECONNECT)
         return KVW_EINVAL;
     const int delivery = enum_bits(o.delivery);
     if (delivery != KVW_DELIVERY_THREAD && delivery != KVW_DELIVERY_LIBUV && delivery != KVW_DELIVERY_POLL)
@@ -114,13 +121,16 @@ int Client::connect(const kvw_client_options &o)
         if (s != NATS_OK) return KVW_ETLS;
     }
     s = natsOptions_SetTimeout(nopts_, o.connect_timeout_ms);
-    if (s == NATS_OK) s = natsOptions_SetAllowReconnect(nopts_, o.max_reconnect != 0);
-    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(nopts_, o.max_reconnect);
+    if (s == NATS_OK) s = natsOptions_SetAllowReconnect(nopts_, o.max_reconnect != KVW_NO_RECONNECT);
+    if (s == NATS_OK && o.max_reconnect != KVW_NO_RECONNECT) s = natsOptions_SetMaxReconnect(nopts_, o.max_reconnect);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(nopts_, o.reconnect_wait_ms);
     if (s == NATS_OK) s = natsOptions_SetErrorHandler(nopts_, &Client::on_async_error_cb, closure_of(registry_id_));
     if (s != NATS_OK) return from_nats(s);
 
     s = natsConnection_Connect(&nc_, nopts_);
+    // A server that accepts but never answers is "not connected", not an
+    // op whose outcome is unknown.
+    if (s == NATS_TIMEOUT) return KVW_ENOTCONN;
     if (s != NATS_OK) return from_nats(s);
 
     {

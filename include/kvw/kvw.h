@@ -161,8 +161,9 @@ typedef enum kvw_delivery {
 #define KVW_CLIENT_OPTIONS_VERSION 1
 
 /**
- * Connection options. Strings are copied by kvw_client_open(); NULL or 0
- * means the default named in brackets.
+ * Connection options. Strings are copied by kvw_client_open(). NULL strings
+ * and zero numbers mean the default named in brackets, so a zeroed struct
+ * with only `version` set is valid.
  */
 typedef struct kvw_client_options {
     unsigned int version;           /**< KVW_CLIENT_OPTIONS_VERSION */
@@ -179,11 +180,14 @@ typedef struct kvw_client_options {
     int64_t connect_timeout_ms;     /**< per connection attempt [2000] */
     int64_t op_timeout_ms;          /**< deadline of every op [5000] */
     uint32_t max_inflight;          /**< ops accepted but not yet completed [16384] */
-    int max_reconnect;              /**< reconnect attempts, -1 forever [60] */
+    int max_reconnect;              /**< reconnect attempts; -1 forever, KVW_NO_RECONNECT never [60] */
     int64_t reconnect_wait_ms;      /**< pause between attempts to one server [2000] */
     kvw_delivery delivery;          /**< where callbacks run [KVW_DELIVERY_THREAD] */
     void *uv_loop;                  /**< uv_loop_t* for KVW_DELIVERY_LIBUV */
 } kvw_client_options;
+
+/** max_reconnect value that turns reconnection off. */
+#define KVW_NO_RECONNECT (-2)
 
 #define KVW_CLIENT_OPTIONS_INIT \
     {KVW_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
@@ -198,7 +202,9 @@ KVW_API int kvw_client_options_init(kvw_client_options *opts);
  * Connects (blocking, up to connect_timeout_ms per server) and starts
  * delivery. `opts` may be NULL for defaults. In KVW_DELIVERY_LIBUV mode call
  * it on the loop's thread (it initialises a uv_async_t there).
- * Errors: KVW_EINVAL, KVW_ENOTCONN, KVW_EAUTH, KVW_ETLS, KVW_ENOMEM.
+ * Errors: KVW_EINVAL (bad options), KVW_ENOTCONN (no server reachable or
+ * answering in time, unreadable credentials file), KVW_EAUTH, KVW_ETLS,
+ * KVW_ENOMEM.
  */
 KVW_API int kvw_client_open(kvw_client **out, const kvw_client_options *opts);
 
