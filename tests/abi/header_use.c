@@ -18,7 +18,7 @@ int kvw_header_use(void)
     kvw_write_cb on_write = NULL;
     kvw_read_cb on_read = NULL;
 #ifdef KVW_KVW_UV_H
-    uv_loop_t *loop = NULL;
+    struct uv_loop_s *loop = NULL; /* uv_loop_t without <uv.h> */
     kvw_client_options_use_uv(&client, loop);
 #endif
     (void)on_write;
