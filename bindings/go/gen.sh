@@ -1,0 +1,25 @@
+#!/bin/sh
+# Generates the Go package internal/kvw_native: SWIG's wrapper of the shared
+# interface (kvw_native.go, kvw_native_wrap.c; the two must share a package
+# directory, swig #1734) plus a copy of the C shim (kvw_binding.[ch]), so the
+# package depends on nothing outside this module but libkvw (pkg-config kvw)
+# and Go's build cache sees every C input. None of it is committed.
+#
+#   sh bindings/go/gen.sh          (or: cd bindings/go && go generate ./...)
+#
+# Needs swig >= 4.1 (Debian: swig). Files are only rewritten when they change.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+bindings=$(dirname "$here")
+repo=$(dirname "$bindings")
+pkg=$here/internal/kvw_native
+command -v swig >/dev/null 2>&1 || { echo "gen.sh: swig not found (Debian: apt-get install swig)" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# Relative paths keep the generated "source:" comment independent of the checkout.
+(cd "$bindings" && swig -go -cgo -intgosize 64 -Werror -I"$repo/include" -Icommon \
+    -outdir "$tmp" -o "$tmp/kvw_native_wrap.c" go/kvw_go.i)
+cp "$bindings/common/kvw_binding.c" "$bindings/common/kvw_binding.h" "$tmp/"
+for f in kvw_native.go kvw_native_wrap.c kvw_binding.c kvw_binding.h; do
+    cmp -s "$tmp/$f" "$pkg/$f" 2>/dev/null || cp "$tmp/$f" "$pkg/$f"
+done

@@ -1,0 +1,3 @@
+module github.com/kvw/kvw/bindings/go
+
+go 1.24

@@ -1,0 +1,246 @@
+package kvw
+
+import (
+	"context"
+	"runtime"
+	"strings"
+
+	native "github.com/kvw/kvw/bindings/go/internal/kvw_native"
+)
+
+// Bucket is one KV bucket reached through a Client. It is safe for
+// concurrent use. Ops on the same key submitted from one goroutine reach the
+// server in submission order.
+//
+// Every op has a synchronous form, which waits for the outcome and honours
+// ctx (a cancelled wait returns ctx.Err(); the op itself still runs to its
+// end), and an async form (…Async), which never blocks: it returns at once
+// with nil — then its callback runs exactly once, later, on the client's
+// callback goroutine — or with the error that refused it (ErrBusy when the
+// in-flight window is full, ErrInvalidKey, ErrClosed…), and then the callback
+// never runs. Callbacks run one at a time in completion order; they may block,
+// submit ops, wait for them, and call Close. A nil callback ignores the
+// outcome. Value bytes are copied before a call returns: the caller may reuse
+// the slice at once.
+type Bucket struct {
+	client *Client
+	h      native.Kvwb_bucket
+	name   string
+}
+
+// EntryOp says what the latest record of a key is.
+type EntryOp int
+
+const (
+	EntryNone   EntryOp = 0 // nothing found
+	EntryPut    EntryOp = 1 // a value (possibly empty: a DeleteWithVersion tombstone)
+	EntryDelete EntryOp = 2 // a Delete marker
+	EntryPurge  EntryOp = 3 // a Purge marker
+)
+
+func (o EntryOp) String() string { return native.Kvw_entry_op_name(int(o)) }
+
+// Entry is a key's latest record.
+type Entry struct {
+	Key     string
+	Value   []byte // never nil on success; empty for markers and tombstones
+	Version Version
+	Op      EntryOp // Get: always EntryPut
+}
+
+// Name is the bucket's name.
+func (b *Bucket) Name() string { return b.name }
+
+// Client is the client the bucket was opened through.
+func (b *Bucket) Client() *Client { return b.client }
+
+// MaxValueSize is the largest value Put accepts on this bucket, in bytes.
+func (b *Bucket) MaxValueSize() int64 {
+	n := native.Kvwb_bucket_max_value_size(b.h)
+	runtime.KeepAlive(b)
+	return n
+}
+
+// Close refuses new ops on this bucket (ErrClosed); pending ops complete
+// normally. Idempotent.
+func (b *Bucket) Close() error {
+	native.Kvwb_bucket_close(b.h)
+	runtime.KeepAlive(b)
+	return nil
+}
+
+// Put stores value under key and returns the new version.
+func (b *Bucket) Put(ctx context.Context, key string, value []byte) (Version, error) {
+	r, err := b.do(ctx, opPut, key, value, Version{})
+	return r.version, err
+}
+
+// Create stores value only if key has no live value: never written, or
+// deleted / purged with Delete / Purge. ErrAlreadyExists when it holds a
+// value, including the empty-value tombstone of DeleteWithVersion. Of two
+// racing creators exactly one wins.
+func (b *Bucket) Create(ctx context.Context, key string, value []byte) (Version, error) {
+	r, err := b.do(ctx, opCreate, key, value, Version{})
+	return r.version, err
+}
+
+// Update stores value only if the key's latest version is expected, else
+// ErrConflict.
+func (b *Bucket) Update(ctx context.Context, key string, value []byte, expected Version) (Version, error) {
+	r, err := b.do(ctx, opUpdate, key, value, expected)
+	return r.version, err
+}
+
+// Delete writes a delete marker (best effort: it succeeds whether or not the
+// key existed) and returns the marker's version.
+func (b *Bucket) Delete(ctx context.Context, key string) (Version, error) {
+	r, err := b.do(ctx, opDelete, key, nil, Version{})
+	return r.version, err
+}
+
+// DeleteWithVersion deletes logically under CAS: it writes an empty value
+// only if the key's latest version is expected, else ErrConflict (also for a
+// key that never existed). Create keeps refusing the key until someone
+// Updates over the tombstone's version.
+func (b *Bucket) DeleteWithVersion(ctx context.Context, key string, expected Version) (Version, error) {
+	r, err := b.do(ctx, opDeleteWithVersion, key, nil, expected)
+	return r.version, err
+}
+
+// Purge writes a purge marker that drops the key's history.
+func (b *Bucket) Purge(ctx context.Context, key string) (Version, error) {
+	r, err := b.do(ctx, opPurge, key, nil, Version{})
+	return r.version, err
+}
+
+// Get reads the latest value. ErrNotFound when the key was never written, is
+// deleted or purged, or holds an empty value (then the *Error's Version is
+// the marker's or tombstone's version).
+func (b *Bucket) Get(ctx context.Context, key string) (Entry, error) {
+	r, err := b.do(ctx, opGet, key, nil, Version{})
+	return r.entry, err
+}
+
+// GetEntry reads the latest record as it is: Op says put/delete/purge, empty
+// values included, with its version (to Update over a tombstone). ErrNotFound
+// only when the key holds no record at all.
+func (b *Bucket) GetEntry(ctx context.Context, key string) (Entry, error) {
+	r, err := b.do(ctx, opGetEntry, key, nil, Version{})
+	return r.entry, err
+}
+
+// PutAsync is the async form of Put.
+func (b *Bucket) PutAsync(key string, value []byte, cb func(Version, error)) error {
+	return b.async(opPut, key, value, Version{}, pending{write: cb})
+}
+
+// CreateAsync is the async form of Create.
+func (b *Bucket) CreateAsync(key string, value []byte, cb func(Version, error)) error {
+	return b.async(opCreate, key, value, Version{}, pending{write: cb})
+}
+
+// UpdateAsync is the async form of Update.
+func (b *Bucket) UpdateAsync(key string, value []byte, expected Version, cb func(Version, error)) error {
+	return b.async(opUpdate, key, value, expected, pending{write: cb})
+}
+
+// DeleteAsync is the async form of Delete.
+func (b *Bucket) DeleteAsync(key string, cb func(Version, error)) error {
+	return b.async(opDelete, key, nil, Version{}, pending{write: cb})
+}
+
+// DeleteWithVersionAsync is the async form of DeleteWithVersion.
+func (b *Bucket) DeleteWithVersionAsync(key string, expected Version, cb func(Version, error)) error {
+	return b.async(opDeleteWithVersion, key, nil, expected, pending{write: cb})
+}
+
+// PurgeAsync is the async form of Purge.
+func (b *Bucket) PurgeAsync(key string, cb func(Version, error)) error {
+	return b.async(opPurge, key, nil, Version{}, pending{write: cb})
+}
+
+// GetAsync is the async form of Get.
+func (b *Bucket) GetAsync(key string, cb func(Entry, error)) error {
+	return b.async(opGet, key, nil, Version{}, pending{read: cb})
+}
+
+// GetEntryAsync is the async form of GetEntry.
+func (b *Bucket) GetEntryAsync(key string, cb func(Entry, error)) error {
+	return b.async(opGetEntry, key, nil, Version{}, pending{read: cb})
+}
+
+// do submits op kind and waits for its result.
+func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, expected Version) (result, error) {
+	if err := ctx.Err(); err != nil {
+		return result{}, err
+	}
+	c := b.client.c
+	if err := c.acquireWait(ctx); err != nil {
+		if e, ok := err.(*Error); ok {
+			e.Op, e.Key = kind.String(), key
+		}
+		return result{}, err
+	}
+	ch := make(chan result, 1)
+	if err := b.submit(kind, key, value, expected, pending{ch: ch}); err != nil {
+		return result{}, err
+	}
+	select {
+	case r := <-ch:
+		return r, r.err
+	case <-ctx.Done():
+		select {
+		case r := <-ch:
+			return r, r.err
+		default:
+			return result{}, ctx.Err()
+		}
+	}
+}
+
+// async submits op kind with a callback, or refuses it at once.
+func (b *Bucket) async(kind opKind, key string, value []byte, expected Version, p pending) error {
+	if !b.client.c.tryAcquire() {
+		return refusal(codeBusy, kind.String(), key, "")
+	}
+	return b.submit(kind, key, value, expected, p)
+}
+
+// submit hands the op to the shim; the caller holds a window slot, which is
+// released here if the op is refused and after its delivery otherwise.
+func (b *Bucket) submit(kind opKind, key string, value []byte, expected Version, p pending) error {
+	c := b.client.c
+	if strings.IndexByte(key, 0) >= 0 { // a C string would end there
+		c.release()
+		return refusal(codeBadKey, kind.String(), key, "key contains a NUL byte")
+	}
+	p.key, p.kind = key, kind
+	id := c.nextID.Add(1)
+	c.add(id, p, b.client)
+	var rc int
+	switch kind {
+	case opPut:
+		rc = native.Kvwb_put(b.h, key, value, id)
+	case opCreate:
+		rc = native.Kvwb_create(b.h, key, value, id)
+	case opUpdate:
+		rc = native.Kvwb_update(b.h, key, value, expected.String(), id)
+	case opDelete:
+		rc = native.Kvwb_delete(b.h, key, id)
+	case opDeleteWithVersion:
+		rc = native.Kvwb_delete_with_version(b.h, key, expected.String(), id)
+	case opPurge:
+		rc = native.Kvwb_purge(b.h, key, id)
+	case opGet:
+		rc = native.Kvwb_get(b.h, key, id)
+	case opGetEntry:
+		rc = native.Kvwb_get_entry(b.h, key, id)
+	}
+	runtime.KeepAlive(b) // the C bucket is freed by b's cleanup
+	if rc != 0 {
+		c.take(id)
+		c.release()
+		return refusal(rc, kind.String(), key, "")
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package kvw
+
+import (
+	"strings"
+	"time"
+
+	native "github.com/kvw/kvw/bindings/go/internal/kvw_native"
+)
+
+// DefaultMaxInflight is kvw's default in-flight window per client.
+const DefaultMaxInflight = 16384
+
+// ClientOptions configure Connect. The zero value of every field means kvw's
+// default, named in brackets.
+type ClientOptions struct {
+	Servers         []string      // server URLs [nats://127.0.0.1:4222]
+	Name            string        // connection name shown by the server [none]
+	User, Password  string        // user/password authentication [none]
+	Token           string        // token authentication [none]
+	CredentialsFile string        // NATS .creds file (JWT + nkey seed) [none]
+	TLSCAFile       string        // CA to verify the server; implies TLS [none]
+	TLSCertFile     string        // client certificate, with TLSKeyFile [none]
+	TLSKeyFile      string        //
+	TLSRequired     bool          // insist on TLS even without a CA file [false]
+	ConnectTimeout  time.Duration // per connection attempt [2s]; also capped by Connect's ctx deadline
+	OpTimeout       time.Duration // deadline of every op [5s]
+	MaxInflight     int           // ops accepted but not yet completed, callbacks included [16384]
+	MaxReconnect    int           // reconnect attempts, -1 forever [60]
+	ReconnectWait   time.Duration // pause between attempts to one server [2s]
+}
+
+// Storage is where a bucket created by kvw keeps its data.
+type Storage int
+
+const (
+	FileStorage   Storage = 0 // KVW_STORAGE_FILE
+	MemoryStorage Storage = 1 // KVW_STORAGE_MEMORY
+)
+
+// BucketOptions configure Client.Bucket. They are only used when the bucket
+// is created (CreateIfMissing); an existing bucket opens as it is. The zero
+// value of every field means kvw's default, named in brackets.
+type BucketOptions struct {
+	CreateIfMissing bool          // create the bucket when absent [false]
+	History         int           // values kept per key, 1..64 [1]
+	MaxAge          time.Duration // entries expire after this, 0 = never [0]
+	MaxBytes        int64         // bucket size limit, 0 = unlimited [0]
+	MaxValueSize    int           // largest value, 0 = server limit [0]
+	Replicas        int           // stream replicas, 1..5 [1]
+	Storage         Storage       // [FileStorage]
+}
+
+// millis converts d to whole milliseconds, rounding a positive sub-millisecond
+// value up (0 would mean "default").
+func millis(d time.Duration) int64 {
+	ms := d.Milliseconds()
+	if d > 0 && ms == 0 {
+		return 1
+	}
+	return ms
+}
+
+// setters check every status; the first failure wins.
+type setter struct {
+	op, key string
+	err     *Error
+}
+
+func (s *setter) str(name, v string, set func(string) int) {
+	if s.err != nil {
+		return
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		s.err = refusal(codeInvalid, s.op, s.key, name+" contains a NUL byte")
+		return
+	}
+	s.num(name, set(v))
+}
+
+func (s *setter) num(name string, rc int) {
+	if s.err == nil && rc != 0 {
+		s.err = refusal(rc, s.op, s.key, "option "+name+": "+native.Kvw_strerror(rc))
+	}
+}
+
+// native builds the shim's options; the caller frees them.
+func (o *ClientOptions) native() (native.Kvwb_client_options, *Error) {
+	n := native.Kvwb_client_options_new()
+	if n.Swigcptr() == 0 {
+		return nil, refusal(native.KVW_ENOMEM, "connect", "", "")
+	}
+	s := setter{op: "connect"}
+	s.str("Servers", strings.Join(o.Servers, ","), func(v string) int { return native.Kvwb_client_options_set_servers(n, v) })
+	s.str("Name", o.Name, func(v string) int { return native.Kvwb_client_options_set_name(n, v) })
+	s.str("User", o.User, func(v string) int { return native.Kvwb_client_options_set_user(n, v) })
+	s.str("Password", o.Password, func(v string) int { return native.Kvwb_client_options_set_password(n, v) })
+	s.str("Token", o.Token, func(v string) int { return native.Kvwb_client_options_set_token(n, v) })
+	s.str("CredentialsFile", o.CredentialsFile, func(v string) int { return native.Kvwb_client_options_set_credentials_file(n, v) })
+	s.str("TLSCAFile", o.TLSCAFile, func(v string) int { return native.Kvwb_client_options_set_tls_ca_file(n, v) })
+	s.str("TLSCertFile", o.TLSCertFile, func(v string) int { return native.Kvwb_client_options_set_tls_cert_file(n, v) })
+	s.str("TLSKeyFile", o.TLSKeyFile, func(v string) int { return native.Kvwb_client_options_set_tls_key_file(n, v) })
+	if o.TLSRequired {
+		s.num("TLSRequired", native.Kvwb_client_options_set_tls_required(n, 1))
+	}
+	if o.ConnectTimeout != 0 {
+		s.num("ConnectTimeout", native.Kvwb_client_options_set_connect_timeout_ms(n, millis(o.ConnectTimeout)))
+	}
+	if o.OpTimeout != 0 {
+		s.num("OpTimeout", native.Kvwb_client_options_set_op_timeout_ms(n, millis(o.OpTimeout)))
+	}
+	if o.MaxInflight != 0 {
+		s.num("MaxInflight", native.Kvwb_client_options_set_max_inflight(n, int64(o.MaxInflight)))
+	}
+	if o.MaxReconnect != 0 {
+		s.num("MaxReconnect", native.Kvwb_client_options_set_max_reconnect(n, o.MaxReconnect))
+	}
+	if o.ReconnectWait != 0 {
+		s.num("ReconnectWait", native.Kvwb_client_options_set_reconnect_wait_ms(n, millis(o.ReconnectWait)))
+	}
+	if s.err != nil {
+		native.Kvwb_client_options_free(n)
+		return nil, s.err
+	}
+	return n, nil
+}
+
+func (o *BucketOptions) native(name string) (native.Kvwb_bucket_options, *Error) {
+	n := native.Kvwb_bucket_options_new()
+	if n.Swigcptr() == 0 {
+		return nil, refusal(native.KVW_ENOMEM, "open bucket", name, "")
+	}
+	s := setter{op: "open bucket", key: name}
+	if o.CreateIfMissing {
+		s.num("CreateIfMissing", native.Kvwb_bucket_options_set_create_if_missing(n, 1))
+	}
+	if o.History != 0 {
+		s.num("History", native.Kvwb_bucket_options_set_history(n, o.History))
+	}
+	if o.MaxAge != 0 {
+		s.num("MaxAge", native.Kvwb_bucket_options_set_max_age_ms(n, millis(o.MaxAge)))
+	}
+	if o.MaxBytes != 0 {
+		s.num("MaxBytes", native.Kvwb_bucket_options_set_max_bytes(n, o.MaxBytes))
+	}
+	if o.MaxValueSize != 0 {
+		s.num("MaxValueSize", native.Kvwb_bucket_options_set_max_value_size(n, int64(o.MaxValueSize)))
+	}
+	if o.Replicas != 0 {
+		s.num("Replicas", native.Kvwb_bucket_options_set_replicas(n, o.Replicas))
+	}
+	if o.Storage != FileStorage {
+		s.num("Storage", native.Kvwb_bucket_options_set_storage(n, int(o.Storage)))
+	}
+	if s.err != nil {
+		native.Kvwb_bucket_options_free(n)
+		return nil, s.err
+	}
+	return n, nil
+}
