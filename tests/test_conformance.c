@@ -763,5 +763,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_versions_are_stream_sequences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_version_refused_before_io, setup, teardown),
     };
+    kt_filter_from_env();
     return cmocka_run_group_tests_name("conformance", tests, group_setup, group_teardown);
 }

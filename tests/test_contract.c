@@ -1132,5 +1132,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_timeout_when_server_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_restart, setup, teardown),
     };
+    kt_filter_from_env();
     return cmocka_run_group_tests_name("contract", tests, group_setup, group_teardown);
 }

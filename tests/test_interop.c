@@ -502,5 +502,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_creates_across_clients_over_markers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_listing, setup, teardown),
     };
+    kt_filter_from_env();
     return cmocka_run_group_tests_name("interop", tests, group_setup, group_teardown);
 }

@@ -322,3 +322,10 @@ uint64_t kt_rev(kvw_version v)
     assert_true(rev > 0);
     return rev;
 }
+
+void kt_filter_from_env(void)
+{
+    const char *f = getenv("KVW_TEST_FILTER");
+    if (f && *f)
+        cmocka_set_test_filter(f);
+}

@@ -129,6 +129,9 @@ kt_rec *kt_get_entry(kt_ctx *ctx, kvw_bucket *b, const char *key);
 #define kt_assert_status(rec, want) kt_assert_status_(rec, want, __FILE__, __LINE__)
 void kt_assert_status_(const kt_rec *rec, int want, const char *file, int line);
 
+/** Applies $KVW_TEST_FILTER (a cmocka test-name pattern, e.g. "test_poll*") if set. */
+void kt_filter_from_env(void);
+
 /** The u64 revision of a token (asserts it is a NATS token). */
 uint64_t kt_rev(kvw_version v);
 
