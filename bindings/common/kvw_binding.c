@@ -167,7 +167,8 @@ struct kvwb_client {
     pthread_mutex_t mu;
     int refs;
     int state;
-    int closed;
+    int closed;     /* kvwb_client_close began: submits and opens refuse */
+    int close_done; /* ...and returned: every pending op's record is queued */
     kvw_client *kvw;
     int kvw_fd;
     int wake[2]; /* pipe: [0] read end (kvwb_wake_fd), [1] write end */
@@ -268,7 +269,7 @@ static void wake_drain(kvwb_client *c)
     }
     /* Stay readable forever once closed, even if we raced with the close. */
     lock(c);
-    closed = c->closed;
+    closed = c->close_done;
     unlock(c);
     if (closed)
         wake_write(c);
@@ -333,6 +334,9 @@ int kvwb_client_close(kvwb_client *c)
     unlock(c);
     if (kvw)
         kvw_client_close(kvw); /* POLL mode: cancelled ops' callbacks run here */
+    lock(c);
+    c->close_done = 1;
+    unlock(c);
     wake_write(c);
     return 0;
 }
@@ -388,14 +392,18 @@ int kvwb_wait(kvwb_client *c, int timeout_ms)
         return KVW_EINVAL;
     lock(c);
     if (c->state != ST_OPEN) {
+        rc = c->closed ? KVW_ECLOSED : KVW_EINVAL;
         unlock(c);
-        return c->closed ? KVW_ECLOSED : KVW_EINVAL;
+        return rc;
     }
     c->refs++;
     kvw = c->kvw;
     fd = c->kvw_fd;
     queued = c->count;
-    closed = c->closed;
+    /* Not c->closed: until kvwb_client_close returns, the closing thread may
+     * still be queuing cancelled ops' records, and a dispatcher that stopped
+     * at KVW_ECLOSED would strand them. Waiting until then is bounded. */
+    closed = c->close_done;
     unlock(c);
 
     if (!queued && !closed && timeout_ms != 0)
@@ -405,15 +413,16 @@ int kvwb_wait(kvwb_client *c, int timeout_ms)
 
     lock(c);
     queued = c->count;
-    closed = c->closed;
+    closed = c->close_done;
     unlock(c);
     core_unref(c);
 
     if (queued)
         return queued > INT_MAX ? INT_MAX : (int)queued;
-    if (closed || rc == KVW_ECLOSED)
+    if (closed)
         return KVW_ECLOSED;
-    return rc < 0 ? rc : 0;
+    /* kvw may report itself closed before kvwb_client_close has returned. */
+    return rc < 0 && rc != KVW_ECLOSED ? rc : 0;
 }
 
 kvwb_completion *kvwb_next(kvwb_client *c)
