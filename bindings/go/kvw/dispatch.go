@@ -262,10 +262,10 @@ func inCallback() bool {
 // delivered (sync callers have their result, callbacks are queued).
 // kvwb_client_close queues a record for every pending op (KVW_ECLOSED, or its
 // real outcome if the reply was already in) before it returns and wakes the
-// dispatcher, which delivers them and exits. kvwb_wait may report "closed and
-// drained" while kvwb_client_close is still queuing, so the closing goroutine
-// drains once more after the dispatcher is gone, then ends the callback
-// goroutine. Concurrent callers wait in closeOnce until this is done.
+// dispatcher, which delivers them and exits. The closing goroutine then
+// drains once more (shims before the close_done fix let kvwb_wait report
+// "closed and drained" while kvwb_client_close was still queuing) and ends
+// the callback goroutine. Concurrent callers wait in closeOnce until done.
 func (c *core) close() {
 	c.closeOnce.Do(func() {
 		c.closing.Store(true)
