@@ -1,0 +1,222 @@
+# frozen_string_literal: true
+
+module Kvw
+  # One KV bucket reached through a Client (Client#bucket opens it).
+  #
+  # Every op comes in two forms:
+  #
+  # * blocking — +put+, +create+, +update+, +delete+, +delete_with_version+,
+  #   +purge+, +get+, +get_entry+: returns the result or raises a Kvw::Error.
+  #   The calling thread waits on a Queue (GVL released), so other Ruby
+  #   threads keep running. Inside an async block (on the dispatcher thread)
+  #   they work too: the call keeps dispatching until its own op completes.
+  # * async — the same names with +_async+, taking a block that runs exactly
+  #   once on the client's dispatcher thread with (result, error): error is
+  #   nil on success, else a Kvw::Error and result nil. A submit that is
+  #   refused at once (bad key, Kvw::Busy, Kvw::Closed…) raises instead and
+  #   the block never runs.
+  #
+  # Results: writes give the new Kvw::Version; +get+ the value (a binary
+  # ASCII-8BIT String, NUL bytes kept) or nil when absent (never written,
+  # deleted, purged, or an empty value); +get_entry+ a Kvw::Entry (the latest
+  # record, tombstones and markers included) or nil when the key has no record.
+  #
+  # Keys: 1..1024 bytes of [-/_=.a-zA-Z0-9], no leading/trailing ".", no "..";
+  # a String or Symbol. Values: a String (any encoding, sent as its bytes) or
+  # nil for an empty value. Expected versions: a Kvw::Version, its text or a
+  # revision Integer.
+  class Bucket
+    # The Client this bucket was opened through.
+    attr_reader :client
+    # The bucket's name.
+    attr_reader :name
+
+    def initialize(client, dispatcher, native)
+      @client = client
+      @dispatcher = dispatcher
+      @native = native
+      @name = Native.kvwb_bucket_name(native).dup.freeze
+      @closed = false
+    end
+    private_class_method :new
+
+    WRITE = Op::WRITE
+    GET = Op::GET
+    ENTRY = Op::ENTRY
+    EMPTY = "".b.freeze
+    private_constant :WRITE, :GET, :ENTRY, :EMPTY
+
+    # Stores +value+ under +key+. Returns the new Kvw::Version.
+    def put(key, value)
+      key = check_key(key, :put)
+      value = check_value(value)
+      run(WRITE, :put, key, nil) { |id| Native.kvwb_put(@native, key, value, id) }
+    end
+
+    # put, asynchronously: yields (version, error) on the dispatcher thread.
+    def put_async(key, value, &block)
+      key = check_key(key, :put)
+      value = check_value(value)
+      run(WRITE, :put, key, need(block)) { |id| Native.kvwb_put(@native, key, value, id) }
+    end
+
+    # Stores +value+ only if +key+ has no live value (never written, or
+    # deleted / purged). Kvw::AlreadyExists when it holds one, including the
+    # empty-value tombstone of delete_with_version. Returns the new Version.
+    def create(key, value)
+      key = check_key(key, :create)
+      value = check_value(value)
+      run(WRITE, :create, key, nil) { |id| Native.kvwb_create(@native, key, value, id) }
+    end
+
+    def create_async(key, value, &block)
+      key = check_key(key, :create)
+      value = check_value(value)
+      run(WRITE, :create, key, need(block)) { |id| Native.kvwb_create(@native, key, value, id) }
+    end
+
+    # Stores +value+ only if the key's latest version is +expected+, else
+    # Kvw::Conflict (also for a key that was never written). Returns the new Version.
+    def update(key, value, expected)
+      key = check_key(key, :update)
+      value = check_value(value)
+      version = Version.coerce(expected).text
+      run(WRITE, :update, key, nil) { |id| Native.kvwb_update(@native, key, value, version, id) }
+    end
+
+    def update_async(key, value, expected, &block)
+      key = check_key(key, :update)
+      value = check_value(value)
+      version = Version.coerce(expected).text
+      run(WRITE, :update, key, need(block)) { |id| Native.kvwb_update(@native, key, value, version, id) }
+    end
+
+    # Writes a delete marker (succeeds whether or not the key existed).
+    # +get+ then returns nil and +create+ works again. Returns the marker's Version.
+    def delete(key)
+      key = check_key(key, :delete)
+      run(WRITE, :delete, key, nil) { |id| Native.kvwb_delete(@native, key, id) }
+    end
+
+    def delete_async(key, &block)
+      key = check_key(key, :delete)
+      run(WRITE, :delete, key, need(block)) { |id| Native.kvwb_delete(@native, key, id) }
+    end
+
+    # Logical delete under CAS: writes an empty value if the key's latest
+    # version is +expected+, else Kvw::Conflict. +get+ then returns nil,
+    # +get_entry+ shows the empty value, +create+ keeps raising
+    # Kvw::AlreadyExists until someone updates over the tombstone's version.
+    def delete_with_version(key, expected)
+      key = check_key(key, :delete_with_version)
+      version = Version.coerce(expected).text
+      run(WRITE, :delete_with_version, key, nil) do |id|
+        Native.kvwb_delete_with_version(@native, key, version, id)
+      end
+    end
+
+    def delete_with_version_async(key, expected, &block)
+      key = check_key(key, :delete_with_version)
+      version = Version.coerce(expected).text
+      run(WRITE, :delete_with_version, key, need(block)) do |id|
+        Native.kvwb_delete_with_version(@native, key, version, id)
+      end
+    end
+
+    # Writes a purge marker that drops the key's history. Returns its Version.
+    def purge(key)
+      key = check_key(key, :purge)
+      run(WRITE, :purge, key, nil) { |id| Native.kvwb_purge(@native, key, id) }
+    end
+
+    def purge_async(key, &block)
+      key = check_key(key, :purge)
+      run(WRITE, :purge, key, need(block)) { |id| Native.kvwb_purge(@native, key, id) }
+    end
+
+    # The key's value (binary String), or nil when it has none.
+    def get(key)
+      key = check_key(key, :get)
+      run(GET, :get, key, nil) { |id| Native.kvwb_get(@native, key, id) }
+    end
+
+    def get_async(key, &block)
+      key = check_key(key, :get)
+      run(GET, :get, key, need(block)) { |id| Native.kvwb_get(@native, key, id) }
+    end
+
+    # The key's latest record as a Kvw::Entry (op :put / :delete / :purge,
+    # empty-value tombstones included), or nil when the key has no record.
+    def get_entry(key)
+      key = check_key(key, :get_entry)
+      run(ENTRY, :get_entry, key, nil) { |id| Native.kvwb_get_entry(@native, key, id) }
+    end
+
+    def get_entry_async(key, &block)
+      key = check_key(key, :get_entry)
+      run(ENTRY, :get_entry, key, need(block)) { |id| Native.kvwb_get_entry(@native, key, id) }
+    end
+
+    alias [] get
+    # bucket[key] = value is put (the version is dropped).
+    def []=(key, value)
+      put(key, value)
+    end
+
+    # Largest value put accepts, in bytes.
+    def max_value_size
+      Native.kvwb_bucket_max_value_size(@native)
+    end
+
+    # Refuses new ops on this bucket (Kvw::Closed); pending ops complete normally.
+    def close
+      @closed = true
+      Native.kvwb_bucket_close(@native)
+      nil
+    end
+
+    def closed?
+      @closed || @client.closed?
+    end
+
+    def inspect
+      "#<Kvw::Bucket #{@name}#{closed? ? ' closed' : ''}>"
+    end
+
+    private
+
+    def need(block)
+      raise ArgumentError, "an async op needs a block: { |result, error| ... }" unless block
+
+      block
+    end
+
+    # Submits through the dispatcher; blocking when +block+ is nil.
+    def run(kind, opname, key, block)
+      op = Op.new(kind, opname, self, block)
+      rc = @dispatcher.submit(op) { |id| yield id }
+      raise Error.for_code(rc, nil, op: opname, key: key) unless rc.zero?
+      return nil if block
+
+      @dispatcher.await(op)
+    end
+
+    def check_key(key, opname)
+      key = key.to_s if key.is_a?(Symbol)
+      raise TypeError, "key must be a String, not #{key.class}" unless key.is_a?(String)
+      if key.include?("\0")
+        raise InvalidKey.new("#{opname} #{key.inspect}: key contains a NUL byte", op: opname, key: key)
+      end
+
+      key
+    end
+
+    def check_value(value)
+      return value if value.is_a?(String)
+      return EMPTY if value.nil?
+      return value.to_str if value.respond_to?(:to_str)
+
+      raise TypeError, "value must be a String or nil, not #{value.class}"
+    end
+  end
+end

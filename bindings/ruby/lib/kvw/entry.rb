@@ -1,0 +1,65 @@
+# frozen_string_literal: true
+
+module Kvw
+  # The latest record of a key, as Bucket#get_entry returns it.
+  #
+  # +op+ is :put (a value; an empty value is the tombstone delete_with_version
+  # leaves), :delete (a marker written by delete) or :purge (a marker written
+  # by purge). +value+ is a binary (ASCII-8BIT) String, "" for markers.
+  # +version+ is the record's Kvw::Version: pass it to update to write over a
+  # tombstone or marker.
+  class Entry
+    attr_reader :key, :value, :version, :op
+
+    def initialize(key:, value:, version:, op:)
+      @key = key
+      @value = value
+      @version = version
+      @op = op
+      freeze
+    end
+
+    # A value record (possibly empty).
+    def put?
+      @op == :put
+    end
+
+    # A delete marker.
+    def delete?
+      @op == :delete
+    end
+
+    # A purge marker.
+    def purge?
+      @op == :purge
+    end
+
+    # True for a delete/purge marker or an empty value: Bucket#get returns nil for it.
+    def deleted?
+      @op != :put || @value.empty?
+    end
+
+    # True for the empty value that delete_with_version leaves (create keeps refusing it).
+    def tombstone?
+      @op == :put && @value.empty?
+    end
+
+    def ==(other)
+      other.is_a?(Entry) && other.key == @key && other.value == @value &&
+        other.version == @version && other.op == @op
+    end
+    alias eql? ==
+
+    def hash
+      [Entry, @key, @value, @version, @op].hash
+    end
+
+    def to_h
+      { key: @key, value: @value, version: @version, op: @op }
+    end
+
+    def inspect
+      "#<Kvw::Entry #{@key} #{@op} #{@version} #{@value.bytesize} bytes>"
+    end
+  end
+end

@@ -1,0 +1,7 @@
+# frozen_string_literal: true
+
+module Kvw
+  # Version of this gem (the Ruby binding). The C library's version is
+  # Kvw.library_version.
+  VERSION = "0.1.0"
+end
