@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Ruby binding: builds libkvw and installs it into a private prefix, builds the
+# binding both ways (gem build + gem install --local into build/ruby-gem, and
+# the CMake tree build-ruby with -DKVW_BUILD_RUBY=ON), starts a private
+# nats-server, runs the minitest suites against the installed gem (and the
+# fast ones against the CMake module), the README example with both, an
+# xlang.sh smoke run and a short benchmark. Exits non-zero on any failure.
+#   bindings/ruby/run-tests.sh          (from anywhere; CI calls it from the repo root)
+set -euo pipefail
+exec </dev/null
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROOT=$PWD
+HERE=$ROOT/bindings/ruby
+step() { printf '\n---- ruby: %s\n' "$*"; }
+
+step "dependencies"
+scripts/install-deps.sh build-essential cmake ninja-build pkg-config libnats-dev nats-server \
+    libuv1-dev swig ruby ruby-dev
+# Ruby 3.1 bundles minitest; a Ruby without it gets Debian's package.
+ruby -e 'require "minitest"' 2>/dev/null || scripts/install-deps.sh ruby-minitest
+
+step "libkvw into build/prefix-ruby"
+cmake -S . -B build -G Ninja >/dev/null
+cmake --build build
+PREFIX=$ROOT/build/prefix-ruby
+rm -rf "$PREFIX"
+cmake --install build --prefix "$PREFIX" >/dev/null
+pc=$(find "$PREFIX" -name kvw.pc -print -quit)
+[[ -n $pc ]] || { echo "kvw.pc not installed under $PREFIX" >&2; exit 1; }
+export PKG_CONFIG_PATH=$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+
+step "gem build + gem install --local (extconf.rb runs swig)"
+GEMDIR=$ROOT/build/ruby-gem
+rm -rf "$GEMDIR"
+mkdir -p "$GEMDIR"
+(cd "$HERE" && gem build kvw.gemspec --output "$GEMDIR/kvw.gem")
+gem install --local --no-document --install-dir "$GEMDIR/home" "$GEMDIR/kvw.gem"
+
+step "CMake build (build-ruby, -DKVW_BUILD_RUBY=ON)"
+cmake -S . -B build-ruby -G Ninja -DKVW_BUILD_RUBY=ON -DKVW_BUILD_TESTS=OFF -DKVW_BUILD_TOOLS=OFF >/dev/null
+cmake --build build-ruby --target kvw_ruby
+CMAKE_RUBYLIB=$ROOT/build-ruby/bindings/ruby/lib
+
+step "private nats-server"
+TMP=$(mktemp -d /tmp/kvw-ruby-tests.XXXXXX)
+NATS_PID=
+cleanup() {
+    if [[ -n $NATS_PID ]]; then
+        kill "$NATS_PID" 2>/dev/null || true
+        wait "$NATS_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+nats-server -js -a 127.0.0.1 -p -1 --ports_file_dir "$TMP" -sd "$TMP/store" >"$TMP/nats.log" 2>&1 &
+NATS_PID=$!
+URL=
+for _ in $(seq 1 300); do
+    ports=$TMP/nats-server_$NATS_PID.ports
+    if [[ -s $ports ]]; then
+        URL=$(grep -o 'nats://[^"]*' "$ports" | head -1)
+        [[ -n $URL ]] && break
+    fi
+    kill -0 "$NATS_PID" 2>/dev/null || { cat "$TMP/nats.log" >&2; exit 1; }
+    sleep 0.05
+done
+[[ -n $URL ]] || { echo "nats-server did not start" >&2; cat "$TMP/nats.log" >&2; exit 1; }
+echo "nats-server $NATS_PID at $URL"
+export KVW_TEST_SERVER=$URL
+
+gem_ruby() { GEM_HOME=$GEMDIR/home GEM_PATH=$GEMDIR/home: ruby "$@"; }
+cmake_ruby() { env -u GEM_HOME -u GEM_PATH ruby -I "$HERE/lib" -I "$CMAKE_RUBYLIB" "$@"; }
+
+step "minitest suites against the installed gem"
+gem_ruby -e 'require "kvw"; puts "kvw #{Kvw::VERSION} (libkvw #{Kvw.library_version}) from " +
+             $LOADED_FEATURES.grep(/kvw_native/).first'
+gem_ruby "$HERE/test/all.rb"
+
+step "conformance + version suites against the CMake module"
+cmake_ruby -e 'require "kvw"; puts "kvw from " + $LOADED_FEATURES.grep(/kvw_native/).first'
+cmake_ruby -e 'ARGV.each { |f| require f }' "$HERE/test/test_conformance.rb" "$HERE/test/test_version.rb"
+
+step "README example (gem, then CMake module)"
+gem_ruby "$HERE/examples/example.rb" "$URL"
+cmake_ruby "$HERE/examples/example.rb" "$URL"
+
+step "xlang.sh smoke"
+x() { "$HERE/xlang.sh" --server "$URL" --bucket xlang_ruby "$@"; }
+expect_exit() {  # expect_exit CODE CMD...
+    local want=$1 rc=0
+    shift
+    "$@" >/dev/null 2>&1 || rc=$?
+    [[ $rc == "$want" ]] || { echo "expected exit $want, got $rc: $*" >&2; exit 1; }
+}
+v1=$(x put k 00ff0a)
+[[ $(x get k) == $'00ff0a\n'"$v1" ]] || { echo "xlang get mismatch" >&2; exit 1; }
+v2=$(x update k 01 "$v1")
+expect_exit 3 x update k 02 "$v1"
+expect_exit 3 x create k 03
+expect_exit 4 x get missing
+v3=$(x create fresh "")
+expect_exit 4 x get fresh
+echo "xlang ok: versions $v1 $v2 $v3"
+
+step "benchmark smoke (20000 async puts)"
+gem_ruby "$HERE/bench/put_bench.rb" "$URL" 20000 4096
+
+printf '\nruby binding: all passed\n'
