@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	native "github.com/kvw/kvw/bindings/go/internal/kvw_native"
@@ -83,6 +84,7 @@ func Connect(ctx context.Context, opts *ClientOptions) (*Client, error) {
 		max = DefaultMaxInflight
 	}
 	cl := &Client{c: newCore(h, max)}
+	liveHandles.Add(1)
 	runtime.AddCleanup(cl, func(c *core) { go c.free() }, cl.c)
 	return cl, nil
 }
@@ -113,11 +115,15 @@ func blocking(ctx context.Context, call func() int, abort func(), abandon func(i
 	}
 }
 
+// liveHandles counts C client and bucket handles not yet freed (for tests).
+var liveHandles atomic.Int64
+
 // free is the cleanup of an unreachable Client (no op pending by then).
 func (c *core) free() {
 	c.close()
 	<-c.runnerDone
 	native.Kvwb_client_free(c.h)
+	liveHandles.Add(-1)
 }
 
 // Close closes the client: new ops fail with ErrClosed, and every op not yet
@@ -226,6 +232,10 @@ func (cl *Client) Bucket(ctx context.Context, name string, opts *BucketOptions) 
 		return nil, refusal(rc, "open bucket", name, "")
 	}
 	b := &Bucket{client: cl, h: h, name: native.Kvwb_bucket_name(h)}
-	runtime.AddCleanup(b, func(h native.Kvwb_bucket) { native.Kvwb_bucket_free(h) }, h)
+	liveHandles.Add(1)
+	runtime.AddCleanup(b, func(h native.Kvwb_bucket) {
+		native.Kvwb_bucket_free(h)
+		liveHandles.Add(-1)
+	}, h)
 	return b, nil
 }

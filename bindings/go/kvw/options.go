@@ -10,6 +10,10 @@ import (
 // DefaultMaxInflight is kvw's default in-flight window per client.
 const DefaultMaxInflight = 16384
 
+// NoReconnect as ClientOptions.MaxReconnect turns reconnection off
+// (KVW_NO_RECONNECT; 0 means the default).
+const NoReconnect = -2
+
 // ClientOptions configure Connect. The zero value of every field means kvw's
 // default, named in brackets.
 type ClientOptions struct {
@@ -25,7 +29,7 @@ type ClientOptions struct {
 	ConnectTimeout  time.Duration // per connection attempt [2s]; also capped by Connect's ctx deadline
 	OpTimeout       time.Duration // deadline of every op [5s]
 	MaxInflight     int           // ops accepted but not yet completed, callbacks included [16384]
-	MaxReconnect    int           // reconnect attempts, -1 forever [60]
+	MaxReconnect    int           // reconnect attempts, -1 forever, NoReconnect never [60]
 	ReconnectWait   time.Duration // pause between attempts to one server [2s]
 }
 
@@ -50,12 +54,15 @@ type BucketOptions struct {
 	Storage         Storage       // [FileStorage]
 }
 
-// millis converts d to whole milliseconds, rounding a positive sub-millisecond
-// value up (0 would mean "default").
+// millis converts d to whole milliseconds, rounding a nonzero sub-millisecond
+// value away from zero (0 would mean "default"; kvw refuses negatives).
 func millis(d time.Duration) int64 {
 	ms := d.Milliseconds()
-	if d > 0 && ms == 0 {
+	switch {
+	case ms == 0 && d > 0:
 		return 1
+	case ms == 0 && d < 0:
+		return -1
 	}
 	return ms
 }

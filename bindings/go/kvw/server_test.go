@@ -35,6 +35,7 @@ func run(m *testing.M) int {
 		}
 		defer s.stop()
 		serverURL = s.url
+		os.Setenv("KVW_TEST_URL", serverURL) // for the internal tests
 	}
 	return m.Run()
 }
