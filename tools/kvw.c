@@ -6,8 +6,9 @@
  * submit, run the single callback through kvw_client_poll(), print, exit.
  * POLL delivery keeps the whole tool on one thread.
  *
- * Commands are table-driven (see `commands` below) so that a multi-op
- * command such as `bench` can be added with its own runner later.
+ * Commands are table-driven (see `commands` below). A command with its own
+ * argv runner (`bench`, in bench.c) parses its whole command line itself and
+ * does its own connecting.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -20,6 +21,8 @@
 #include <time.h>
 
 #include <kvw/kvw.h>
+
+#include "bench.h"
 
 /* Exit codes (documented in --help). */
 enum {
@@ -45,6 +48,7 @@ static const char usage_text[] =
     "  purge KEY                          write a purge marker, dropping KEY's history\n"
     "  get KEY                            print KEY's value\n"
     "  entry KEY                          print KEY's latest record: VERSION OP [VALUE]\n"
+    "  bench [OP] [options]               benchmark against raw nats.c (kvw bench --help)\n"
     "\n"
     "options (before or after the command; `--` ends them):\n"
     "  --server URL      comma-separated NATS URLs [$NATS_URL, else " DEFAULT_SERVER "]\n"
@@ -337,6 +341,9 @@ struct command {
     int expect;         /* 0: not allowed, 1: optional, 2: required */
     kvw_op op;
     command_runner run;
+    /* Set for commands that parse their own options and connect themselves:
+     * called with the whole command line instead of `run`. */
+    int (*run_argv)(int argc, char **argv);
 };
 
 static int submit(context *ctx, completion *c)
@@ -451,13 +458,14 @@ static int run_single_op(context *ctx)
 }
 
 static const command commands[] = {
-    {"put", 2, "KEY VALUE", 0, KVW_OP_PUT, run_single_op},
-    {"create", 2, "KEY VALUE", 0, KVW_OP_CREATE, run_single_op},
-    {"update", 2, "KEY VALUE --expect VERSION", 2, KVW_OP_UPDATE, run_single_op},
-    {"delete", 1, "KEY [--expect VERSION]", 1, KVW_OP_DELETE, run_single_op},
-    {"purge", 1, "KEY", 0, KVW_OP_PURGE, run_single_op},
-    {"get", 1, "KEY", 0, KVW_OP_GET, run_single_op},
-    {"entry", 1, "KEY", 0, KVW_OP_GET_ENTRY, run_single_op},
+    {"put", 2, "KEY VALUE", 0, KVW_OP_PUT, run_single_op, NULL},
+    {"create", 2, "KEY VALUE", 0, KVW_OP_CREATE, run_single_op, NULL},
+    {"update", 2, "KEY VALUE --expect VERSION", 2, KVW_OP_UPDATE, run_single_op, NULL},
+    {"delete", 1, "KEY [--expect VERSION]", 1, KVW_OP_DELETE, run_single_op, NULL},
+    {"purge", 1, "KEY", 0, KVW_OP_PURGE, run_single_op, NULL},
+    {"get", 1, "KEY", 0, KVW_OP_GET, run_single_op, NULL},
+    {"entry", 1, "KEY", 0, KVW_OP_GET_ENTRY, run_single_op, NULL},
+    {"bench", 0, "[OP] [options]", 0, KVW_OP_PUT, NULL, bench_main},
 };
 
 static const command *find_command(const char *name)
@@ -470,6 +478,31 @@ static const command *find_command(const char *name)
 
 /* ------------------------------------------------------------ main */
 
+/* The command named on the command line, found before the options are
+ * parsed (a command with its own argv runner has options of its own). */
+static const command *first_command(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0)
+            return i + 1 < argc ? find_command(argv[i + 1]) : NULL;
+        if (strncmp(arg, "--", 2) == 0) {
+            if (strchr(arg, '='))
+                continue;
+            for (size_t k = 0; k < sizeof option_specs / sizeof option_specs[0]; k++)
+                if (strcmp(option_specs[k].name, arg) == 0) {
+                    i++; /* its value */
+                    break;
+                }
+            continue;
+        }
+        if (strcmp(arg, "-h") == 0)
+            continue;
+        return find_command(arg);
+    }
+    return NULL;
+}
+
 static const char *env_or(const char *value, const char *env_name)
 {
     if (value)
@@ -480,6 +513,10 @@ static const char *env_or(const char *value, const char *env_name)
 
 int main(int argc, char **argv)
 {
+    const command *own = first_command(argc, argv);
+    if (own && own->run_argv)
+        return own->run_argv(argc, argv);
+
     cli_options o;
     memset(&o, 0, sizeof o);
 
