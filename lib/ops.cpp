@@ -23,6 +23,21 @@ uint64_t last_sequence_in(const char *text)
     return p != nullptr ? std::strtoull(p + std::strlen("wrong last sequence: "), nullptr, 10) : 0;
 }
 
+// A revision as the server writes it: decimal digits only, > 0, fits in a
+// u64. Anything else gives 0 (strtoull would take "-1", " 7" or "7x").
+uint64_t revision_in(const char *text)
+{
+    if (text == nullptr || *text == '\0') return 0;
+    uint64_t v = 0;
+    for (const char *p = text; *p != '\0'; ++p) {
+        if (*p < '0' || *p > '9') return 0;
+        const uint64_t d = static_cast<uint64_t>(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    return v;
+}
+
 const char *header(natsMsg *msg, const char *name)
 {
     const char *v = nullptr;
@@ -34,6 +49,19 @@ const char *header(natsMsg *msg, const char *name)
 Record parse_record(natsMsg *reply)
 {
     Record r;
+    // Parse the header block once, up front. nats.c parses it lazily at each
+    // lookup and, when it is malformed, fails part-way through and parses the
+    // half-rewritten block again at the next lookup, so separate lookups could
+    // disagree (found by tests/fuzz/fuzz_record.cpp).
+    const char **keys = nullptr;
+    int count = 0;
+    const natsStatus hs = natsMsgHeader_Keys(reply, &keys, &count);
+    std::free(static_cast<void *>(keys));
+    if (hs != NATS_OK && hs != NATS_NOT_FOUND) {
+        r.status = KVW_ESERVER;
+        r.message = "direct get reply with malformed headers";
+        return r;
+    }
     if (natsMsg_IsNoResponders(reply)) {
         r.status = KVW_ENOBUCKET;
         r.message = "no responders for the direct get: the bucket's stream is gone";
@@ -46,10 +74,10 @@ Record parse_record(natsMsg *reply)
         return r;
     }
     const char *seq = header(reply, "Nats-Sequence");
-    r.version = seq != nullptr ? std::strtoull(seq, nullptr, 10) : 0;
+    r.version = revision_in(seq);
     if (r.version == 0) {
         r.status = KVW_ESERVER;
-        r.message = "direct get reply without Nats-Sequence";
+        r.message = "direct get reply without a valid Nats-Sequence";
         return r;
     }
     const char *op = header(reply, kOpHeader);
