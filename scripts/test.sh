@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds kvw and runs every test: the C suites (plain, ASan+UBSan, TSan,
-# valgrind), the CLI, the installed-package consumers, and the Go, Java and
-# Ruby bindings. Installs what is missing first. Each suite starts its own
+# valgrind), short libFuzzer runs, the CLI, the installed-package consumers,
+# and the Go, Java and Ruby bindings. Installs what is missing first. Each suite starts its own
 # nats-servers on free loopback ports. Exits non-zero if anything failed.
 #
 #   scripts/test.sh            everything
@@ -12,9 +12,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
 scripts/install-deps.sh build-essential cmake ninja-build pkg-config git libnats-dev nats-server \
-    libuv1-dev libcmocka-dev valgrind swig ruby ruby-dev openssl clang || exit 1
+    libuv1-dev libcmocka-dev valgrind swig ruby ruby-dev openssl clang libclang-rt-14-dev || exit 1
 
-STAGES=${KVW_TEST_STAGES:-"c asan tsan valgrind bindings bench"}
+STAGES=${KVW_TEST_STAGES:-"c asan tsan valgrind fuzz bindings bench"}
 passed=0
 failed=0
 failures=()
@@ -58,6 +58,8 @@ want c && stage "C suites, CLI, ABI and consumers (ctest)" c_suites
 want asan && stage "C suites under ASan+UBSan" sanitized address
 want tsan && stage "C suites under TSan" sanitized thread
 want valgrind && stage "conformance under valgrind memcheck" valgrind_suites
+# libFuzzer targets (clang), KVW_FUZZ_SECONDS each (default 20) from their corpus.
+want fuzz && stage "fuzz targets (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh "${KVW_FUZZ_SECONDS:-20}"
 if want bindings; then
     for lang in go java ruby; do
         [[ -x bindings/$lang/run-tests.sh ]] && stage "$lang binding" "bindings/$lang/run-tests.sh"
