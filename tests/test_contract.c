@@ -313,6 +313,44 @@ static void test_same_key_order_mixed_ops(void **state)
     assert_int_equal(kt_rev(g->version), b->slots[N - 1].rev);
 }
 
+/* kvw.h: "Ops on the same key submitted from one thread reach the server in
+ * submission order" -- also when one of them is a create that has to CAS over
+ * a DEL marker: the outcome must be that of running them one after another. */
+static void test_same_key_order_create_over_marker(void **state)
+{
+    kt_ctx *ctx = *state;
+    kt_open(ctx, NULL, "ordercreate", NULL);
+    enum { KEYS = 5 };
+    batch *b = batch_new(ctx, 3 * KEYS);
+    for (int k = 0; k < KEYS; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", k);
+        kt_assert_status(kt_put_s(ctx, ctx->bucket, key, "old"), KVW_OK);
+        slot *s = &b->slots[3 * k];
+        assert_int_equal(kvw_delete(b->bucket, key, slot_cb, &s[0]), 0);
+        assert_int_equal(kvw_create(b->bucket, key, "created", 7, slot_cb, &s[1]), 0);
+        assert_int_equal(kvw_put(b->bucket, key, "put", 3, slot_cb, &s[2]), 0);
+    }
+    wait_total(b, 3 * KEYS);
+    assert_each_once(b, 3 * KEYS);
+    for (int k = 0; k < KEYS; k++) {
+        slot *s = &b->slots[3 * k];
+        for (int i = 0; i < 3; i++) {
+            if (s[i].status != KVW_OK)
+                print_error("k%d: delete, create, put submitted in order; %s got %s\n", k,
+                            kvw_op_name(s[i].op), kvw_err_name(s[i].status));
+            assert_int_equal(s[i].status, KVW_OK);
+        }
+        assert_true(s[0].rev < s[1].rev);
+        assert_true(s[1].rev < s[2].rev);
+        char key[16];
+        snprintf(key, sizeof key, "k%d", k);
+        kt_rec *g = kt_get(ctx, ctx->bucket, key);
+        kt_assert_status(g, KVW_OK);
+        assert_string_equal((const char *)g->value, "put");
+    }
+}
+
 /* ------------------------------------------------------------- close */
 
 static void test_close_with_ops_in_flight(void **state)
@@ -1123,6 +1161,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ops_from_threads_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_key_order_mixed_ops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_key_order_create_over_marker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_ops_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_cancels_unacked_ops_without_waiting, setup,
                                         teardown),
