@@ -113,7 +113,8 @@ int Client::connect(const kvw_client_options &o)
     if (s == NATS_OK && set(o.credentials_file))
         s = natsOptions_SetUserCredentialsFromFiles(nopts_, o.credentials_file, nullptr);
     if (s != NATS_OK) return from_nats(s) == KVW_ENOMEM ? KVW_ENOMEM : KVW_EINVAL;
-    if (o.tls_required || set(o.tls_ca_file) || set(o.tls_cert_file)) {
+    const bool secure = o.tls_required || set(o.tls_ca_file) || set(o.tls_cert_file);
+    if (secure) {
         s = natsOptions_SetSecure(nopts_, true);
         if (s == NATS_OK && set(o.tls_ca_file)) s = natsOptions_LoadCATrustedCertificates(nopts_, o.tls_ca_file);
         if (s == NATS_OK && set(o.tls_cert_file))
@@ -131,6 +132,13 @@ int Client::connect(const kvw_client_options &o)
     // A server that accepts but never answers is "not connected", not an
     // op whose outcome is unknown.
     if (s == NATS_TIMEOUT) return KVW_ENOTCONN;
+    // A server that wants a client certificate and got none (or one it does
+    // not trust) drops the connection once TLS is up, before the PONG:
+    // nats.c says NATS_PROTOCOL_ERROR, which alone would read as internal.
+    if (s == NATS_PROTOCOL_ERROR && secure) return KVW_ETLS;
+    // nats.c reads the credentials file only now, and reports a missing or
+    // malformed one as a bare NATS_ERR ("server error"): it is the credentials.
+    if (s == NATS_ERR && set(o.credentials_file)) return KVW_EAUTH;
     if (s != NATS_OK) return from_nats(s);
 
     {
