@@ -206,10 +206,10 @@ static int read_ports_file(const ts_server *s)
     const char *p = strstr(buf, "\"nats\"");
     if (!p)
         return 0;
-    p = strstr(p, "nats://");
+    p = strstr(p, "://"); /* nats://HOST:PORT, or tls://HOST:PORT when TLS is required */
     if (!p)
         return 0;
-    p += 7;
+    p += 3;
     const char *colon = strchr(p, ':');
     const char *quote = strchr(p, '"');
     if (!colon || !quote || colon > quote)
