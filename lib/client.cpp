@@ -210,7 +210,7 @@ int Client::submit(std::unique_ptr<Op> op)
         return KVW_ECLOSED;
     }
     Op *raw = op.release();
-    int rc = send_step(*this, *raw);
+    int rc = send_in_order(raw);
     if (rc != KVW_OK) {
         delete raw;
         inflight_.fetch_sub(1);
@@ -294,7 +294,80 @@ Op *Client::take_read(uint64_t token)
     return op;
 }
 
-void Client::complete(Op *op) { delivery_.push(op); }
+namespace {
+
+std::string order_key(const Op &op) { return op.bucket->name() + '.' + op.key; }
+
+}  // namespace
+
+int Client::send_in_order(Op *op)
+{
+    if (op->kind != KVW_OP_CREATE && held_keys_.load() == 0) return send_step(*this, *op);
+    std::unique_lock<std::mutex> lk(order_mu_);
+    auto it = held_.find(order_key(*op));
+    if (it != held_.end()) {
+        it->second.push_back(op);  // behind a create in flight on this key
+        return KVW_OK;
+    }
+    if (op->kind != KVW_OP_CREATE) {
+        lk.unlock();
+        return send_step(*this, *op);
+    }
+    held_.emplace(order_key(*op), std::deque<Op *>{});
+    held_keys_.fetch_add(1);
+    op->holds_key = true;
+    int rc = send_step(*this, *op);
+    if (rc != KVW_OK) {
+        op->holds_key = false;
+        held_.erase(order_key(*op));
+        held_keys_.fetch_sub(1);
+    }
+    return rc;
+}
+
+// The create holding its key has finished: send what waited behind it, up to
+// the next create, which then holds the key in turn.
+void Client::release_key(const Op &create)
+{
+    std::vector<Op *> failed;
+    {
+        std::lock_guard<std::mutex> lk(order_mu_);
+        auto it = held_.find(order_key(create));
+        if (it == held_.end()) return;  // swept by close
+        std::deque<Op *> &waiting = it->second;
+        bool handed_on = false;
+        while (!waiting.empty() && !handed_on) {
+            Op *next = waiting.front();
+            waiting.pop_front();
+            // Read nothing of `next` after a successful send: it may finish
+            // at once on a nats.c thread (and wait for order_mu_ here).
+            const bool is_create = next->kind == KVW_OP_CREATE;
+            next->holds_key = is_create;
+            int rc = send_step(*this, *next);
+            if (rc == KVW_OK) {
+                handed_on = is_create;
+            } else {
+                next->holds_key = false;
+                next->fail(rc, std::string("sending failed: ") + kvw_strerror(rc));
+                failed.push_back(next);
+            }
+        }
+        if (!handed_on) {
+            held_.erase(it);
+            held_keys_.fetch_sub(1);
+        }
+    }
+    for (Op *op : failed) complete(op);
+}
+
+void Client::complete(Op *op)
+{
+    if (op->holds_key) {
+        op->holds_key = false;
+        release_key(*op);
+    }
+    delivery_.push(op);
+}
 
 void Client::on_ack_cb(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
@@ -450,6 +523,14 @@ void Client::close_now()
         write_deadlines_.clear();
         read_deadlines_.clear();
         g_registry.erase(registry_id_);
+    }
+    {
+        // Ops waiting behind a create were never sent.
+        std::lock_guard<std::mutex> lk(order_mu_);
+        for (auto &h : held_)
+            for (Op *op : h.second) cancelled.push_back(op);
+        held_.clear();
+        held_keys_.store(0);
     }
     for (Op *op : cancelled) {
         op->fail(KVW_ECLOSED, "cancelled: the client was closed before the op completed (a write may have landed)");

@@ -110,6 +110,16 @@ private:
     std::mutex close_mu_;
     std::atomic<bool> close_requested_{false};
 
+    // Per-key submission order around create, whose fallback (probe, then a
+    // CAS over the marker) takes several round trips: while a create is in
+    // flight on a key, later ops on that key wait here, in order, and go out
+    // once it has finished. Lock order: order_mu_ before mu_.
+    int send_in_order(Op *op);
+    void release_key(const Op &create);
+    std::mutex order_mu_;
+    std::unordered_map<std::string, std::deque<Op *>> held_;
+    std::atomic<int> held_keys_{0};
+
     std::mutex run_mu_;  // callbacks run one at a time
     Delivery delivery_;
 };

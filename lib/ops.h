@@ -26,6 +26,7 @@ struct Op {
     // create: which step is on the wire.
     enum class Step { Send, Probe, SendOverMarker } step = Step::Send;
     int probes = 0;
+    bool holds_key = false;  // a create that later ops on its key wait behind
 
     // The outcome, filled once.
     int status = KVW_OK;
