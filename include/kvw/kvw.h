@@ -25,7 +25,8 @@
  *   A callback may submit new ops and may close or free the client or a
  *   bucket; a close or free requested inside a callback takes effect when
  *   the callback returns. Ops on the same key submitted from one thread
- *   reach the server in submission order.
+ *   take effect in submission order (ops behind a kvw_create on its key wait
+ *   until the create, which may take several round trips, has finished).
  *
  * ERRORS
  *   Negative KVW_E* codes; kvw_strerror() and kvw_err_name() describe them.
@@ -77,7 +78,7 @@ typedef enum kvw_error {
     KVW_ETOOBIG = -5,      /**< value larger than the server or bucket accepts */
     KVW_EEXIST = -6,       /**< create: the key holds a live value */
     KVW_ECONFLICT = -7,    /**< expected version is not the key's last (JetStream 10071) */
-    KVW_ENOTFOUND = -8,    /**< get: no live value; get_entry: never written or purged away */
+    KVW_ENOTFOUND = -8,    /**< get: no live value; get_entry: the key has no record */
     KVW_ETIMEDOUT = -9,    /**< no answer in time: the write may have landed */
     KVW_ENOTCONN = -10,    /**< no connection to any server */
     KVW_ENOBUCKET = -11,   /**< the bucket does not exist */
