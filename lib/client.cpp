@@ -125,6 +125,15 @@ int Client::connect(const kvw_client_options &o)
     if (s == NATS_OK) s = natsOptions_SetAllowReconnect(nopts_, o.max_reconnect != KVW_NO_RECONNECT);
     if (s == NATS_OK && o.max_reconnect != KVW_NO_RECONNECT) s = natsOptions_SetMaxReconnect(nopts_, o.max_reconnect);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(nopts_, o.reconnect_wait_ms);
+    // nats.c writes to the socket on the submitting thread once its 32 KiB
+    // buffer is full, holding the connection lock. Without a deadline a
+    // server that stops reading (stalled, paused, a peer gone without a reset)
+    // blocks kvw_put in send() for as long as that lasts, and close and every
+    // other submitter with it. With one, nats.c gives up the write after
+    // op_timeout_ms (by then every op sent on that socket has timed out),
+    // drops the connection and reconnects; the ops it held end with
+    // KVW_ETIMEDOUT.
+    if (s == NATS_OK) s = natsOptions_SetWriteDeadline(nopts_, o.op_timeout_ms);
     if (s == NATS_OK) s = natsOptions_SetErrorHandler(nopts_, &Client::on_async_error_cb, closure_of(registry_id_));
     if (s != NATS_OK) return from_nats(s);
 
