@@ -4,6 +4,7 @@
 #include "errors.h"
 #include "keys.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <vector>
@@ -53,6 +54,9 @@ Client::Client(const kvw_client_options &o)
     : registry_id_(g_next_client_id.fetch_add(1)),
       op_timeout_ms_(o.op_timeout_ms),
       max_inflight_(o.max_inflight),
+      // A write's safety-net deadline is op_timeout + 1 s; sweeping ten times
+      // per timeout (10 ms..500 ms) finds it at most that much later.
+      write_sweep_(std::min<int64_t>(500, std::max<int64_t>(10, o.op_timeout_ms / 10))),
       delivery_(o.delivery)
 {
 }
@@ -229,17 +233,17 @@ int Client::submit(std::unique_ptr<Op> op)
 
 int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
 {
-    uint64_t serial = next_serial_.fetch_add(1);
+    // nats.c reports the timeout itself; this later deadline only catches an
+    // ack nats.c never reports (e.g. the connection closed for good).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_ + 1000);
     {
         std::lock_guard<std::mutex> lk(mu_);
         // Registered before the publish: the ack can arrive before it returns.
-        writes_[msg] = Registration{op, serial};
-        // nats.c reports the timeout itself; this later deadline only catches
-        // an ack nats.c never reports (e.g. the connection closed for good).
-        push_deadline_locked(write_deadlines_,
-                             {std::chrono::steady_clock::now() +
-                                  std::chrono::milliseconds(op_timeout_ms_ + 1000),
-                              msg, serial});
+        writes_[msg] = Registration{op, deadline};
+        if (write_timer_idle_) {
+            write_timer_idle_ = false;
+            timer_cv_.notify_all();
+        }
     }
     natsMsg *m = msg;
     published_.store(true);
@@ -261,9 +265,12 @@ int Client::request_last(Op *op, const std::string &subject)
     {
         std::lock_guard<std::mutex> lk(mu_);
         reads_[token] = op;
-        push_deadline_locked(read_deadlines_, {std::chrono::steady_clock::now() +
-                                                   std::chrono::milliseconds(op_timeout_ms_),
-                                               nullptr, token});
+        // FIFO (one timeout for all reads): only a deadline that becomes the
+        // front of an empty queue can be earlier than the one the timer
+        // sleeps until.
+        if (read_deadlines_.empty()) timer_cv_.notify_all();
+        read_deadlines_.push_back(
+            {std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_), token});
     }
     natsStatus s = natsConnection_PublishRequest(nc_, op->bucket->direct_get_subject().c_str(), reply.c_str(),
                                                  body.data(), static_cast<int>(body.size()));
@@ -271,16 +278,6 @@ int Client::request_last(Op *op, const std::string &subject)
     std::lock_guard<std::mutex> lk(mu_);
     reads_.erase(token);
     return from_nats(s);
-}
-
-void Client::push_deadline_locked(std::deque<Deadline> &q, const Deadline &d)
-{
-    // Each queue is FIFO (one timeout per queue), so only a deadline that
-    // becomes the front of an empty queue can be earlier than the one the
-    // timer sleeps until (or the timer may sleep with no deadline at all).
-    const bool wake = q.empty();
-    q.push_back(d);
-    if (wake) timer_cv_.notify_all();
 }
 
 Op *Client::take_write(natsMsg *msg)
@@ -451,24 +448,35 @@ void Client::fail_denied(const std::string &subject, const std::string &why)
 
 void Client::timer_main()
 {
+    using clock = std::chrono::steady_clock;
     std::unique_lock<std::mutex> lk(mu_);
+    auto next_sweep = clock::time_point::max();
     while (!timer_stop_) {
-        auto now = std::chrono::steady_clock::now();
+        auto now = clock::now();
         std::vector<Op *> expired;
-        while (!write_deadlines_.empty() && write_deadlines_.front().at <= now) {
-            Deadline d = write_deadlines_.front();
-            write_deadlines_.pop_front();
-            auto it = writes_.find(d.msg);
-            if (it != writes_.end() && it->second.serial == d.serial) {
-                // The message stays with nats.c; a late ack finds no op and frees it.
-                expired.push_back(it->second.op);
-                writes_.erase(it);
+        if (next_sweep == clock::time_point::max()) {
+            if (!write_timer_idle_) next_sweep = now + write_sweep_;  // woken by a publish
+        } else if (now >= next_sweep) {
+            for (auto it = writes_.begin(); it != writes_.end();) {
+                if (it->second.deadline <= now) {
+                    // The message stays with nats.c; a late ack finds no op and frees it.
+                    expired.push_back(it->second.op);
+                    it = writes_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            if (writes_.empty()) {
+                write_timer_idle_ = true;  // the next publish wakes us
+                next_sweep = clock::time_point::max();
+            } else {
+                next_sweep = now + write_sweep_;
             }
         }
         while (!read_deadlines_.empty() && read_deadlines_.front().at <= now) {
             Deadline d = read_deadlines_.front();
             read_deadlines_.pop_front();
-            auto it = reads_.find(d.serial);
+            auto it = reads_.find(d.token);
             if (it != reads_.end()) {
                 expired.push_back(it->second);
                 reads_.erase(it);
@@ -484,10 +492,9 @@ void Client::timer_main()
             lk.lock();
             continue;
         }
-        auto next = std::chrono::steady_clock::time_point::max();
-        if (!write_deadlines_.empty()) next = write_deadlines_.front().at;
+        auto next = next_sweep;
         if (!read_deadlines_.empty() && read_deadlines_.front().at < next) next = read_deadlines_.front().at;
-        if (next == std::chrono::steady_clock::time_point::max())
+        if (next == clock::time_point::max())
             timer_cv_.wait(lk);
         else
             timer_cv_.wait_until(lk, next);
@@ -529,7 +536,6 @@ void Client::close_now()
         for (auto &r : reads_) cancelled.push_back(r.second);
         writes_.clear();
         reads_.clear();
-        write_deadlines_.clear();
         read_deadlines_.clear();
         g_registry.erase(registry_id_);
     }

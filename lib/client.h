@@ -81,20 +81,25 @@ private:
     // removes it (ack, reply, timer, close) finishes or re-sends it.
     struct Registration {
         Op *op;
-        uint64_t serial;
+        // The safety net behind nats.c's MaxWait. It lives in the entry, not
+        // in a queue of its own, so that it goes away with the op: memory
+        // follows the in-flight window, not the rate times the timeout.
+        std::chrono::steady_clock::time_point deadline;
     };
     struct Deadline {
         std::chrono::steady_clock::time_point at;
-        natsMsg *msg;     // writes
-        uint64_t serial;  // writes: registration serial; reads: token
+        uint64_t token;
     };
     std::mutex mu_;
     std::unordered_map<natsMsg *, Registration> writes_;
     std::unordered_map<uint64_t, Op *> reads_;
-    std::deque<Deadline> write_deadlines_;  // FIFO: every op has the same timeout
+    // Reads have no other timeout: exact deadlines, FIFO (one timeout for all).
     std::deque<Deadline> read_deadlines_;
-    // Queues a deadline (mu_ held) and wakes the timer when it needs to re-plan.
-    void push_deadline_locked(std::deque<Deadline> &q, const Deadline &d);
+    // The timer sweeps writes_ every write_sweep_ while writes are on the wire;
+    // it sleeps without a write deadline when the table was empty, and the
+    // next publish wakes it.
+    const std::chrono::milliseconds write_sweep_;
+    bool write_timer_idle_ = true;
     std::condition_variable timer_cv_;
     bool timer_stop_ = false;
     bool dead_ = false;  // swept at close: late nats.c events only free their message
