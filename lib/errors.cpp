@@ -99,7 +99,11 @@ int from_nats(natsStatus s, jsErrCode js_err)
     case NATS_NOT_YET_CONNECTED:
     case NATS_IO_ERROR:
     case NATS_ADDRESS_MISSING:
-    case NATS_DRAINING: return KVW_ENOTCONN;
+    case NATS_DRAINING:
+    // While nats.c reconnects it keeps publishes in a bounded buffer
+    // (natsOptions_SetReconnectBufSize, 8 MiB); once that is full a publish
+    // fails with this. Nothing was sent and a retry after the reconnect helps.
+    case NATS_INSUFFICIENT_BUFFER: return KVW_ENOTCONN;
     case NATS_CONNECTION_AUTH_FAILED: return KVW_EAUTH;
     case NATS_NOT_PERMITTED: return KVW_EPERM;
     case NATS_SSL_ERROR:
