@@ -70,10 +70,11 @@ void check_invariants(const kvw::Record &r)
     }
 }
 
-// A decimal u64 > 0 written with digits only (what the server sends).
+// A decimal u64 > 0 written with digits only (what the server sends;
+// leading zeros are harmless and accepted).
 uint64_t strict_u64(const std::string &s)
 {
-    if (s.empty() || s.size() > 20) return 0;
+    if (s.empty()) return 0;
     uint64_t v = 0;
     for (char c : s) {
         if (c < '0' || c > '9') return 0;
