@@ -4,6 +4,7 @@
  *            -o <builddir>/kvw_native_wrap.c bindings/java/kvw_java.i
  * Compile the wrapper with bindings/common/kvw_binding.c into
  * libkvw_native.so (JNI headers: $JAVA_HOME/include{,/linux}), link libkvw.
+ * bindings/java/CMakeLists.txt does all of this; bindings/java/pom.xml runs it.
  */
 %module kvw_native
 
@@ -12,11 +13,18 @@
  * null passes (NULL, 0). Out: SWIGCDATA -> byte[] (see kvw.i). */
 %apply (const char *STRING, size_t LENGTH) { (const void *data, size_t len) }
 
-/* Load the JNI library from the generated module class, once. */
+/* Load the JNI library from the generated module class, once:
+ * NativeLoader (hand-written, same package) tries java.library.path and then
+ * the copy of libkvw_native.so packed inside the jar. */
 %pragma(java) jniclasscode=%{
   static {
-    System.loadLibrary("kvw_native");
+    NativeLoader.load();
   }
 %}
+
+/* The dispatcher delete()s every completion record right after reading it:
+ * no finalizer on that class (objects with one are slow to allocate and
+ * linger for an extra GC cycle). The handle classes keep theirs. */
+%typemap(javafinalize) kvwb_completion, struct kvwb_completion ""
 
 %include "../kvw.i"

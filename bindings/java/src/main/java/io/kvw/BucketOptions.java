@@ -1,0 +1,124 @@
+package io.kvw;
+
+import io.kvw.internal.kvw_native;
+import io.kvw.internal.kvwb_bucket_options;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How {@link KvwClient#openBucket(String, BucketOptions)} opens a bucket.
+ * Except for {@link Builder#createIfMissing}, the values only matter when the
+ * bucket is created; an existing bucket opens as it is. Immutable.
+ */
+public final class BucketOptions {
+    /** Open an existing bucket; fail with {@link NoSuchBucketException} if there is none. */
+    public static final BucketOptions DEFAULT = builder().build();
+
+    final boolean createIfMissing;
+    final int history, replicas;
+    final Duration maxAge;
+    final long maxBytes;
+    final int maxValueSize;
+    final Storage storage;
+
+    private BucketOptions(Builder b) {
+        createIfMissing = b.createIfMissing;
+        history = b.history;
+        replicas = b.replicas;
+        maxAge = b.maxAge;
+        maxBytes = b.maxBytes;
+        maxValueSize = b.maxValueSize;
+        storage = b.storage;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options that create the bucket with kvw's defaults when it is missing. */
+    public static BucketOptions createIfMissing() {
+        return builder().createIfMissing(true).build();
+    }
+
+    kvwb_bucket_options toNative() {
+        kvwb_bucket_options o = kvw_native.kvwb_bucket_options_new();
+        if (o == null) throw KvwException.of(KvwError.OUT_OF_MEMORY.code(), null, null);
+        try {
+            check(kvw_native.kvwb_bucket_options_set_create_if_missing(o, createIfMissing ? 1 : 0), "createIfMissing");
+            check(kvw_native.kvwb_bucket_options_set_history(o, history), "history");
+            check(kvw_native.kvwb_bucket_options_set_replicas(o, replicas), "replicas");
+            check(kvw_native.kvwb_bucket_options_set_max_age_ms(o, ClientOptions.millis(maxAge)), "maxAge");
+            check(kvw_native.kvwb_bucket_options_set_max_bytes(o, maxBytes), "maxBytes");
+            check(kvw_native.kvwb_bucket_options_set_max_value_size(o, maxValueSize), "maxValueSize");
+            check(kvw_native.kvwb_bucket_options_set_storage(o, storage.code), "storage");
+            return o;
+        } catch (RuntimeException e) {
+            o.delete();
+            throw e;
+        }
+    }
+
+    private static void check(int rc, String what) {
+        if (rc != 0) {
+            throw KvwException.create(rc, "bucket option " + what + " refused", null, null, 0, null, true);
+        }
+    }
+
+    /** Builds {@link BucketOptions}. Not thread-safe. */
+    public static final class Builder {
+        private boolean createIfMissing;
+        private int history = 1, replicas = 1;
+        private Duration maxAge = Duration.ZERO;
+        private long maxBytes;
+        private int maxValueSize;
+        private Storage storage = Storage.FILE;
+
+        private Builder() {}
+
+        /** Create the bucket when it does not exist [false]. */
+        public Builder createIfMissing(boolean create) {
+            this.createIfMissing = create;
+            return this;
+        }
+
+        /** Values kept per key, 1..64 [1]. */
+        public Builder history(int history) {
+            this.history = history;
+            return this;
+        }
+
+        /** Entries expire after this; zero: never [zero]. */
+        public Builder maxAge(Duration maxAge) {
+            this.maxAge = Objects.requireNonNull(maxAge);
+            return this;
+        }
+
+        /** Bucket size limit in bytes; 0: unlimited [0]. */
+        public Builder maxBytes(long maxBytes) {
+            this.maxBytes = maxBytes;
+            return this;
+        }
+
+        /** Largest value in bytes; 0: the server's limit [0]. */
+        public Builder maxValueSize(int maxValueSize) {
+            this.maxValueSize = maxValueSize;
+            return this;
+        }
+
+        /** Stream replicas, 1..5 [1]. */
+        public Builder replicas(int replicas) {
+            this.replicas = replicas;
+            return this;
+        }
+
+        /** File or memory storage [FILE]. */
+        public Builder storage(Storage storage) {
+            this.storage = Objects.requireNonNull(storage);
+            return this;
+        }
+
+        public BucketOptions build() {
+            return new BucketOptions(this);
+        }
+    }
+}
