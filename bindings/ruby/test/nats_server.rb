@@ -34,8 +34,19 @@ module KvwTest
       self
     end
 
+    # SIGSTOP, and wait until the process is really stopped (Linux: state T
+    # in /proc), so that nothing sent after this returns gets an answer.
     def pause
       Process.kill(:STOP, @pid)
+      stat = "/proc/#{@pid}/stat"
+      return unless File.exist?(stat)
+
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 5
+      until File.read(stat)[/\) (\w)/, 1] == "T"
+        raise "nats-server #{@pid} did not stop" if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+        sleep 0.001
+      end
     end
 
     def resume

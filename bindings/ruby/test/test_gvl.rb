@@ -94,7 +94,7 @@ class TestGVL < Minitest::Test
     worker = Thread.new { bucket.put("k", "v") }
     worker.report_on_exception = false
     sleep 0.2
-    assert worker.alive?
+    assert worker.alive?, -> { "the put returned: #{(worker.value rescue $!).inspect}" }
     worker.raise(Interrupt)
     assert_raises(Interrupt) { worker.join(5) }
     assert_equal 1, @client.pending, "the op itself is still pending: it completes once, later"
