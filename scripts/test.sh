@@ -67,6 +67,7 @@ if want bindings; then
     for lang in go java ruby; do
         [[ -x bindings/$lang/run-tests.sh ]] && stage "$lang binding" "bindings/$lang/run-tests.sh"
     done
+    stage "cross-language (Go, Java, Ruby)" bindings/cross/run-tests.sh
 fi
 want bench && [[ -x scripts/bench-smoke.sh ]] && stage "benchmark smoke run" scripts/bench-smoke.sh
 
