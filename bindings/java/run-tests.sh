@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The Java binding end to end, from the repository root on a fresh Debian 12:
+#   1. libkvw: build (build/, reused) and install into build/prefix-java;
+#   2. the binding from the top-level CMake tree (-DKVW_BUILD_JAVA=ON): the
+#      native module compiles and links against the in-tree libkvw;
+#   3. `mvn package` (the ecosystem's way): CMake/SWIG, javac, the JUnit 5
+#      suite against a private nats-server (Surefire), the jar;
+#   4. the README example, from the jar, and a cross-language CLI smoke run;
+#   5. a short benchmark smoke run.
+# Exits non-zero on any failure. Usage: bindings/java/run-tests.sh
+set -euo pipefail
+exec </dev/null
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROOT=$PWD
+HERE=$ROOT/bindings/java
+step() { printf '\n---- java: %s\n' "$*"; }
+
+step "dependencies (JDK 17, Maven)"
+scripts/install-deps.sh openjdk-17-jdk-headless maven
+java -version 2>&1 | head -n 1
+mvn -v 2>&1 | head -n 1
+
+step "libkvw -> build/prefix-java"
+cmake -S . -B build -G Ninja >/dev/null
+cmake --build build
+cmake --install build --prefix build/prefix-java >/dev/null
+
+step "in-tree CMake build (KVW_BUILD_JAVA=ON)"
+cmake -S . -B build/java-tree -G Ninja -DKVW_BUILD_JAVA=ON -DKVW_BUILD_TESTS=OFF \
+    -DKVW_BUILD_TOOLS=OFF >/dev/null
+cmake --build build/java-tree --target kvw_native
+test -f build/java-tree/bindings/java/native/libkvw_native.so
+test -f build/java-tree/bindings/java/generated-sources/swig/io/kvw/internal/kvw_native.java
+
+tmp=$(mktemp -d)
+server_pid=
+cleanup() {
+    if [[ -n $server_pid ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+nats-server -js -a 127.0.0.1 -p -1 --ports_file_dir "$tmp" -sd "$tmp/store" >"$tmp/server.log" 2>&1 &
+server_pid=$!
+ports=$tmp/nats-server_$server_pid.ports
+for _ in $(seq 1 200); do
+    [[ -s $ports ]] && break
+    sleep 0.05
+done
+[[ -s $ports ]] || { cat "$tmp/server.log"; echo "nats-server did not start" >&2; exit 1; }
+url=$(grep -o 'nats://[^"]*' "$ports" | head -n 1)
+echo "nats-server at $url"
+
+step "mvn package (CMake + SWIG, javac, JUnit 5 suite, jar)"
+(cd "$HERE" && mvn -B -ntp package -Dkvw.prefix="$ROOT/build/prefix-java" -Dkvw.test.server="$url")
+jar=$(ls "$HERE"/target/kvw-*.jar | head -n 1)
+unzip -l "$jar" | grep -q 'native/linux-x86_64/libkvw_native.so'
+
+step "README example (java -cp kvw.jar examples/Example.java)"
+(cd "$HERE" && java -cp "$jar" examples/Example.java "$url") | tee "$tmp/example.out"
+grep -q 'conflict as expected: KVW_ECONFLICT' "$tmp/example.out"
+grep -q 'greeting = hello, world' "$tmp/example.out"
+grep -q 'same version as the update: true' "$tmp/example.out"
+
+step "cross-language CLI (xlang.sh)"
+x() { "$HERE/xlang.sh" --server "$url" --bucket xlang_java "$@"; }
+v1=$(x put k 00ff10)
+[[ $(x get k) == $'00ff10\n'"$v1" ]]
+v2=$(x update k 41 "$v1")
+rc=0; x update k 42 "$v1" 2>/dev/null || rc=$?
+[[ $rc == 3 ]] || { echo "stale update: exit $rc, want 3" >&2; exit 1; }
+rc=0; x create k 43 2>/dev/null || rc=$?
+[[ $rc == 3 ]] || { echo "create over a live key: exit $rc, want 3" >&2; exit 1; }
+rc=0; x get never 2>/dev/null || rc=$?
+[[ $rc == 4 ]] || { echo "get of a missing key: exit $rc, want 4" >&2; exit 1; }
+x create fresh "" >/dev/null
+[[ $(x get k) == $'41\n'"$v2" ]]
+echo "xlang: put/get/update/create and exit codes 3/4 ok"
+
+step "benchmark smoke run"
+"$HERE/bench.sh" "$url" --ops 20000 --window 4096 --sync-ops 1000
+
+echo
+echo "java binding: all steps passed"
