@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Builds and tests the Go binding, from the repo root on a fresh Debian 12
+# machine (after scripts/test.sh installed its packages):
+#   1. libkvw: cmake build in $KVW_BUILD_DIR (default build, reused), installed
+#      into $KVW_BUILD_DIR/prefix-go; the binding builds against that install
+#      through pkg-config, as a user's would;
+#   2. the same binding from the CMake tree (-DKVW_BUILD_GO=ON), in
+#      $KVW_BUILD_DIR/go-cmake (skip with KVW_GO_CMAKE=0);
+#   3. a private nats-server on a free loopback port, stopped by a trap;
+#   4. go vet, go test (plain, then -race), the README example, the xlang
+#      program's exit codes and a short benchmark smoke run.
+# Go: `go` on PATH or /usr/local/go/bin; go >= 1.21 fetches the toolchain
+# go.mod asks for from the Go module proxy by itself (GOTOOLCHAIN=auto). If
+# there is no Go at all, Debian's golang-go (1.19) is installed and used only
+# to download that toolchain (module golang.org/toolchain) from the proxy.
+set -euo pipefail
+exec </dev/null
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROOT=$PWD
+MOD=$ROOT/bindings/go
+BUILD=${KVW_BUILD_DIR:-build}
+[[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
+PREFIX=$BUILD/prefix-go
+say() { printf '\n== go binding [%ds]: %s\n' "$SECONDS" "$*"; }
+
+# ---------------------------------------------------------------- Go itself
+export PATH=$PATH:/usr/local/go/bin
+export GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=${GOFLAGS:--buildvcs=false}
+[[ -n ${HOME:-} ]] || export HOME=$BUILD/go-home # Go keeps its caches under $HOME
+go_minor() { "$1" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p'; }
+GO=$(command -v go || true)
+if [[ -z $GO || $(go_minor "$GO") -lt 21 ]]; then
+    if [[ -z $GO ]]; then
+        say "no Go found: installing Debian's golang-go to bootstrap"
+        scripts/install-deps.sh golang-go ca-certificates
+        GO=$(command -v go)
+    fi
+    want=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$MOD/go.mod")
+    arch=$(dpkg --print-architecture)
+    tc=golang.org/toolchain@v0.0.1-go$want.linux-$arch
+    say "fetching Go $want ($tc) from the module proxy with $("$GO" version)"
+    export GOMODCACHE=$BUILD/go-toolchain/mod
+    dir=$(cd "$(mktemp -d)" && "$GO" mod download -modcacherw -json "$tc" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*
+    GO=$dir/bin/go
+    unset GOMODCACHE
+fi
+export PATH=$(dirname "$GO"):$PATH
+go version
+
+# ---------------------------------------------------------------- libkvw
+say "building libkvw in $BUILD, installing into $PREFIX"
+if [[ -f $BUILD/CMakeCache.txt ]]; then
+    cmake --build "$BUILD"
+else
+    cmake -S . -B "$BUILD" -G Ninja && cmake --build "$BUILD"
+fi
+cmake --install "$BUILD" --prefix "$PREFIX" >/dev/null
+export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
+export CGO_LDFLAGS="-Wl,-rpath,$PREFIX/lib"
+pkg-config --modversion kvw
+
+# ---------------------------------------------------------------- binding
+say "generating the SWIG wrapper, building"
+(cd "$MOD" && go generate ./... && go build ./... && go vet -unsafeptr=false ./... &&
+    go build -o "$MOD/bin/" ./cmd/kvw-xlang ./cmd/kvw-bench ./example)
+
+if [[ ${KVW_GO_CMAKE:-1} != 0 ]]; then
+    say "building from the CMake tree (KVW_BUILD_GO=ON) in $BUILD/go-cmake"
+    cmake -S . -B "$BUILD/go-cmake" -G Ninja -DKVW_BUILD_GO=ON -DKVW_BUILD_TESTS=OFF \
+        -DKVW_BUILD_TOOLS=OFF >/dev/null
+    cmake --build "$BUILD/go-cmake" --target kvw_go
+    test -x "$BUILD/go-cmake/bindings/go/bin/kvw-xlang"
+fi
+
+# ---------------------------------------------------------------- server
+SDIR=$(mktemp -d)
+SPID=
+cleanup() {
+    if [[ -n $SPID ]]; then
+        kill "$SPID" 2>/dev/null || true
+        wait "$SPID" 2>/dev/null || true
+    fi
+    rm -rf "$SDIR"
+}
+trap cleanup EXIT
+nats-server -js -a 127.0.0.1 -p -1 --ports_file_dir "$SDIR" -sd "$SDIR/store" >"$SDIR/log" 2>&1 &
+SPID=$!
+for _ in $(seq 200); do
+    [[ -s $SDIR/nats-server_$SPID.ports ]] && break
+    sleep 0.05
+done
+URL=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$SDIR/nats-server_$SPID.ports")
+[[ -n $URL ]] || { cat "$SDIR/log"; echo "nats-server did not start" >&2; exit 1; }
+export KVW_TEST_URL=$URL
+say "nats-server at $URL"
+
+# ---------------------------------------------------------------- tests
+say "go test"
+(cd "$MOD" && go test -count=1 -timeout 10m ./...)
+say "go test -race"
+(cd "$MOD" && go test -race -count=1 -timeout 15m ./kvw)
+
+say "README example"
+"$MOD/bin/example" "$URL"
+
+say "xlang program"
+x() { bindings/go/xlang.sh --server "$URL" --bucket go_xlang_smoke "$@"; }
+expect() {  # expect RC COMMAND...: run it, check its exit status
+    local want=$1 rc=0
+    shift
+    "$@" || rc=$?
+    [[ $rc == "$want" ]] || { echo "xlang: '$*' exited $rc, want $want" >&2; exit 1; }
+}
+v1=$(x put k 00ff00)
+[[ $(x get k) == $'00ff00\n'"$v1" ]]
+v2=$(x update k "" "$v1")
+expect 3 x update k 01 "$v1"
+expect 3 x create k 01
+expect 4 x get missing
+expect 4 x get k # an empty value reads as absent
+expect 0 x create fresh 6869
+x update k 02 "$v2" >/dev/null
+
+say "benchmark smoke"
+"$MOD/bin/kvw-bench" -server "$URL" -n 20000 -window 4096 -natsgo-n 2000
+
+say "all passed"
