@@ -51,6 +51,7 @@ typedef struct SWIGCDATA {
 %constant int KVW_VERSION_NUMBER = KVW_VERSION_NUMBER; /* header the module was built with */
 %constant int KVW_VERSION_STRLEN = KVW_VERSION_STRLEN;
 %constant int KVW_KEY_MAX = KVW_KEY_MAX;
+%constant int KVW_NO_RECONNECT = KVW_NO_RECONNECT; /* max_reconnect: never reconnect */
 
 /* kvw_error */
 %constant int KVW_OK = KVW_OK;
