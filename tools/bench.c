@@ -82,6 +82,7 @@ typedef struct bench_config {
     uint64_t kvstore_ops;
     int baselines;
     int settle; /* also read RSS op_timeout + 1.5 s after the kvw run */
+    int rounds; /* kvw, raw and kvStore phases alternate this many times */
 } bench_config;
 
 static const char bench_usage[] =
@@ -109,6 +110,9 @@ static const char bench_usage[] =
     "  --raw-ops N          ops in the js_PublishMsgAsync phase [= --ops]\n"
     "  --raw-maxwait MS     MaxWait of the raw publishes, 0 for none [= --timeout]\n"
     "  --kvstore-ops N      ops in the kvStore loop [min(--ops, 20000)]\n"
+    "  --rounds R           alternate kvw, raw and kvStore R times, each doing\n"
+    "                       1/R of its ops, so that all three see the same load\n"
+    "                       on a busy machine [1]\n"
     "  --no-baselines       run the kvw phase only (no ratios)\n"
     "  --settle             also read RSS op_timeout + 1.5 s after the kvw run\n"
     "  --server URL         use this server instead of starting one\n"
@@ -159,6 +163,15 @@ static uint64_t proc_status_bytes(const char *field)
         }
     fclose(f);
     return kb * 1024;
+}
+
+/* Bytes allocated with malloc and not yet freed, over all arenas: what the
+ * process still holds, as opposed to RSS, which also counts free memory the
+ * allocator keeps. */
+static uint64_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 }
 
 /* Resets VmHWM to the current RSS (Linux >= 4.0). 0 on success. */
@@ -512,7 +525,8 @@ struct phase {
     const char *bucket;
     uint64_t nops;
     uint32_t nkeys;
-    int fresh;            /* key = thread + T * i: create, delete_with_version, setup */
+    int fresh;            /* key = key_base + thread + T * i: create, delete_with_version, setup */
+    uint64_t key_base;    /* fresh keys: where this round's keys start */
     int chained;          /* update: a key's next op waits for its previous one */
     uint64_t *versions;   /* per key index (setup writes, update/dwv read) */
     int nthreads;
@@ -605,8 +619,9 @@ static uint32_t pick_key(worker *w)
 {
     const phase *ph = w->ph;
     uint64_t i = w->next_key++;
-    uint64_t own = ph->fresh ? i : i % w->nown;
-    return (uint32_t)((uint64_t)w->index + (uint64_t)ph->nthreads * own);
+    if (ph->fresh)
+        return (uint32_t)(ph->key_base + (uint64_t)w->index + (uint64_t)ph->nthreads * i);
+    return (uint32_t)((uint64_t)w->index + (uint64_t)ph->nthreads * (i % w->nown));
 }
 
 static void key_name(char *buf, size_t size, const phase *ph, uint32_t key)
@@ -681,7 +696,7 @@ static raw_ctx g_raw;
 static void raw_complete(phase *ph, uint32_t key, int status, uint64_t version, const char *text)
 {
     uint64_t t = now_ns();
-    worker *w = &ph->workers[key % (uint32_t)ph->nthreads];
+    worker *w = &ph->workers[(key - ph->key_base) % (uint64_t)ph->nthreads];
     uint32_t si = ph->chained ? key / (uint32_t)ph->nthreads : (uint32_t)(w->completed % w->window);
     slot *s = &w->slots[si];
     hist_add(&w->h, t - s->t_submit);
@@ -1066,6 +1081,8 @@ typedef struct bench_state {
     int own_server;
     /* the kvw phase's memory */
     uint64_t rss_before_open, rss_start, rss_peak, rss_after, rss_after_close, rss_settled, rss_trimmed;
+    /* bytes malloc has handed out and not had back (all arenas) */
+    uint64_t heap_start, heap_after, heap_after_close;
     int peak_reset_ok;
 } bench_state;
 
@@ -1162,7 +1179,10 @@ static void *uv_thread_main(void *arg)
     return NULL;
 }
 
-static int run_kvw_phase(bench_state *st, phase *ph)
+/* One kvw round, with its own client (closing it drops what nats.c still
+ * tracks for it). Memory: RSS at the start of the first round, the peak over
+ * all rounds, RSS after the last. */
+static int run_kvw_phase(bench_state *st, phase *ph, int first, int last)
 {
     const bench_config *cfg = &st->cfg;
     kvw_client_options copts = KVW_CLIENT_OPTIONS_INIT;
@@ -1201,12 +1221,18 @@ static int run_kvw_phase(bench_state *st, phase *ph)
     if (rc != 0) {
         fprintf(stderr, "kvw: bench: kvw: %s: %s\n", kvw_err_name(rc), kvw_strerror(rc));
     } else {
-        st->rss_start = proc_status_bytes("VmRSS");
+        if (first) {
+            st->rss_start = proc_status_bytes("VmRSS");
+            st->heap_start = heap_in_use();
+        }
         st->peak_reset_ok = reset_peak_rss() == 0;
         rc = phase_run(ph);
-        st->rss_peak = proc_status_bytes("VmHWM");
+        uint64_t peak = proc_status_bytes("VmHWM");
+        if (peak > st->rss_peak)
+            st->rss_peak = peak;
         st->rss_after = proc_status_bytes("VmRSS");
-        if (cfg->settle) {
+        st->heap_after = heap_in_use();
+        if (cfg->settle && last) {
             /* kvw's deadline queue lets go of an op's entry at its deadline. */
             int64_t ms = cfg->timeout_ms + 1500;
             if (cfg->delivery == KVW_DELIVERY_POLL)
@@ -1226,9 +1252,55 @@ static int run_kvw_phase(bench_state *st, phase *ph)
         pthread_mutex_destroy(&u.mu);
         pthread_cond_destroy(&u.cv);
     }
-    st->rss_after_close = proc_status_bytes("VmRSS");
-    malloc_trim(0);
-    st->rss_trimmed = proc_status_bytes("VmRSS");
+    if (last) {
+        st->rss_after_close = proc_status_bytes("VmRSS");
+        st->heap_after_close = heap_in_use();
+        malloc_trim(0);
+        st->rss_trimmed = proc_status_bytes("VmRSS");
+    }
+    return rc;
+}
+
+/* Round r of `rounds` of a phase: 1/rounds of its ops (fresh keys of their
+ * own), results added to `tot`. */
+static int run_round(bench_state *st, phase *tot, int r, int rounds)
+{
+    uint64_t q = tot->nops / (uint64_t)rounds, rem = tot->nops % (uint64_t)rounds;
+    phase ph = *tot;
+    ph.nops = q + ((uint64_t)r < rem ? 1 : 0);
+    ph.key_base = tot->fresh ? q * (uint64_t)r + ((uint64_t)r < rem ? (uint64_t)r : rem) : 0;
+    ph.workers = NULL;
+    ph.elapsed_ns = 0;
+    memset(&ph.cpu, 0, sizeof ph.cpu);
+    memset(&ph.h, 0, sizeof ph.h);
+    ph.ok = ph.conflicts = ph.exists = ph.notfound = ph.timeouts = ph.errors = ph.busy = 0;
+    ph.first_error[0] = '\0';
+    ph.failed = 0;
+    if (ph.nops == 0)
+        return 0;
+    int rc = phase_prepare(&ph);
+    if (rc == 0)
+        rc = ph.kind == PH_KVW ? run_kvw_phase(st, &ph, r == 0, r == rounds - 1) : phase_run(&ph);
+    /* update: the next round goes on from the versions this one reached */
+    for (int t = 0; ph.chained && ph.kind != PH_KVSTORE && t < ph.nthreads; t++)
+        for (uint32_t i = 0; i < ph.workers[t].nslots && ph.workers[t].slots; i++)
+            tot->versions[ph.workers[t].slots[i].key] = ph.workers[t].slots[i].version;
+    tot->elapsed_ns += ph.elapsed_ns;
+    tot->cpu.cpu_ns += ph.cpu.cpu_ns;
+    tot->cpu.switches += ph.cpu.switches;
+    tot->cpu.server_cpu_ns += ph.cpu.server_cpu_ns;
+    hist_merge(&tot->h, &ph.h);
+    tot->ok += ph.ok;
+    tot->conflicts += ph.conflicts;
+    tot->exists += ph.exists;
+    tot->notfound += ph.notfound;
+    tot->timeouts += ph.timeouts;
+    tot->errors += ph.errors;
+    tot->busy += ph.busy;
+    if (!tot->first_error[0] && ph.first_error[0])
+        snprintf(tot->first_error, sizeof tot->first_error, "%s", ph.first_error);
+    tot->failed |= ph.failed;
+    phase_free_workers(&ph);
     return rc;
 }
 
@@ -1349,9 +1421,9 @@ static void report(const bench_state *st, const phase *k, const phase *raw, cons
     uint64_t slow = __atomic_load_n(&g_raw.slow_consumer, __ATOMIC_SEQ_CST);
     if (c->json) {
         printf("{\"op\":\"%s\",\"ops\":%" PRIu64 ",\"value_size\":%" PRIu32 ",\"keys\":%" PRIu32
-               ",\"window\":%" PRIu32 ",\"delivery\":\"%s\",\"threads\":%d,\"storage\":\"%s\"",
+               ",\"window\":%" PRIu32 ",\"delivery\":\"%s\",\"threads\":%d,\"storage\":\"%s\",\"rounds\":%d",
                op_names[c->op], k->nops, c->value_size, c->keys, c->window, delivery_name(c->delivery), c->threads,
-               c->storage == KVW_STORAGE_MEMORY ? "memory" : "file");
+               c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->rounds);
         printf(",\"ops_per_sec\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"elapsed_s\":%.3f",
                ops_per_sec(k), us(hist_quantile(&k->h, 0.5)), us(hist_quantile(&k->h, 0.99)),
                us(hist_quantile(&k->h, 0.999)), (double)k->elapsed_ns / 1e9);
@@ -1363,6 +1435,9 @@ static void report(const bench_state *st, const phase *k, const phase *raw, cons
                st->rss_trimmed);
         if (c->settle)
             printf(",\"rss_settled_bytes\":%" PRIu64, st->rss_settled);
+        printf(",\"heap_start_bytes\":%" PRIu64 ",\"heap_after_bytes\":%" PRIu64
+               ",\"heap_after_close_bytes\":%" PRIu64,
+               st->heap_start, st->heap_after, st->heap_after_close);
         print_ratio_json("ratio_vs_raw_async", r_raw, raw != NULL && r_raw > 0);
         print_ratio_json("ratio_vs_kvstore_put", r_kvs, kvs != NULL && r_kvs > 0);
         print_ratio_json("ratio_p50_vs_kvstore_put", r_p50, kvs != NULL && r_p50 > 0);
@@ -1375,22 +1450,24 @@ static void report(const bench_state *st, const phase *k, const phase *raw, cons
         return;
     }
     printf("kvw bench: %s, %" PRIu64 " ops, %" PRIu32 " B values, %" PRIu32 " keys, window %" PRIu32
-           ", delivery %s, %d thread%s, %s storage\n",
+           ", delivery %s, %d thread%s, %s storage, %d round%s\n",
            op_names[c->op], k->nops, c->value_size, c->keys, c->window, delivery_name(c->delivery), c->threads,
-           c->threads == 1 ? "" : "s", c->storage == KVW_STORAGE_MEMORY ? "memory" : "file");
+           c->threads == 1 ? "" : "s", c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->rounds,
+           c->rounds == 1 ? "" : "s");
     printf("server: %s%s\n\n", c->server, st->own_server ? " (private, started by kvw bench)" : "");
     printf("%-26s %10s %12s %10s %10s %10s %9s %9s %8s\n", "", "ops", "ops/s", "p50 us", "p99 us", "p99.9 us",
            "cpu us/op", "srv us/op", "csw/op");
     char label[64];
     snprintf(label, sizeof label, "kvw %s (%s)", op_names[c->op], delivery_name(c->delivery));
     print_row(k, label);
+    const char *raw_label = c->op == OP_GET ? "raw async direct get" : "raw js_PublishMsgAsync";
     if (raw)
-        print_row(raw, "raw js_PublishMsgAsync");
+        print_row(raw, raw_label);
     if (kvs)
         print_row(kvs, kvstore_names[c->op]);
     printf("\n");
     if (raw)
-        printf("ratio kvw / raw js_PublishMsgAsync: %.3f (ops/s)\n", r_raw);
+        printf("ratio kvw / %s: %.3f (ops/s)\n", raw_label, r_raw);
     if (kvs)
         printf("ratio kvw / %s loop: %.3f (ops/s); p50 latency %.3f\n", kvstore_names[c->op], r_kvs, r_p50);
     if (!raw && !kvs)
@@ -1402,6 +1479,8 @@ static void report(const bench_state *st, const phase *k, const phase *raw, cons
     if (c->settle)
         printf(", %.1f MiB settled", mib(st->rss_settled));
     printf("\n");
+    printf("heap in use (malloc, kvw phase): %.1f MiB at start, %.1f MiB after, %.1f MiB after close\n",
+           mib(st->heap_start), mib(st->heap_after), mib(st->heap_after_close));
     printf("kvw outcomes: %" PRIu64 " ok, %" PRIu64 " conflicts, %" PRIu64 " exists, %" PRIu64 " not found, %" PRIu64
            " timeouts, %" PRIu64 " errors; %" PRIu64 " EBUSY retries; %" PRIu64 " slow-consumer events\n",
            k->ok, k->conflicts, k->exists, k->notfound, k->timeouts, k->errors, k->busy, slow);
@@ -1525,6 +1604,10 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
             if (parse_u64(val, 1, 3600000, &v))
                 return bench_usage_error("--timeout needs milliseconds, not '%s'", val);
             c->timeout_ms = (int64_t)v;
+        } else if (strcmp(name, "--rounds") == 0) {
+            if (parse_u64(val, 1, 1000, &v))
+                return bench_usage_error("--rounds needs 1..1000, not '%s'", val);
+            c->rounds = (int)v;
         } else if (strcmp(name, "--raw-maxwait") == 0) {
             if (parse_u64(val, 0, 3600000, &v))
                 return bench_usage_error("--raw-maxwait needs milliseconds, not '%s'", val);
@@ -1566,6 +1649,7 @@ int bench_main(int argc, char **argv)
     c->timeout_ms = 5000;
     c->raw_maxwait_ms = -1;
     c->baselines = 1;
+    c->rounds = 1;
     int parsed = parse_bench_args(argc, argv, c);
     if (parsed < 0)
         return 2;
@@ -1639,26 +1723,26 @@ int bench_main(int argc, char **argv)
             goto out;
     }
 
-    /* kvw first, so that its memory is measured in a process that has not
-     * yet run the baselines. */
+    /* Each phase writes keys of its own (prefix w, r, s); those it needs
+     * before the clock starts are written now. */
     k = phase_init(&st, PH_KVW, c->op, "w", c->ops);
-    if (setup_for(&st, &k) != 0 || phase_prepare(&k) != 0)
+    if (setup_for(&st, &k) != 0)
         goto out;
-    if (run_kvw_phase(&st, &k) != 0)
-        goto out;
-
     if (c->baselines) {
         raw = phase_init(&st, PH_RAW, c->op, "r", c->raw_ops);
-        if (setup_for(&st, &raw) != 0 || phase_prepare(&raw) != 0)
-            goto out;
-        if (phase_run(&raw) != 0)
-            goto out;
-        have_raw = 1;
-
         kvs = phase_init(&st, PH_KVSTORE, c->op, "s", c->kvstore_ops);
-        if (setup_for(&st, &kvs) != 0 || phase_prepare(&kvs) != 0 || phase_run(&kvs) != 0)
+        if (setup_for(&st, &raw) != 0 || setup_for(&st, &kvs) != 0)
             goto out;
-        have_kvs = 1;
+        have_raw = have_kvs = 1;
+    }
+
+    /* kvw first in each round, so that its memory is measured in a process
+     * that has not yet run the baselines. */
+    for (int r = 0; r < c->rounds; r++) {
+        if (run_round(&st, &k, r, c->rounds) != 0)
+            goto out;
+        if (c->baselines && (run_round(&st, &raw, r, c->rounds) != 0 || run_round(&st, &kvs, r, c->rounds) != 0))
+            goto out;
     }
 
     report(&st, &k, have_raw ? &raw : NULL, have_kvs ? &kvs : NULL);
