@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,7 @@ func main() {
 	nkeys := flag.Int("keys", 1000, "distinct keys")
 	size := flag.Int("size", 128, "value size in bytes")
 	natsN := flag.Int("natsgo-n", 20000, "nats.go synchronous KV puts (0: skip)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the kvw run to this file")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -50,13 +52,24 @@ func main() {
 		log.Fatal(err)
 	}
 	var done, fails, busy atomic.Int64
+	var firstErr atomic.Value
 	finished := make(chan struct{})
 	cb := func(_ kvw.Version, err error) {
 		if err != nil {
 			fails.Add(1)
+			firstErr.CompareAndSwap(nil, err.Error())
 		}
 		if done.Add(1) == int64(*n) {
 			close(finished)
+		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
 		}
 	}
 	start := time.Now()
@@ -76,6 +89,10 @@ func main() {
 	}
 	<-finished
 	elapsed := time.Since(start)
+	pprof.StopCPUProfile()
+	if e := firstErr.Load(); e != nil {
+		fmt.Println("first failure:", e)
+	}
 	fmt.Printf("kvw-go async put: %d ops in %.3fs = %.0f ops/s (window %d, %d-byte values, %d keys) fails=%d busy=%d\n",
 		*n, elapsed.Seconds(), float64(*n)/elapsed.Seconds(), *window, *size, *nkeys, fails.Load(), busy.Load())
 	client.Close()
