@@ -95,14 +95,18 @@ KVW_API int kvw_library_check_version(int header_version)
 KVW_API int kvw_client_options_init(kvw_client_options *opts)
 {
     if (opts == nullptr) return KVW_EINVAL;
-    *opts = kvw_client_options KVW_CLIENT_OPTIONS_INIT;
+    // Copied from static storage, whose padding is zero: the result is the
+    // same bytes every time (a stack temporary would copy garbage padding).
+    static const kvw_client_options defaults = KVW_CLIENT_OPTIONS_INIT;
+    std::memcpy(opts, &defaults, sizeof defaults);
     return KVW_OK;
 }
 
 KVW_API int kvw_bucket_options_init(kvw_bucket_options *opts)
 {
     if (opts == nullptr) return KVW_EINVAL;
-    *opts = kvw_bucket_options KVW_BUCKET_OPTIONS_INIT;
+    static const kvw_bucket_options defaults = KVW_BUCKET_OPTIONS_INIT;  // zero padding, as above
+    std::memcpy(opts, &defaults, sizeof defaults);
     return KVW_OK;
 }
 
