@@ -11,6 +11,11 @@ import java.util.concurrent.Executor;
  * {@link #builder()}. Unset values take kvw's defaults (in brackets).
  */
 public final class ClientOptions {
+    /** {@link Builder#maxReconnect}: keep trying forever. */
+    public static final int RECONNECT_FOREVER = -1;
+    /** {@link Builder#maxReconnect}: never reconnect after a lost connection. */
+    public static final int NO_RECONNECT = io.kvw.internal.kvw_nativeConstants.KVW_NO_RECONNECT;
+
     final String servers, name, user, password, token, credentialsFile;
     final String tlsCaFile, tlsCertFile, tlsKeyFile;
     final boolean tlsRequired;
@@ -188,7 +193,10 @@ public final class ClientOptions {
             return this;
         }
 
-        /** Reconnect attempts, -1 forever [60]. */
+        /**
+         * Reconnect attempts after a lost connection [60];
+         * {@link #RECONNECT_FOREVER} or {@link #NO_RECONNECT}.
+         */
         public Builder maxReconnect(int attempts) {
             this.maxReconnect = attempts;
             return this;

@@ -46,7 +46,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * {@link #close()} refuses new ops and completes every pending op exactly once
  * — usually with {@link ClosedException}, or with its real outcome when the
  * server's answer was already in — before it returns (called from the
- * dispatcher thread it completes them itself).
+ * dispatcher thread it completes them itself; with a completion executor the
+ * last batches are handed to the executor by then).
  */
 public final class KvwClient implements AutoCloseable {
     private static final AtomicInteger CLIENTS = new AtomicInteger();

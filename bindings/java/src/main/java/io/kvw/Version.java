@@ -60,11 +60,6 @@ public final class Version implements Serializable {
         return new Version(text, Long.parseUnsignedLong(text));
     }
 
-    /** A record's version: its revision when it has one, else its text. */
-    static Version of(long revision, String textIfNoRevision) {
-        return revision > 0 ? new Version(Long.toString(revision), revision) : fromCanonical(textIfNoRevision);
-    }
-
     /** True for the unknown token. */
     public boolean isUnknown() {
         return this == UNKNOWN || text.equals("unknown");

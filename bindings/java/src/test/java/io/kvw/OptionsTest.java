@@ -42,6 +42,21 @@ class OptionsTest {
     }
 
     @Test
+    void everyClientOptionIsAccepted() {
+        try (KvwClient c = KvwClient.connect(ClientOptions.builder().servers(TestServer.sharedUrl(), TestServer.sharedUrl())
+                .name("kvw-java-test").connectTimeout(Duration.ofSeconds(3)).opTimeout(Duration.ofSeconds(4))
+                .maxInflight(100).maxReconnect(ClientOptions.NO_RECONNECT).reconnectWait(Duration.ofMillis(100))
+                .build())) {
+            Bucket b = c.openBucket(TestServer.bucketName("opts"), BucketOptions.createIfMissing());
+            assertTrue(b.put("k", "v".getBytes()).isRevision());
+        }
+        try (KvwClient c = KvwClient.connect(ClientOptions.builder().servers(TestServer.sharedUrl())
+                .maxReconnect(ClientOptions.RECONNECT_FOREVER).build())) {
+            assertTrue(c.servers().startsWith("nats://"));
+        }
+    }
+
+    @Test
     void openingBuckets() throws Exception {
         try (KvwClient c = KvwClient.connect(TestServer.sharedUrl())) {
             String missing = TestServer.bucketName("missing");
