@@ -9,7 +9,7 @@
 #   3. a private nats-server on a free loopback port, stopped by a trap;
 #   4. go vet, go test (plain, then -race), the README example, the xlang
 #      program's exit codes and a short benchmark smoke run.
-# Go: `go` on PATH or /usr/local/go/bin; go >= 1.21 fetches the toolchain
+# Go: $KVW_GO, else `go` on PATH or in /usr/local/go/bin; go >= 1.21 fetches the toolchain
 # go.mod asks for from the Go module proxy by itself (GOTOOLCHAIN=auto). If
 # there is no Go at all, Debian's golang-go (1.19) is installed and used only
 # to download that toolchain (module golang.org/toolchain) from the proxy.
@@ -28,7 +28,7 @@ export PATH=$PATH:/usr/local/go/bin
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=${GOFLAGS:--buildvcs=false}
 [[ -n ${HOME:-} ]] || export HOME=$BUILD/go-home # Go keeps its caches under $HOME
 go_minor() { "$1" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p'; }
-GO=$(command -v go || true)
+GO=${KVW_GO:-$(command -v go || true)} # KVW_GO: a go binary to use instead
 if [[ -z $GO || $(go_minor "$GO") -lt 21 ]]; then
     if [[ -z $GO ]]; then
         say "no Go found: installing Debian's golang-go to bootstrap"
