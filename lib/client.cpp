@@ -239,7 +239,7 @@ int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
     {
         std::lock_guard<std::mutex> lk(mu_);
         // Registered before the publish: the ack can arrive before it returns.
-        writes_[msg] = Registration{op, deadline};
+        writes_[msg] = Registration{op, deadline, true, false};
         if (write_timer_idle_) {
             write_timer_idle_ = false;
             timer_cv_.notify_all();
@@ -248,12 +248,26 @@ int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
     natsMsg *m = msg;
     published_.store(true);
     natsStatus s = js_PublishMsgAsync(js_, &m, po);
-    if (s == NATS_OK) return KVW_OK;
+    // On failure nats.c kept nothing (had its handler had the message, it
+    // would have said OK). On success it owns the message unless it handed it
+    // back while the call ran (msg_ours).
+    bool free_msg = s != NATS_OK, taken = false;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        writes_.erase(msg);
+        auto it = writes_.find(msg);  // still there: only this call removes a publishing entry
+        if (it != writes_.end()) {
+            taken = it->second.op == nullptr;
+            free_msg = free_msg || it->second.msg_ours;
+            if (free_msg || taken)
+                writes_.erase(it);  // if nats.c still has the message, its handler finds nothing and frees it
+            else
+                it->second.publishing = false;
+        }
     }
-    natsMsg_Destroy(msg);
+    if (free_msg) natsMsg_Destroy(msg);
+    // An op taken while the call ran (ack, timer, denial, close) is being
+    // finished by whoever took it: for the caller it was sent.
+    if (s == NATS_OK || taken) return KVW_OK;
     return from_nats(s);
 }
 
@@ -280,13 +294,20 @@ int Client::request_last(Op *op, const std::string &subject)
     return from_nats(s);
 }
 
-Op *Client::take_write(natsMsg *msg)
+Op *Client::take_write(natsMsg *msg, bool *keep)
 {
     std::lock_guard<std::mutex> lk(mu_);
+    *keep = false;
     auto it = writes_.find(msg);
     if (it == writes_.end()) return nullptr;
     Op *op = it->second.op;
-    writes_.erase(it);
+    if (it->second.publishing) {
+        it->second.op = nullptr;
+        it->second.msg_ours = true;
+        *keep = true;
+    } else {
+        writes_.erase(it);
+    }
     return op;
 }
 
@@ -379,8 +400,11 @@ void Client::on_ack_cb(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, vo
 {
     std::shared_lock<std::shared_mutex> lk(g_registry_mu);
     Client *c = lookup_locked(closure);
-    Op *op = c != nullptr ? c->take_write(msg) : nullptr;
-    natsMsg_Destroy(msg);  // with an AckHandler the message is ours to free
+    bool keep = false;
+    Op *op = c != nullptr ? c->take_write(msg, &keep) : nullptr;
+    // With an AckHandler the message is ours to free, unless the publish call
+    // that sent it is still running (a timeout can come first): publish() then.
+    if (!keep) natsMsg_Destroy(msg);
     if (op != nullptr && on_ack(*c, *op, pa, pae)) c->complete(op);
 }
 
@@ -424,9 +448,14 @@ void Client::fail_denied(const std::string &subject, const std::string &why)
         std::lock_guard<std::mutex> lk(mu_);
         for (auto it = writes_.begin(); it != writes_.end();) {
             const char *s = natsMsg_GetSubject(it->first);
-            if (s != nullptr && subject == s) {
+            if (it->second.op != nullptr && s != nullptr && subject == s) {
                 denied.push_back(it->second.op);  // the message stays with nats.c until it times out
-                it = writes_.erase(it);
+                if (it->second.publishing) {
+                    it->second.op = nullptr;  // publish() removes the entry
+                    ++it;
+                } else {
+                    it = writes_.erase(it);
+                }
             } else {
                 ++it;
             }
@@ -458,10 +487,15 @@ void Client::timer_main()
             if (!write_timer_idle_) next_sweep = now + write_sweep_;  // woken by a publish
         } else if (now >= next_sweep) {
             for (auto it = writes_.begin(); it != writes_.end();) {
-                if (it->second.deadline <= now) {
+                if (it->second.op != nullptr && it->second.deadline <= now) {
                     // The message stays with nats.c; a late ack finds no op and frees it.
                     expired.push_back(it->second.op);
-                    it = writes_.erase(it);
+                    if (it->second.publishing) {
+                        it->second.op = nullptr;  // publish() removes the entry
+                        ++it;
+                    } else {
+                        it = writes_.erase(it);
+                    }
                 } else {
                     ++it;
                 }
@@ -523,8 +557,12 @@ void Client::close_now()
     // Messages nats.c still tracks come back to us; their ops are cancelled.
     natsMsgList pending{};
     if (js_ != nullptr && published_.load() && js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) {
-        for (int i = 0; i < pending.Count; ++i)
-            if (Op *op = take_write(pending.Msgs[i])) cancelled.push_back(op);
+        for (int i = 0; i < pending.Count; ++i) {
+            bool keep = false;
+            if (Op *op = take_write(pending.Msgs[i], &keep)) cancelled.push_back(op);
+            // A create's next step may be mid-publish on a handler thread: it frees it.
+            if (keep) pending.Msgs[i] = nullptr;
+        }
         natsMsgList_Destroy(&pending);
     }
     {
@@ -532,7 +570,8 @@ void Client::close_now()
         std::unique_lock<std::shared_mutex> reg(g_registry_mu);
         std::lock_guard<std::mutex> lk(mu_);
         dead_ = true;
-        for (auto &w : writes_) cancelled.push_back(w.second.op);
+        for (auto &w : writes_)
+            if (w.second.op != nullptr) cancelled.push_back(w.second.op);
         for (auto &r : reads_) cancelled.push_back(r.second);
         writes_.clear();
         reads_.clear();

@@ -57,7 +57,10 @@ private:
     int run_batch();
     void close_now();
     void timer_main();
-    Op *take_write(natsMsg *msg);
+    // nats.c has handed `msg` back (ack handler, pending list at close):
+    // returns its op, if any. *keep: the publish call for it is still running
+    // and reading it, so publish() frees it, not the caller.
+    Op *take_write(natsMsg *msg, bool *keep);
     Op *take_read(uint64_t token);
 
     static void on_ack_cb(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
@@ -80,11 +83,18 @@ private:
     // Ops on the wire. An op is in exactly one table entry at a time; whoever
     // removes it (ack, reply, timer, close) finishes or re-sends it.
     struct Registration {
-        Op *op;
+        Op *op;  // nullptr: taken while its publish call was still running
         // The safety net behind nats.c's MaxWait. It lives in the entry, not
         // in a queue of its own, so that it goes away with the op: memory
         // follows the in-flight window, not the rate times the timeout.
         std::chrono::steady_clock::time_point deadline;
+        // js_PublishMsgAsync for this message has not returned yet. It can
+        // outlast MaxWait (blocked on a stalled connection), so the ack
+        // handler may get the message while nats.c still reads it: the entry
+        // then stays until publish() returns, and msg_ours says that the
+        // message came back to kvw meanwhile and publish() must free it.
+        bool publishing;
+        bool msg_ours;
     };
     struct Deadline {
         std::chrono::steady_clock::time_point at;
