@@ -190,6 +190,18 @@ public final class Bucket implements AutoCloseable {
         if (op == OpType.PUT || op == OpType.CREATE || op == OpType.UPDATE) Objects.requireNonNull(value, "value");
         long id = client.register(f);
         int rc;
+        try {
+            rc = call(op, key, value, expected, id);
+        } catch (RuntimeException | Error e) { // e.g. OutOfMemoryError copying the arguments
+            client.forget(id);
+            throw e;
+        }
+        if (rc != 0) client.refused(id, f, rc, op, key);
+        return f;
+    }
+
+    private int call(OpType op, String key, byte[] value, Version expected, long id) {
+        int rc;
         switch (op) {
             case PUT:
                 rc = kvw_native.kvwb_put(handle, key, value, id);
@@ -216,7 +228,6 @@ public final class Bucket implements AutoCloseable {
                 rc = kvw_native.kvwb_get_entry(handle, key, id);
                 break;
         }
-        if (rc != 0) client.refused(id, f, rc, op, key);
-        return f;
+        return rc;
     }
 }

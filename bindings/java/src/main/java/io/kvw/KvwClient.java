@@ -90,8 +90,10 @@ public final class KvwClient implements AutoCloseable {
      * Connects (blocking, up to the connect timeout per server) and starts the
      * dispatcher thread.
      *
-     * @throws NotConnectedException, AuthenticationException, KvwTlsException,
-     *         InvalidArgumentException (a refused option)
+     * @throws NotConnectedException when no server answers
+     * @throws AuthenticationException when the server refuses the credentials
+     * @throws KvwTlsException when TLS fails
+     * @throws InvalidArgumentException for a refused option value
      */
     public static KvwClient connect(ClientOptions options) {
         Objects.requireNonNull(options, "options");
@@ -141,8 +143,10 @@ public final class KvwClient implements AutoCloseable {
      * Opens bucket {@code name}, creating it when {@code options} say so
      * (blocking: one or two JetStream requests).
      *
-     * @throws NoSuchBucketException, InvalidBucketNameException, ClosedException,
-     *         KvwTimeoutException, NotConnectedException, PermissionDeniedException…
+     * @throws NoSuchBucketException when it does not exist and options do not create it
+     * @throws InvalidBucketNameException for a name that is not [A-Za-z0-9_-]+
+     * @throws ClosedException when this client is closed
+     * @throws KvwException for other failures (timeout, not connected, permission denied…)
      */
     public Bucket openBucket(String name, BucketOptions options) {
         Objects.requireNonNull(name, "name");
@@ -242,6 +246,11 @@ public final class KvwClient implements AutoCloseable {
         long id = ids.incrementAndGet();
         pending.put(id, (CompletableFuture<Object>) f);
         return id;
+    }
+
+    /** The submit threw before kvw saw the op (no record will come). */
+    void forget(long id) {
+        pending.remove(id);
     }
 
     /** The submit returned {@code rc} (no record will come): fail the future. */
