@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -587,5 +588,54 @@ func TestTimeoutOutcomeUnknown(t *testing.T) {
 	ke := wantErr(t, err, kvw.ErrTimeout, "put")
 	if !kvw.IsOutcomeUnknown(err) || !kvw.IsRetryable(err) || !ke.OutcomeUnknown() {
 		t.Fatalf("timeout: outcome unknown and retryable: %v", err)
+	}
+}
+
+// Connect and Bucket return when their ctx ends, even if the server hangs.
+func TestBlockingCallsHonourContext(t *testing.T) {
+	// A "server" that accepts connections and never says anything.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = kvw.Connect(ctx, &kvw.ClientOptions{Servers: []string{"nats://" + ln.Addr().String()}, MaxReconnect: kvw.NoReconnect})
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, kvw.ErrNotConnected) {
+		t.Fatalf("Connect to a silent server: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Connect took %v with a 300ms deadline", d)
+	}
+
+	s, err := startServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.stop()
+	c := connect(t, &kvw.ClientOptions{Servers: []string{s.url}, OpTimeout: time.Second})
+	s.cmd.Process.Signal(stopSignal)
+	bctx, bcancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer bcancel()
+	start = time.Now()
+	_, err = c.Bucket(bctx, uniqueName("hang"), &kvw.BucketOptions{CreateIfMissing: true})
+	s.cmd.Process.Signal(contSignal)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 900*time.Millisecond {
+		t.Fatalf("Bucket with a stopped server: %v after %v", err, time.Since(start))
+	}
+	if _, err := c.Bucket(testCtx(t), uniqueName("after"), &kvw.BucketOptions{CreateIfMissing: true}); err != nil {
+		t.Fatalf("Bucket after the server resumed: %v", err)
 	}
 }

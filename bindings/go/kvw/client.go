@@ -17,6 +17,10 @@ type Client struct {
 	c *core
 }
 
+// defaultConnectTimeout is kvw's connect_timeout_ms default, so that a
+// Connect deadline can cap it.
+const defaultConnectTimeout = 2 * time.Second
+
 // LibraryVersion is the version of the libkvw linked at run time ("0.1.0").
 func LibraryVersion() string { return native.Kvw_library_version_string() }
 
@@ -49,9 +53,10 @@ func Connect(ctx context.Context, opts *ClientOptions) (*Client, error) {
 		if left <= 0 {
 			return nil, context.DeadlineExceeded
 		}
-		if o.ConnectTimeout == 0 || o.ConnectTimeout > left {
-			o.ConnectTimeout = left
+		if o.ConnectTimeout == 0 {
+			o.ConnectTimeout = defaultConnectTimeout
 		}
+		o.ConnectTimeout = min(o.ConnectTimeout, left)
 	}
 	no, kerr := o.native()
 	if kerr != nil {
