@@ -89,7 +89,6 @@ func Connect(ctx context.Context, opts *ClientOptions) (*Client, error) {
 		max = DefaultMaxInflight
 	}
 	cl := &Client{c: newCore(h, max)}
-	liveHandles.Add(1)
 	runtime.AddCleanup(cl, func(c *core) { go c.free() }, cl.c)
 	return cl, nil
 }
@@ -120,15 +119,21 @@ func blocking(ctx context.Context, call func() int, abort func(), abandon func(i
 	}
 }
 
-// liveHandles counts C client and bucket handles not yet freed (for tests).
-var liveHandles atomic.Int64
+// testHookFreed, when set by a test, learns each C handle freed by a cleanup.
+var testHookFreed atomic.Pointer[func(uintptr)]
+
+func freed(h uintptr) {
+	if f := testHookFreed.Load(); f != nil {
+		(*f)(h)
+	}
+}
 
 // free is the cleanup of an unreachable Client (no op pending by then).
 func (c *core) free() {
 	c.close()
 	<-c.runnerDone
 	native.Kvwb_client_free(c.h)
-	liveHandles.Add(-1)
+	freed(c.h.Swigcptr())
 }
 
 // Close closes the client: new ops fail with ErrClosed, and every op not yet
@@ -237,10 +242,9 @@ func (cl *Client) Bucket(ctx context.Context, name string, opts *BucketOptions) 
 		return nil, refusal(rc, "open bucket", name, "")
 	}
 	b := &Bucket{client: cl, h: h, name: native.Kvwb_bucket_name(h)}
-	liveHandles.Add(1)
 	runtime.AddCleanup(b, func(h native.Kvwb_bucket) {
 		native.Kvwb_bucket_free(h)
-		liveHandles.Add(-1)
+		freed(h.Swigcptr())
 	}, h)
 	return b, nil
 }
