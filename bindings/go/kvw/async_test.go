@@ -580,11 +580,9 @@ func TestTimeoutOutcomeUnknown(t *testing.T) {
 	c := connect(t, &kvw.ClientOptions{Servers: []string{s.url}, OpTimeout: 300 * time.Millisecond})
 	b := openBucketOn(t, c, "timeout", nil)
 	mustWrite(t, "put")(b.Put(testCtx(t), "k", []byte("v")))
-	if err := s.cmd.Process.Signal(stopSignal); err != nil {
-		t.Fatal(err)
-	}
+	s.pause(t)
 	_, err = b.Put(testCtx(t), "k", []byte("v2"))
-	s.cmd.Process.Signal(contSignal)
+	s.resume()
 	ke := wantErr(t, err, kvw.ErrTimeout, "put")
 	if !kvw.IsOutcomeUnknown(err) || !kvw.IsRetryable(err) || !ke.OutcomeUnknown() {
 		t.Fatalf("timeout: outcome unknown and retryable: %v", err)
@@ -626,12 +624,12 @@ func TestBlockingCallsHonourContext(t *testing.T) {
 	}
 	defer s.stop()
 	c := connect(t, &kvw.ClientOptions{Servers: []string{s.url}, OpTimeout: time.Second})
-	s.cmd.Process.Signal(stopSignal)
+	s.pause(t)
 	bctx, bcancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer bcancel()
 	start = time.Now()
 	_, err = c.Bucket(bctx, uniqueName("hang"), &kvw.BucketOptions{CreateIfMissing: true})
-	s.cmd.Process.Signal(contSignal)
+	s.resume()
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 900*time.Millisecond {
 		t.Fatalf("Bucket with a stopped server: %v after %v", err, time.Since(start))
 	}

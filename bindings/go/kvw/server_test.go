@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -136,4 +137,25 @@ func openBucketOn(t *testing.T, c *kvw.Client, prefix string, opts *kvw.BucketOp
 	return b
 }
 
-var stopSignal, contSignal = syscall.SIGSTOP, syscall.SIGCONT
+// pause stops the server (SIGSTOP) and returns once it is stopped; resume
+// lets it go on.
+func (s *natsServer) pause(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// pid (comm) STATE ...: comm may hold spaces, so look after the last ')'.
+		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 0 && f[0] == "T" {
+			return
+		}
+	}
+	t.Fatal("nats-server did not stop")
+}
+
+func (s *natsServer) resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
