@@ -7,7 +7,7 @@
 #   2. the same binding from the CMake tree (-DKVW_BUILD_GO=ON), in
 #      $KVW_BUILD_DIR/go-cmake (skip with KVW_GO_CMAKE=0);
 #   3. a private nats-server on a free loopback port, stopped by a trap;
-#   4. go vet, go test (plain, then -race), the README example, the xlang
+#   4. go vet, go test (plain, -race, cgocheck2), the README example, the xlang
 #      program's exit codes and a short benchmark smoke run.
 # Go: $KVW_GO, else `go` on PATH or in /usr/local/go/bin; go >= 1.21 fetches the toolchain
 # go.mod asks for from the Go module proxy by itself (GOTOOLCHAIN=auto). If
@@ -100,6 +100,8 @@ say "go test"
 (cd "$MOD" && go test -count=1 -timeout 10m ./...)
 say "go test -race"
 (cd "$MOD" && go test -race -count=1 -timeout 15m ./kvw)
+say "go test with GOEXPERIMENT=cgocheck2 (no Go pointer stored in C memory)"
+(cd "$MOD" && GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 10m ./kvw)
 
 say "README example"
 "$MOD/bin/example" "$URL"
