@@ -1,0 +1,261 @@
+/*
+ * reliability/cluster: a three-node nats-server cluster on loopback, a KV
+ * bucket with three replicas, and a steady write load from one client that
+ * was given all three URLs. The stream leader is killed (SIGKILL) during the
+ * load, twice (the first victim is restarted and caught up in between):
+ *
+ *   - writes resume on the new leader without reopening the client;
+ *   - every accepted op gets exactly one callback;
+ *   - no write reported OK is lost: read back through each surviving node
+ *     with nats.c's KV API, at its version, value intact.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <kvw/kvw.h>
+
+#include "rel.h"
+
+enum { RATE = 4000, MAX_OPS = 200000, RESUME_MS = 30000 };
+
+static rel_cluster g_cluster;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return rel_cluster_start(&g_cluster, 30000);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    rel_cluster_free(&g_cluster);
+    return 0;
+}
+
+typedef struct fixture {
+    kvw_client *client;
+    kvw_bucket *bucket;
+    rel_load *load;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    *state = f;
+    return f ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    kvw_bucket_free(f->bucket);
+    kvw_client_free(f->client);
+    rel_load_free(f->load);
+    for (int i = 0; i < REL_CLUSTER_NODES; i++)
+        if (!ts_server_running(c->node[i]))
+            ts_server_start(c->node[i]);
+    free(f);
+    return 0;
+}
+
+typedef struct submitter {
+    kvw_bucket *bucket;
+    rel_load *load;
+    long refused[32];
+} submitter;
+
+static void *submit_main(void *p)
+{
+    submitter *s = p;
+    rel_put_range(s->bucket, s->load, 0, s->load->n, kt_now_ms() + 120000, s->refused);
+    return NULL;
+}
+
+/* A node that is up (for asking the cluster questions), preferring `not`'s others. */
+static int any_up(rel_cluster *c, int not)
+{
+    for (int i = 0; i < REL_CLUSTER_NODES; i++)
+        if (i != not && ts_server_running(c->node[i]))
+            return i;
+    return -1;
+}
+
+static int leader_of(rel_cluster *c, const char *stream, char *name, size_t size)
+{
+    int64_t dl = kt_now_ms() + RESUME_MS;
+    while (kt_now_ms() < dl) {
+        for (int i = 0; i < REL_CLUSTER_NODES; i++) {
+            if (rel_cluster_stream_leader(c, i, stream, name, size) == 0) {
+                int idx = rel_cluster_index(c, name);
+                if (idx >= 0 && ts_server_running(c->node[idx]))
+                    return idx;
+            }
+        }
+        kt_sleep_ms(100); /* polling the cluster: no event to wait on */
+    }
+    return -1;
+}
+
+/* Kills the stream leader and waits until a write submitted after the kill
+ * succeeds. Returns the time that took (ms); fails the test after RESUME_MS. */
+static int64_t kill_leader_and_wait(rel_cluster *c, rel_load *l, const char *stream, int *victim)
+{
+    char name[32];
+    int idx = leader_of(c, stream, name, sizeof name);
+    assert_true(idx >= 0);
+    int at = __atomic_load_n(&l->next_id, __ATOMIC_ACQUIRE);
+    int64_t t0 = kt_now_ms();
+    assert_int_equal(ts_server_kill(c->node[idx]), 0);
+    *victim = idx;
+    while (__atomic_load_n(&l->max_ok_id, __ATOMIC_ACQUIRE) <= at) {
+        if (kt_now_ms() - t0 > RESUME_MS) {
+            print_error("no write submitted after killing leader %s succeeded within %d ms\n",
+                        name, RESUME_MS);
+            fail();
+        }
+        kt_sleep_ms(5);
+    }
+    int64_t took = kt_now_ms() - t0;
+    char now[32] = "?";
+    leader_of(c, stream, now, sizeof now);
+    print_message("killed stream leader %s (node %d, port %d) at op %d; writes resumed after "
+                  "%lld ms; new leader %s\n",
+                  name, idx, ts_server_port(c->node[idx]), at, (long long)took, now);
+    assert_string_not_equal(now, name);
+    return took;
+}
+
+static void run_for(rel_load *l, int ms)
+{
+    int64_t dl = kt_now_ms() + ms;
+    while (kt_now_ms() < dl && __atomic_load_n(&l->next_id, __ATOMIC_ACQUIRE) < l->n)
+        kt_sleep_ms(10);
+}
+
+static void test_kill_stream_leader(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    kvw_client_options o;
+    kvw_client_options_init(&o);
+    o.servers = c->urls;
+    o.name = "kvw-rel-cluster";
+    o.op_timeout_ms = 2000;
+    o.max_reconnect = -1;
+    o.reconnect_wait_ms = 100;
+    o.max_inflight = 4096;
+    assert_int_equal(kvw_client_open(&f->client, &o), KVW_OK);
+
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.create_if_missing = 1;
+    bo.replicas = 3;
+    bo.history = 4;
+    char bucket[64], stream[80];
+    kt_unique_name(bucket, sizeof bucket, "r3");
+    snprintf(stream, sizeof stream, "KV_%s", bucket);
+    int rc = KVW_ETIMEDOUT;
+    int64_t dl = kt_now_ms() + 30000;
+    while (rc != KVW_OK && kt_now_ms() < dl) {
+        rc = kvw_bucket_open(&f->bucket, f->client, bucket, &bo);
+        if (rc != KVW_OK)
+            kt_sleep_ms(200); /* the meta layer may still be settling */
+    }
+    if (rc != KVW_OK)
+        print_error("kvw_bucket_open(R3): %s\n", kvw_err_name(rc));
+    assert_int_equal(rc, KVW_OK);
+    dl = kt_now_ms() + 30000;
+    while (rel_cluster_stream_current(c, 0, stream) != 3 && kt_now_ms() < dl)
+        kt_sleep_ms(100);
+    assert_int_equal(rel_cluster_stream_current(c, 0, stream), 3);
+
+    f->load = rel_load_new(MAX_OPS, "c");
+    assert_non_null(f->load);
+    f->load->rate_per_s = RATE;
+    submitter sub = {f->bucket, f->load, {0}};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, submit_main, &sub), 0);
+
+    run_for(f->load, 1500);
+    int victim1 = -1, victim2 = -1;
+    int64_t resume1 = kill_leader_and_wait(c, f->load, stream, &victim1);
+    run_for(f->load, 1000);
+
+    /* The first victim comes back and catches up; then the new leader dies. */
+    assert_int_equal(ts_server_start(c->node[victim1]), 0);
+    dl = kt_now_ms() + 30000;
+    int current = 0;
+    while ((current = rel_cluster_stream_current(c, any_up(c, -1), stream)) != 3 && kt_now_ms() < dl)
+        kt_sleep_ms(100);
+    print_message("node %d restarted: %d replicas current\n", victim1, current);
+    assert_int_equal(current, 3);
+    run_for(f->load, 1000);
+    int64_t resume2 = kill_leader_and_wait(c, f->load, stream, &victim2);
+    run_for(f->load, 2000); /* a steady stretch on the new leader */
+
+    __atomic_store_n(&f->load->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    assert_int_equal(rel_wait_all(f->load, 30000), 0);
+    rel_tally t;
+    rel_tally_of(f->load, &t);
+    rel_tally_print("cluster load", &t);
+    for (int code = 0; code < 32; code++)
+        if (sub.refused[code])
+            print_message("  submit refused with %s: %ld times (retried)\n", kvw_err_name(-code),
+                          sub.refused[code]);
+    rel_assert_exactly_once(f->load);
+    assert_int_equal(t.accepted, t.submitted);
+
+    /* Writes resumed for good: the last stretch all succeeded, on the same client. */
+    int tail = 0, tail_ok = 0;
+    for (int i = t.submitted - 1; i >= 0 && tail < 500; i--, tail++)
+        tail_ok += f->load->ops[i].status == KVW_OK;
+    print_message("last %d writes: %d OK\n", tail, tail_ok);
+    assert_int_equal(tail_ok, tail);
+    dl = kt_now_ms() + KT_TIMEOUT_MS;
+    while (kvw_client_inflight(f->client) != 0 && kt_now_ms() < dl)
+        kt_sleep_ms(1);
+    assert_int_equal(kvw_client_inflight(f->client), 0);
+    assert_int_equal(kvw_client_close(f->client), 0);
+
+    /* Verified through each survivor: every OK write is there at its version. */
+    int verified = 0;
+    for (int i = 0; i < REL_CLUSTER_NODES; i++) {
+        if (!ts_server_running(c->node[i]))
+            continue;
+        rel_verify_stats v;
+        char what[64];
+        snprintf(what, sizeof what, "read through %s", c->name[i]);
+        rel_load *loads[] = {f->load};
+        assert_int_equal(rel_verify(ts_server_url(c->node[i]), bucket, loads, 1, 1, &v), 0);
+        rel_verify_print(what, &v);
+        rel_assert_verified(&v);
+        assert_int_equal(v.ok_verified, t.ok);
+        assert_int_equal(v.ok_revision_read, t.ok);
+        verified = v.ok_verified;
+    }
+    print_message("FIGURES cluster: ops %d, faults 2 (stream leader SIGKILLed: %s, then %s), "
+                  "callbacks %ld, OK %d, outcome-unknown %d, failed %d, resumed after %lld and "
+                  "%lld ms, writes verified %d on each of 2 survivors\n",
+                  t.submitted, c->name[victim1], c->name[victim2], t.callbacks, t.ok, t.unknown,
+                  t.failed, (long long)resume1, (long long)resume2, verified);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_kill_stream_leader, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("reliability/cluster", tests, group_setup, group_teardown);
+}
