@@ -320,9 +320,9 @@ static void *flood_main(void *arg)
             fl->worst_id = i;
         }
         if (d >= 50) {
-            fl->slow++;
+            if (fl->slow++ < 5)
+                print_message("  submit %d took %lld ms (%s)\n", i, (long long)d, kvw_err_name(rc));
             fl->slow_ms += d;
-            print_message("  submit %d took %lld ms (%s)\n", i, (long long)d, kvw_err_name(rc));
         }
         if (rc != 0 && -rc < 32)
             fl->refused[-rc]++;
@@ -352,7 +352,8 @@ static void test_stalled_socket_does_not_block_submitters(void **state)
     pthread_t th;
     int64_t t0 = kt_now_ms();
     assert_int_equal(pthread_create(&th, NULL, flood_main, &fl), 0);
-    int64_t dl = t0 + 20000;
+    /* A hang detector only (each submit is bounded, see below; valgrind is slow). */
+    int64_t dl = t0 + 60000;
     while (!__atomic_load_n(&fl.done, __ATOMIC_ACQUIRE) && kt_now_ms() < dl)
         kt_sleep_ms(10);
     int finished = __atomic_load_n(&fl.done, __ATOMIC_ACQUIRE);
@@ -433,9 +434,10 @@ static void test_stalled_socket_does_not_block_submitters(void **state)
     rel_assert_verified(&v);
     print_message("FIGURES stall(socket): ops %d x %d bytes, faults 1 (SIGSTOP), accepted %d, "
                   "refused %d, callbacks %ld, timed out %d (%d present, %d absent), slowest submit "
-                  "%lld ms, writes verified %d\n",
+                  "%lld ms (%d submits >= 50 ms, %lld ms in all), writes verified %d\n",
                   N, VALUE, t.accepted, t.refused, t.callbacks, t.unknown, v.unknown_present,
-                  v.unknown_absent, (long long)fl.worst_ms, v.ok_verified);
+                  v.unknown_absent, (long long)fl.worst_ms, fl.slow, (long long)fl.slow_ms,
+                  v.ok_verified);
 }
 
 int main(void)
