@@ -637,3 +637,33 @@ func TestBlockingCallsHonourContext(t *testing.T) {
 		t.Fatalf("Bucket after the server resumed: %v", err)
 	}
 }
+
+// A callback may make a synchronous call even while the window is full of
+// callbacks queued behind it (they hold their slots until they run).
+func TestSyncCallInCallbackWithFullWindow(t *testing.T) {
+	c := connect(t, &kvw.ClientOptions{MaxInflight: 4})
+	b := openBucketOn(t, c, "fullcb", nil)
+	done := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		err := b.PutAsync("k", []byte("v"), func(_ kvw.Version, err error) {
+			if err == nil {
+				_, err = b.Put(context.Background(), "inner", []byte("x"))
+			}
+			done <- err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantErr(t, b.PutAsync("k", nil, nil), kvw.ErrBusy, "put")
+	for i := 0; i < 4; i++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a synchronous call inside a callback stalled")
+		}
+	}
+}

@@ -175,15 +175,27 @@ func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, 
 		return result{}, err
 	}
 	c := b.client.c
-	if err := c.acquireWait(ctx); err != nil {
-		if e, ok := err.(*Error); ok {
-			e.Op, e.Key = kind.String(), key
-		}
-		return result{}, err
-	}
 	ch := make(chan result, 1)
-	if err := b.submit(kind, key, value, expected, pending{ch: ch}); err != nil {
-		return result{}, err
+	for {
+		// kvw's window frees as records are delivered, whatever callbacks do.
+		progress := c.progress.wait()
+		c.inflight.Add(1)
+		err := b.submit(kind, key, value, expected, pending{ch: ch})
+		if err == nil {
+			c.progress.done()
+			break
+		}
+		if e, ok := err.(*Error); !ok || e.Code != codeBusy {
+			c.progress.done()
+			return result{}, err
+		}
+		select {
+		case <-progress:
+			c.progress.done()
+		case <-ctx.Done():
+			c.progress.done()
+			return result{}, ctx.Err()
+		}
 	}
 	select {
 	case r := <-ch:

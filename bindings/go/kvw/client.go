@@ -157,47 +157,28 @@ func (cl *Client) Close() error {
 // completed (an async op counts until its callback has returned).
 func (cl *Client) Inflight() int { return int(cl.c.inflight.Load()) }
 
-// WaitForCapacity blocks until the in-flight window has room (an async
-// submit returned ErrBusy), ctx ends (ctx.Err()), or the client is closed
-// (ErrClosed). Room may be taken by another goroutine before you submit.
+// WaitForCapacity blocks until the in-flight window has room after an async
+// submit returned ErrBusy — it wakes once the window has drained by an
+// eighth, so a burst fits — or until ctx ends (ctx.Err()) or the client is
+// closed (ErrClosed). Room may be taken by another goroutine before you
+// submit. Do not call it from a callback: the window drains as callbacks
+// return.
 func (cl *Client) WaitForCapacity(ctx context.Context) error {
 	c := cl.c
 	for {
 		if c.closing.Load() {
 			return refusal(codeClosed, "", "", "")
 		}
-		ch := c.progress.wait()
+		ch := c.room.wait()
 		if c.inflight.Load() < c.max {
-			c.progress.done()
+			c.room.done()
 			return nil
 		}
 		select {
 		case <-ch:
-			c.progress.done()
+			c.room.done()
 		case <-ctx.Done():
-			c.progress.done()
-			return ctx.Err()
-		}
-	}
-}
-
-// acquireWait takes a window slot, waiting for room (synchronous ops).
-func (c *core) acquireWait(ctx context.Context) error {
-	for {
-		ch := c.progress.wait()
-		if c.tryAcquire() {
-			c.progress.done()
-			return nil
-		}
-		if c.closing.Load() {
-			c.progress.done()
-			return refusal(codeClosed, "", "", "")
-		}
-		select {
-		case <-ch:
-			c.progress.done()
-		case <-ctx.Done():
-			c.progress.done()
+			c.room.done()
 			return ctx.Err()
 		}
 	}

@@ -76,10 +76,18 @@ type core struct {
 	keep    *Client // set while ops are pending: dropping the Client must not cancel them
 	nextID  atomic.Int64
 
-	// Window: ops accepted and not yet completed (for async ops: until their
-	// callback has returned), like kvw's max_inflight.
+	// Window: ops accepted and not yet completed (an async op until its
+	// callback has returned), like kvw's max_inflight. Async submits beyond
+	// max are refused (ErrBusy); WaitForCapacity waiters are woken once it
+	// drains to lowWater, so a refused submitter resumes with room for a
+	// burst rather than one op at a time. Synchronous ops are not gated here
+	// (a callback may make one while the window is full of queued callbacks)
+	// but by kvw's own window, which frees as records are delivered:
+	// progress wakes them after each delivery.
 	inflight atomic.Int64
 	max      int64
+	lowWater int64
+	room     notifier
 	progress notifier
 
 	// Callback goroutine.
@@ -94,15 +102,17 @@ type core struct {
 	runnerDone     chan struct{}
 }
 
-func newCore(h native.Kvwb_client, max int64) *core {
+func newCore(h native.Kvwb_client, window int64) *core {
 	c := &core{
 		h:              h,
 		pending:        make(map[int64]pending),
-		max:            max,
+		max:            window,
+		lowWater:       window - max(window/8, 1),
 		dispatcherDone: make(chan struct{}),
 		runnerDone:     make(chan struct{}),
 	}
 	c.cbCond.L = &c.cbMu
+	c.room.ch = make(chan struct{})
 	c.progress.ch = make(chan struct{})
 	go c.dispatch()
 	go c.runCallbacks()
@@ -134,12 +144,14 @@ func (c *core) take(id int64) (p pending, ok bool) {
 	return p, ok
 }
 
+// release ends an op's hold on the window.
 func (c *core) release() {
-	c.inflight.Add(-1)
-	c.progress.notify()
+	if c.inflight.Add(-1) <= c.lowWater {
+		c.room.notify()
+	}
 }
 
-// acquire takes a window slot without waiting.
+// tryAcquire takes a window slot for an async op, without waiting.
 func (c *core) tryAcquire() bool {
 	if c.inflight.Add(1) > c.max {
 		c.release()
@@ -188,6 +200,7 @@ func (c *core) deliver(batch []job) []job {
 			c.release()
 		}
 	}
+	c.progress.notify()
 	if len(batch) == 0 {
 		return batch
 	}
