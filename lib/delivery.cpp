@@ -79,11 +79,18 @@ void Delivery::wake_locked()
 
 void Delivery::push(Op *op)
 {
-    std::lock_guard<std::mutex> lk(mu_);
-    bool was_empty = queue_.empty();
-    queue_.push_back(op);
-    // The fd stays readable and the loop stays woken until the queue is taken.
-    if (was_empty || mode_ == KVW_DELIVERY_THREAD) wake_locked();
+    bool was_empty;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        was_empty = queue_.empty();
+        queue_.push_back(op);
+        // The fd stays readable and the loop stays woken until the queue is taken.
+        if (was_empty && mode_ != KVW_DELIVERY_THREAD) wake_locked();
+    }
+    // The delivery thread sleeps only on an empty queue, so only the first
+    // push needs to wake it; and it is woken after the unlock, or it would
+    // wake up only to block on mu_ while this thread still holds it.
+    if (was_empty && mode_ == KVW_DELIVERY_THREAD) cv_.notify_one();
 }
 
 std::deque<Op *> Delivery::take_all()
