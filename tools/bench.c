@@ -78,6 +78,7 @@ typedef struct bench_config {
     const char *bucket; /* NULL: generated */
     int64_t timeout_ms;
     int64_t raw_maxwait_ms; /* -1: = timeout_ms */
+    int raw_send_asap;      /* raw phase: 1 SendAsap (as kvw), 0 nats.c defaults, -1 both */
     uint64_t raw_ops;
     uint64_t kvstore_ops;
     int baselines;
@@ -109,6 +110,10 @@ static const char bench_usage[] =
     "  --timeout MS         op deadline (kvw op_timeout_ms, nats.c MaxWait) [5000]\n"
     "  --raw-ops N          ops in the js_PublishMsgAsync phase [= --ops]\n"
     "  --raw-maxwait MS     MaxWait of the raw publishes, 0 for none [= --timeout]\n"
+    "  --raw-send-asap M    raw phase on a connection with natsOptions_SetSendAsap\n"
+    "                       (1, as kvw's), with nats.c's defaults (0: buffered,\n"
+    "                       flushed by its flusher thread after 1 ms), or both,\n"
+    "                       the faster being the ceiling [both]\n"
     "  --kvstore-ops N      ops in the kvStore loop [min(--ops, 20000)]\n"
     "  --rounds R           alternate kvw, raw and kvStore R times, each doing\n"
     "                       1/R of its ops, so that all three see the same load\n"
@@ -1072,12 +1077,15 @@ typedef struct bench_state {
     bench_config cfg;
     char bucket[128];
     char *value;
-    natsOptions *nopts;
-    natsConnection *nc;
-    jsCtx *js;
+    /* The baselines' connections: [0] nats.c defaults, [1] SendAsap (as kvw). */
+    struct base_conn {
+        natsOptions *opts;
+        natsConnection *nc;
+        natsSubscription *inbox_sub; /* raw direct-get replies */
+        char inbox[128];
+    } conn[2];
+    jsCtx *js;   /* on conn[0]: the bucket and the kvStore loop */
     kvStore *kv;
-    natsSubscription *inbox_sub;
-    char inbox[128];
     int own_server;
     /* the kvw phase's memory */
     uint64_t rss_before_open, rss_start, rss_peak, rss_after, rss_after_close, rss_settled, rss_trimmed;
@@ -1086,7 +1094,8 @@ typedef struct bench_state {
     int peak_reset_ok;
 } bench_state;
 
-static phase phase_init(bench_state *st, int kind, int op, const char *prefix, uint64_t nops)
+/* `asap` picks the baselines' connection of a raw phase. */
+static phase phase_init(bench_state *st, int kind, int op, const char *prefix, uint64_t nops, int asap)
 {
     phase ph;
     memset(&ph, 0, sizeof ph);
@@ -1101,12 +1110,12 @@ static phase phase_init(bench_state *st, int kind, int op, const char *prefix, u
     ph.nkeys = ph.fresh ? (uint32_t)nops : st->cfg.keys;
     ph.nthreads = st->cfg.threads;
     ph.window = st->cfg.window;
-    ph.nc = st->nc;
+    ph.nc = st->conn[asap].nc;
     ph.kv = st->kv;
-    ph.inbox = st->inbox;
+    ph.inbox = st->conn[asap].inbox;
     ph.value = st->value;
     ph.value_size = st->cfg.value_size;
-    ph.label = kind == PH_KVW ? "kvw" : kind == PH_RAW ? "raw js_PublishMsgAsync" : kvstore_names[op];
+    ph.label = kind == PH_KVW ? "kvw" : kind == PH_RAW ? (asap ? "raw (SendAsap)" : "raw (defaults)") : kvstore_names[op];
     return ph;
 }
 
@@ -1116,7 +1125,7 @@ static int setup_keys(bench_state *st, const char *prefix, uint32_t count, uint6
 {
     if (count == 0)
         return 0;
-    phase ph = phase_init(st, PH_RAW, OP_PUT, prefix, count);
+    phase ph = phase_init(st, PH_RAW, OP_PUT, prefix, count, st->conn[1].nc != NULL);
     ph.label = "setup";
     ph.fresh = 1;
     ph.chained = 0;
@@ -1304,28 +1313,55 @@ static int run_round(bench_state *st, phase *tot, int r, int rounds)
     return rc;
 }
 
-/* ---- nats.c connection for the baselines */
+/* ---- nats.c connections for the baselines */
 
-static int nats_setup(bench_state *st)
+static int base_connect(bench_state *st, struct base_conn *bc, int asap)
 {
     const bench_config *cfg = &st->cfg;
-    natsStatus s = natsOptions_Create(&st->nopts);
+    natsStatus s = natsOptions_Create(&bc->opts);
     if (s == NATS_OK)
-        s = natsOptions_SetURL(st->nopts, cfg->server);
+        s = natsOptions_SetURL(bc->opts, cfg->server);
     if (s == NATS_OK)
-        s = natsOptions_SetName(st->nopts, "kvw-bench-baseline");
+        s = natsOptions_SetName(bc->opts, asap ? "kvw-bench-raw-asap" : "kvw-bench-raw");
+    if (s == NATS_OK && asap)
+        s = natsOptions_SetSendAsap(bc->opts, true);
     if (s == NATS_OK)
-        s = natsOptions_SetErrorHandler(st->nopts, on_nats_error, &g_raw);
+        s = natsOptions_SetErrorHandler(bc->opts, on_nats_error, &g_raw);
     if (s == NATS_OK)
-        s = natsConnection_Connect(&st->nc, st->nopts);
+        s = natsConnection_Connect(&bc->nc, bc->opts);
     if (s != NATS_OK) {
         fprintf(stderr, "kvw: bench: cannot connect to %s: %s\n", cfg->server, natsStatus_GetText(s));
         return -1;
     }
+    natsInbox *inbox = NULL;
+    s = natsInbox_Create(&inbox);
+    if (s == NATS_OK) {
+        snprintf(bc->inbox, sizeof bc->inbox, "%s", (const char *)inbox);
+        natsInbox_Destroy(inbox);
+        char sub[160];
+        snprintf(sub, sizeof sub, "%s.*", bc->inbox);
+        s = natsConnection_Subscribe(&bc->inbox_sub, bc->nc, sub, on_raw_reply, &g_raw);
+    }
+    if (s == NATS_OK)
+        s = natsSubscription_SetPendingLimits(bc->inbox_sub, -1, -1);
+    if (s != NATS_OK) {
+        fprintf(stderr, "kvw: bench: cannot subscribe: %s\n", natsStatus_GetText(s));
+        return -1;
+    }
+    return 0;
+}
+
+static int nats_setup(bench_state *st)
+{
+    const bench_config *cfg = &st->cfg;
+    if (base_connect(st, &st->conn[0], 0) != 0)
+        return -1;
+    if (cfg->raw_send_asap != 0 && base_connect(st, &st->conn[1], 1) != 0)
+        return -1;
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = cfg->timeout_ms;
-    s = natsConnection_JetStream(&st->js, st->nc, &jo); /* bucket and kvStore; raw phases have their own */
+    natsStatus s = natsConnection_JetStream(&st->js, st->conn[0].nc, &jo); /* raw phases have their own */
 
     kvConfig kc;
     kvConfig_Init(&kc);
@@ -1338,21 +1374,6 @@ static int nats_setup(bench_state *st)
         fprintf(stderr, "kvw: bench: cannot create bucket %s: %s\n", st->bucket, nats_GetLastError(NULL));
         return -1;
     }
-    natsInbox *inbox = NULL;
-    s = natsInbox_Create(&inbox);
-    if (s == NATS_OK) {
-        snprintf(st->inbox, sizeof st->inbox, "%s", (const char *)inbox);
-        natsInbox_Destroy(inbox);
-        char sub[160];
-        snprintf(sub, sizeof sub, "%s.*", st->inbox);
-        s = natsConnection_Subscribe(&st->inbox_sub, st->nc, sub, on_raw_reply, &g_raw);
-    }
-    if (s == NATS_OK)
-        s = natsSubscription_SetPendingLimits(st->inbox_sub, -1, -1);
-    if (s != NATS_OK) {
-        fprintf(stderr, "kvw: bench: cannot subscribe: %s\n", natsStatus_GetText(s));
-        return -1;
-    }
     return 0;
 }
 
@@ -1361,12 +1382,15 @@ static void nats_teardown(bench_state *st)
     if (st->js && !st->own_server && st->kv)
         js_DeleteKeyValue(st->js, st->bucket);
     kvStore_Destroy(st->kv);
-    natsSubscription_Destroy(st->inbox_sub);
-    if (st->nc)
-        natsConnection_Close(st->nc);
     jsCtx_Destroy(st->js);
-    natsConnection_Destroy(st->nc);
-    natsOptions_Destroy(st->nopts);
+    for (int i = 0; i < 2; i++) {
+        struct base_conn *bc = &st->conn[i];
+        natsSubscription_Destroy(bc->inbox_sub);
+        if (bc->nc)
+            natsConnection_Close(bc->nc);
+        natsConnection_Destroy(bc->nc);
+        natsOptions_Destroy(bc->opts);
+    }
 }
 
 /* ------------------------------------------------------------ output */
@@ -1382,7 +1406,7 @@ static double per_op(uint64_t v, const phase *ph) { return ph->nops ? (double)v 
 
 static void print_row(const phase *ph, const char *label)
 {
-    printf("%-26s %10" PRIu64 " %12.0f %10.1f %10.1f %10.1f %9.2f %9.2f %8.2f\n", label, ph->nops, ops_per_sec(ph),
+    printf("%-30s %9" PRIu64 " %10.0f %10.1f %10.1f %10.1f %9.2f %9.2f %7.2f\n", label, ph->nops, ops_per_sec(ph),
            us(hist_quantile(&ph->h, 0.50)), us(hist_quantile(&ph->h, 0.99)), us(hist_quantile(&ph->h, 0.999)),
            us(per_op(ph->cpu.cpu_ns, ph)), us(per_op(ph->cpu.server_cpu_ns, ph)), per_op(ph->cpu.switches, ph));
 }
@@ -1403,19 +1427,28 @@ static void print_json_phase(const char *name, const phase *ph)
            per_op(ph->cpu.switches, ph));
 }
 
-static void print_ratio_json(const char *name, double v, int have)
+static double ratio(const phase *k, const phase *base)
 {
-    if (have)
+    return base && ops_per_sec(base) > 0 ? ops_per_sec(k) / ops_per_sec(base) : 0;
+}
+
+static void print_ratio_json(const char *name, double v)
+{
+    if (v > 0)
         printf(",\"%s\":%.3f", name, v);
     else
         printf(",\"%s\":null", name);
 }
 
-static void report(const bench_state *st, const phase *k, const phase *raw, const phase *kvs)
+/* raw: SendAsap connection (as kvw's); rawd: nats.c defaults. The ceiling
+ * is the faster of the two. */
+static void report(const bench_state *st, const phase *k, const phase *raw, const phase *rawd, const phase *kvs)
 {
     const bench_config *c = &st->cfg;
-    double r_raw = raw && ops_per_sec(raw) > 0 ? ops_per_sec(k) / ops_per_sec(raw) : 0;
-    double r_kvs = kvs && ops_per_sec(kvs) > 0 ? ops_per_sec(k) / ops_per_sec(kvs) : 0;
+    const phase *ceil = raw;
+    if (!ceil || (rawd && ops_per_sec(rawd) > ops_per_sec(raw)))
+        ceil = rawd;
+    double r_raw = ratio(k, ceil), r_kvs = ratio(k, kvs);
     double p50_kvs = kvs ? hist_quantile(&kvs->h, 0.5) : 0;
     double r_p50 = p50_kvs > 0 ? hist_quantile(&k->h, 0.5) / p50_kvs : 0;
     uint64_t slow = __atomic_load_n(&g_raw.slow_consumer, __ATOMIC_SEQ_CST);
@@ -1438,10 +1471,15 @@ static void report(const bench_state *st, const phase *k, const phase *raw, cons
         printf(",\"heap_start_bytes\":%" PRIu64 ",\"heap_after_bytes\":%" PRIu64
                ",\"heap_after_close_bytes\":%" PRIu64,
                st->heap_start, st->heap_after, st->heap_after_close);
-        print_ratio_json("ratio_vs_raw_async", r_raw, raw != NULL && r_raw > 0);
-        print_ratio_json("ratio_vs_kvstore_put", r_kvs, kvs != NULL && r_kvs > 0);
-        print_ratio_json("ratio_p50_vs_kvstore_put", r_p50, kvs != NULL && r_p50 > 0);
-        print_json_phase("raw_async", raw);
+        print_ratio_json("ratio_vs_raw_async", r_raw);
+        print_ratio_json("ratio_vs_kvstore_put", r_kvs);
+        print_ratio_json("ratio_p50_vs_kvstore_put", r_p50);
+        print_ratio_json("ratio_vs_raw_async_send_asap", ratio(k, raw));
+        print_ratio_json("ratio_vs_raw_async_defaults", ratio(k, rawd));
+        printf(",\"raw_async_ceiling\":%s", !ceil ? "null" : ceil == raw ? "\"send_asap\"" : "\"defaults\"");
+        print_json_phase("raw_async", ceil);
+        print_json_phase("raw_async_send_asap", raw);
+        print_json_phase("raw_async_defaults", rawd);
         print_json_phase("kvstore", kvs);
         printf(",\"kvstore_call\":\"%s\"", kvstore_names[c->op]);
         printf(",\"conflicts\":%" PRIu64 ",\"exists\":%" PRIu64 ",\"not_found\":%" PRIu64 ",\"timeouts\":%" PRIu64
@@ -1455,22 +1493,28 @@ static void report(const bench_state *st, const phase *k, const phase *raw, cons
            c->threads == 1 ? "" : "s", c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->rounds,
            c->rounds == 1 ? "" : "s");
     printf("server: %s%s\n\n", c->server, st->own_server ? " (private, started by kvw bench)" : "");
-    printf("%-26s %10s %12s %10s %10s %10s %9s %9s %8s\n", "", "ops", "ops/s", "p50 us", "p99 us", "p99.9 us",
+    printf("%-30s %9s %10s %10s %10s %10s %9s %9s %7s\n", "", "ops", "ops/s", "p50 us", "p99 us", "p99.9 us",
            "cpu us/op", "srv us/op", "csw/op");
-    char label[64];
+    const char *what = c->op == OP_GET ? "raw async direct get" : "raw js_PublishMsgAsync";
+    char label[96], label_asap[96], label_def[96];
     snprintf(label, sizeof label, "kvw %s (%s)", op_names[c->op], delivery_name(c->delivery));
+    snprintf(label_asap, sizeof label_asap, "%s, SendAsap", what);
+    snprintf(label_def, sizeof label_def, "%s, defaults", what);
     print_row(k, label);
-    const char *raw_label = c->op == OP_GET ? "raw async direct get" : "raw js_PublishMsgAsync";
     if (raw)
-        print_row(raw, raw_label);
+        print_row(raw, label_asap);
+    if (rawd)
+        print_row(rawd, label_def);
     if (kvs)
         print_row(kvs, kvstore_names[c->op]);
     printf("\n");
     if (raw)
-        printf("ratio kvw / %s: %.3f (ops/s)\n", raw_label, r_raw);
+        printf("ratio kvw / %s: %.3f (ops/s)%s\n", label_asap, ratio(k, raw), ceil == raw ? "  <- ceiling" : "");
+    if (rawd)
+        printf("ratio kvw / %s: %.3f (ops/s)%s\n", label_def, ratio(k, rawd), ceil == rawd ? "  <- ceiling" : "");
     if (kvs)
         printf("ratio kvw / %s loop: %.3f (ops/s); p50 latency %.3f\n", kvstore_names[c->op], r_kvs, r_p50);
-    if (!raw && !kvs)
+    if (!ceil && !kvs)
         printf("ratios: none (--no-baselines)\n");
     printf("memory (kvw phase): RSS %.1f MiB at start, peak %.1f MiB (VmHWM%s), %.1f MiB after, "
            "%.1f MiB after close, %.1f MiB after malloc_trim",
@@ -1608,6 +1652,13 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
             if (parse_u64(val, 1, 1000, &v))
                 return bench_usage_error("--rounds needs 1..1000, not '%s'", val);
             c->rounds = (int)v;
+        } else if (strcmp(name, "--raw-send-asap") == 0) {
+            if (strcmp(val, "both") == 0)
+                c->raw_send_asap = -1;
+            else if (parse_u64(val, 0, 1, &v) == 0)
+                c->raw_send_asap = (int)v;
+            else
+                return bench_usage_error("--raw-send-asap is 0, 1 or both, not '%s'", val);
         } else if (strcmp(name, "--raw-maxwait") == 0) {
             if (parse_u64(val, 0, 3600000, &v))
                 return bench_usage_error("--raw-maxwait needs milliseconds, not '%s'", val);
@@ -1648,6 +1699,7 @@ int bench_main(int argc, char **argv)
     c->storage = KVW_STORAGE_FILE;
     c->timeout_ms = 5000;
     c->raw_maxwait_ms = -1;
+    c->raw_send_asap = -1;
     c->baselines = 1;
     c->rounds = 1;
     int parsed = parse_bench_args(argc, argv, c);
@@ -1693,11 +1745,12 @@ int bench_main(int argc, char **argv)
         snprintf(st.bucket, sizeof st.bucket, "kvwbench_%ld", (long)getpid());
 
     int rc = -1;
-    phase k, raw, kvs;
+    phase k, raw, rawd, kvs;
     memset(&k, 0, sizeof k);
     memset(&raw, 0, sizeof raw);
+    memset(&rawd, 0, sizeof rawd);
     memset(&kvs, 0, sizeof kvs);
-    int have_raw = 0, have_kvs = 0;
+    int have_raw = 0, have_rawd = 0, have_kvs = 0;
     st.value = malloc(c->value_size ? c->value_size : 1);
     if (!st.value)
         goto out;
@@ -1708,7 +1761,7 @@ int bench_main(int argc, char **argv)
 
     /* Warm the server up (stream, store files, Go heap) before any clock. */
     {
-        phase w = phase_init(&st, PH_RAW, OP_PUT, "x", c->ops < 20000 ? c->ops : 20000);
+        phase w = phase_init(&st, PH_RAW, OP_PUT, "x", c->ops < 20000 ? c->ops : 20000, st.conn[1].nc != NULL);
         w.label = "warm-up";
         w.nkeys = c->keys < 1000 ? c->keys : 1000;
         w.fresh = 0;
@@ -1725,15 +1778,19 @@ int bench_main(int argc, char **argv)
 
     /* Each phase writes keys of its own (prefix w, r, s); those it needs
      * before the clock starts are written now. */
-    k = phase_init(&st, PH_KVW, c->op, "w", c->ops);
+    k = phase_init(&st, PH_KVW, c->op, "w", c->ops, 0);
     if (setup_for(&st, &k) != 0)
         goto out;
     if (c->baselines) {
-        raw = phase_init(&st, PH_RAW, c->op, "r", c->raw_ops);
-        kvs = phase_init(&st, PH_KVSTORE, c->op, "s", c->kvstore_ops);
-        if (setup_for(&st, &raw) != 0 || setup_for(&st, &kvs) != 0)
+        have_raw = c->raw_send_asap != 0;
+        have_rawd = c->raw_send_asap != 1;
+        have_kvs = 1;
+        raw = phase_init(&st, PH_RAW, c->op, "r", c->raw_ops, 1);
+        rawd = phase_init(&st, PH_RAW, c->op, "d", c->raw_ops, 0);
+        kvs = phase_init(&st, PH_KVSTORE, c->op, "s", c->kvstore_ops, 0);
+        if ((have_raw && setup_for(&st, &raw) != 0) || (have_rawd && setup_for(&st, &rawd) != 0) ||
+            setup_for(&st, &kvs) != 0)
             goto out;
-        have_raw = have_kvs = 1;
     }
 
     /* kvw first in each round, so that its memory is measured in a process
@@ -1741,16 +1798,20 @@ int bench_main(int argc, char **argv)
     for (int r = 0; r < c->rounds; r++) {
         if (run_round(&st, &k, r, c->rounds) != 0)
             goto out;
-        if (c->baselines && (run_round(&st, &raw, r, c->rounds) != 0 || run_round(&st, &kvs, r, c->rounds) != 0))
+        if (have_raw && run_round(&st, &raw, r, c->rounds) != 0)
+            goto out;
+        if (have_rawd && run_round(&st, &rawd, r, c->rounds) != 0)
+            goto out;
+        if (have_kvs && run_round(&st, &kvs, r, c->rounds) != 0)
             goto out;
     }
 
-    report(&st, &k, have_raw ? &raw : NULL, have_kvs ? &kvs : NULL);
+    report(&st, &k, have_raw ? &raw : NULL, have_rawd ? &rawd : NULL, have_kvs ? &kvs : NULL);
     fflush(stdout);
     rc = 0;
     /* Any failure but a conflict makes the figures meaningless. */
-    const phase *all[] = {&k, have_raw ? &raw : NULL, have_kvs ? &kvs : NULL};
-    for (int i = 0; i < 3; i++) {
+    const phase *all[] = {&k, have_raw ? &raw : NULL, have_rawd ? &rawd : NULL, have_kvs ? &kvs : NULL};
+    for (int i = 0; i < 4; i++) {
         const phase *p = all[i];
         if (p && (p->timeouts || p->errors || p->exists || (p->notfound && p->op == OP_GET))) {
             fprintf(stderr, "kvw: bench: %s: %" PRIu64 " ops failed (%s)\n", p->label,
@@ -1762,9 +1823,11 @@ int bench_main(int argc, char **argv)
 out:
     phase_free_workers(&k);
     phase_free_workers(&raw);
+    phase_free_workers(&rawd);
     phase_free_workers(&kvs);
     free(k.versions);
     free(raw.versions);
+    free(rawd.versions);
     free(kvs.versions);
     nats_teardown(&st);
     free(st.value);
