@@ -389,36 +389,45 @@ func TestContextCancellation(t *testing.T) {
 	if !kvw.IsOutcomeUnknown(context.Canceled) {
 		t.Fatal("an abandoned wait has an unknown outcome")
 	}
-	// Cancel while waiting: ctx.Err() comes back, the op still completes once.
+	// Cancel while waiting (the server is paused, so every op is in flight):
+	// ctx.Err() comes back at once, and each op still completes, once.
+	s, err := startServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.stop()
+	pc := connect(t, &kvw.ClientOptions{Servers: []string{s.url}})
+	pb := openBucketOn(t, pc, "ctxpaused", nil)
+	s.pause(t)
+	ctx2, cancel2 := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	var canceled atomic.Int64
-	for i := 0; i < 200; i++ {
+	const n = 200
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() { time.Sleep(time.Duration(i%7) * 100 * time.Microsecond); cancel() }()
-			_, err := b.Put(ctx, fmt.Sprintf("k%d", i), []byte("v"))
-			if err != nil {
-				if !errors.Is(err, context.Canceled) {
-					t.Error(err)
-				}
-				canceled.Add(1)
+			if _, err := pb.Put(ctx2, fmt.Sprintf("k%d", i), []byte("v")); !errors.Is(err, context.Canceled) {
+				t.Errorf("k%d: %v", i, err)
 			}
 		}()
 	}
-	wg.Wait()
-	t.Logf("%d of 200 waits cancelled", canceled.Load())
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Inflight() != 0 && time.Now().Before(deadline) {
+	for deadline := time.Now().Add(10 * time.Second); pc.Inflight() != n && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
-	if c.Inflight() != 0 {
-		t.Fatalf("inflight %d", c.Inflight())
+	if pc.Inflight() != n {
+		t.Fatalf("inflight %d, want %d", pc.Inflight(), n)
 	}
-	// Every op landed, abandoned or not.
-	for i := 0; i < 200; i++ {
-		if _, err := b.Get(testCtx(t), fmt.Sprintf("k%d", i)); err != nil {
+	cancel2()
+	wg.Wait() // returned while the server is still paused
+	s.resume()
+	for deadline := time.Now().Add(10 * time.Second); pc.Inflight() != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if pc.Inflight() != 0 {
+		t.Fatalf("inflight %d", pc.Inflight())
+	}
+	for i := 0; i < n; i++ { // every abandoned op landed
+		if _, err := pb.Get(testCtx(t), fmt.Sprintf("k%d", i)); err != nil {
 			t.Fatalf("k%d: %v", i, err)
 		}
 	}
