@@ -24,7 +24,7 @@ const ErrorInfo kErrors[] = {
     {KVW_ECONFLICT, "KVW_ECONFLICT", "version conflict: the key's latest version is not the expected one"},
     {KVW_ENOTFOUND, "KVW_ENOTFOUND", "key not found"},
     {KVW_ETIMEDOUT, "KVW_ETIMEDOUT", "timed out: the outcome is unknown, the write may have landed"},
-    {KVW_ENOTCONN, "KVW_ENOTCONN", "not connected to any NATS server"},
+    {KVW_ENOTCONN, "KVW_ENOTCONN", "not connected: no NATS server or JetStream responder reachable"},
     {KVW_ENOBUCKET, "KVW_ENOBUCKET", "no such bucket"},
     {KVW_EFULL, "KVW_EFULL", "bucket or server storage is full"},
     {KVW_ECLOSED, "KVW_ECLOSED", "closed: the client or bucket was closed"},
@@ -111,7 +111,9 @@ int from_nats(natsStatus s, jsErrCode js_err)
     case NATS_SECURE_CONNECTION_REQUIRED: return KVW_ETLS;
     case NATS_NO_MEMORY: return KVW_ENOMEM;
     case NATS_MAX_PAYLOAD: return KVW_ETOOBIG;
-    case NATS_NO_RESPONDERS: return KVW_ENOBUCKET;
+    // No stream answered: JetStream is restarting or electing a leader (or
+    // the bucket was deleted). Nothing was stored, and a retry can help.
+    case NATS_NO_RESPONDERS: return KVW_ENOTCONN;
     case NATS_NOT_FOUND: return KVW_ENOBUCKET;
     case NATS_INVALID_ARG:
     case NATS_INVALID_SUBJECT: return KVW_EINVAL;

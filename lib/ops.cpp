@@ -63,8 +63,9 @@ Record parse_record(natsMsg *reply)
         return r;
     }
     if (natsMsg_IsNoResponders(reply)) {
-        r.status = KVW_ENOBUCKET;
-        r.message = "no responders for the direct get: the bucket's stream is gone";
+        r.status = KVW_ENOTCONN;
+        r.message = "no responders for the direct get: JetStream is not available for the bucket "
+                    "(restarting, electing a leader, or the bucket was deleted)";
         return r;
     }
     if (const char *status = header(reply, "Status")) {

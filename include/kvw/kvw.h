@@ -80,7 +80,7 @@ typedef enum kvw_error {
     KVW_ECONFLICT = -7,    /**< expected version is not the key's last (JetStream 10071) */
     KVW_ENOTFOUND = -8,    /**< get: no live value; get_entry: the key has no record */
     KVW_ETIMEDOUT = -9,    /**< no answer in time: the write may have landed */
-    KVW_ENOTCONN = -10,    /**< no connection to any server */
+    KVW_ENOTCONN = -10,    /**< no connection to a server, or no JetStream responder (restart, leader election) */
     KVW_ENOBUCKET = -11,   /**< the bucket does not exist */
     KVW_EFULL = -12,       /**< the bucket or server storage is full */
     KVW_ECLOSED = -13,     /**< client or bucket closed; pending ops end with this */

@@ -9,7 +9,7 @@
 // The expected classification is computed independently of lib/ops.cpp, from
 // what was set (0) or from a separate copy of the message (1):
 //   headers that do not parse                -> KVW_ESERVER
-//   no payload + Status "503..."             -> KVW_ENOBUCKET (no responders)
+//   no payload + Status "503..."             -> KVW_ENOTCONN (no responders)
 //   Status "404"                             -> KVW_ENOTFOUND
 //   any other Status                         -> KVW_ESERVER
 //   Nats-Sequence not a decimal u64 > 0      -> KVW_ESERVER
@@ -57,7 +57,7 @@ const char kSubject[] = "_INBOX.fuzz.1";
 
 void check_invariants(const kvw::Record &r)
 {
-    CHECK(r.status == KVW_OK || r.status == KVW_ENOTFOUND || r.status == KVW_ENOBUCKET ||
+    CHECK(r.status == KVW_OK || r.status == KVW_ENOTFOUND || r.status == KVW_ENOTCONN ||
           r.status == KVW_ESERVER);
     if (r.status == KVW_OK) {
         CHECK(r.version != 0);
@@ -96,7 +96,7 @@ Expected expected(const std::function<const char *(const char *)> &get, size_t d
 {
     const char *status = get("Status");
     if (data_len == 0 && status != nullptr && std::strncmp(status, "503", 3) == 0)
-        return {KVW_ENOBUCKET, 0, KVW_ENTRY_NONE};
+        return {KVW_ENOTCONN, 0, KVW_ENTRY_NONE};
     if (status != nullptr)
         return {std::strcmp(status, "404") == 0 ? KVW_ENOTFOUND : KVW_ESERVER, 0, KVW_ENTRY_NONE};
     const char *seq = get("Nats-Sequence");
