@@ -70,7 +70,14 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
         op->kind = kind;
         op->bucket = b->impl;
         op->key = key;
-        if (len > 0) op->value.assign(static_cast<const char *>(value), len);
+        // Only create may send its value again (over a delete marker); the
+        // other writes send it during this call, so it is read in place.
+        if (len > 0 && kind == KVW_OP_CREATE) {
+            op->value.assign(static_cast<const char *>(value), len);
+        } else if (len > 0) {
+            op->borrowed = static_cast<const char *>(value);
+            op->borrowed_len = len;
+        }
         op->expected = rev;
         op->cb = cb;
         op->user_data = user_data;

@@ -75,6 +75,7 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     auto b = std::make_shared<Bucket>();
     b->client_ = client;
     b->name_ = name;
+    b->subject_prefix_ = "$KV." + b->name_ + ".";
     b->direct_get_ = "$JS.API.DIRECT.GET." + stream;
     b->max_message_ = limit;
     *out = std::move(b);

@@ -18,7 +18,13 @@ public:
 
     Client &client() const { return *client_; }
     const std::string &name() const { return name_; }
-    std::string subject(const std::string &key) const { return "$KV." + name_ + "." + key; }
+    std::string subject(const std::string &key) const
+    {
+        std::string s;  // one allocation ("$KV." + name_ + "." + key made three)
+        s.reserve(subject_prefix_.size() + key.size());
+        s.append(subject_prefix_).append(key);
+        return s;
+    }
     const std::string &direct_get_subject() const { return direct_get_; }
 
     // Largest payload for an op whose headers take `header_bytes`.
@@ -31,6 +37,7 @@ public:
 private:
     std::shared_ptr<Client> client_;
     std::string name_;
+    std::string subject_prefix_;  // "$KV.<name>."
     std::string direct_get_;
     int64_t max_message_ = 0;  // headers + payload, the smaller of server and stream limits
     std::atomic<bool> closed_{false};

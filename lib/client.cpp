@@ -341,6 +341,9 @@ int Client::send_in_order(Op *op)
     std::unique_lock<std::mutex> lk(order_mu_);
     auto it = held_.find(order_key(*op));
     if (it != held_.end()) {
+        // Sent after this call returns: the op needs its own copy of the value.
+        int rc = op->keep_value();
+        if (rc != KVW_OK) return rc;
         it->second.push_back(op);  // behind a create in flight on this key
         return KVW_OK;
     }

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace kvw {
 
@@ -98,6 +99,20 @@ constexpr int kMaxCreateProbes = 3;
 
 }  // namespace
 
+int Op::keep_value()
+{
+    if (borrowed != nullptr) {
+        try {
+            value.assign(borrowed, borrowed_len);
+        } catch (const std::bad_alloc &) {
+            return KVW_ENOMEM;
+        }
+        borrowed = nullptr;
+        borrowed_len = 0;
+    }
+    return KVW_OK;
+}
+
 void Op::fail(int code, std::string msg)
 {
     status = code;
@@ -129,9 +144,19 @@ int send_step(Client &client, Op &op)
         return client.request_last(&op, subject);
 
     const bool carries_value = op.kind == KVW_OP_PUT || op.kind == KVW_OP_CREATE || op.kind == KVW_OP_UPDATE;
+    const char *data = "";
+    size_t len = 0;
+    if (carries_value && op.borrowed != nullptr) {
+        data = op.borrowed;
+        len = op.borrowed_len;
+    } else if (carries_value) {
+        data = op.value.data();
+        len = op.value.size();
+    }
     natsMsg *msg = nullptr;
-    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, carries_value ? op.value.data() : "",
-                                  carries_value ? static_cast<int>(op.value.size()) : 0);
+    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, data, static_cast<int>(len));
+    op.borrowed = nullptr;  // the submit call that lent it is about to return
+    op.borrowed_len = 0;
     if (s != NATS_OK) return from_nats(s);
     // Only create may send again; other ops need not keep their payload.
     if (op.kind != KVW_OP_CREATE) std::string().swap(op.value);

@@ -19,6 +19,11 @@ struct Op {
     std::shared_ptr<Bucket> bucket;  // keeps bucket and client alive until delivered
     std::string key;
     std::string value;               // payload (create keeps it for its retry)
+    // put / update: the caller's value, read in place by the first send_step
+    // while the submit call runs, so it is copied once (into the natsMsg);
+    // keep_value() copies it into `value` when the op has to wait.
+    const char *borrowed = nullptr;
+    size_t borrowed_len = 0;
     uint64_t expected = 0;           // update / delete_with_version / create-over-marker
     kvw_write_cb cb = nullptr;
     void *user_data = nullptr;
@@ -37,6 +42,9 @@ struct Op {
     std::string read_value;
 
     void fail(int code, std::string msg);
+    // Copies a borrowed value into `value` (the op will be sent after its
+    // submit call returned). KVW_ENOMEM if that fails.
+    int keep_value();
     // Runs the user's callback with a borrowed kvw_result.
     void deliver() const;
 };
