@@ -461,14 +461,15 @@ int rel_verify(const char *url, const char *bucket, rel_load *const *loads, int 
                int revision_every, rel_verify_stats *v)
 {
     /* A read that fails (e.g. a consumer request timing out while a cluster
-     * settles after a kill) says nothing about kvw: read again, a few times. */
+     * settles after a kill, or elects a new meta leader) says nothing about
+     * kvw: read again, for up to about a minute. */
     for (int attempt = 1;; attempt++) {
         if (verify_once(url, bucket, loads, nloads, revision_every, v) == 0)
             return 0;
-        if (attempt == 3)
+        if (attempt == 8)
             return -1;
         fprintf(stderr, "rel: reading again (attempt %d)\n", attempt + 1);
-        kt_sleep_ms(1000);
+        kt_sleep_ms(2000);
     }
 }
 
