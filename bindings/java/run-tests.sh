@@ -56,7 +56,10 @@ echo "nats-server at $url"
 step "mvn package (CMake + SWIG, javac, JUnit 5 suite, jar)"
 (cd "$HERE" && mvn -B -ntp package -Dkvw.prefix="$ROOT/build/prefix-java" -Dkvw.test.server="$url")
 jar=$(ls "$HERE"/target/kvw-*.jar | head -n 1)
-unzip -l "$jar" | grep -q 'native/linux-x86_64/libkvw_native.so'
+# Listed into a variable first: `grep -q` quitting early would SIGPIPE the
+# lister, which pipefail turns into a failure.
+listing=$(jar tf "$jar")
+grep -q 'native/linux-x86_64/libkvw_native.so' <<<"$listing"
 
 step "README example (java -cp kvw.jar examples/Example.java)"
 (cd "$HERE" && java -cp "$jar" examples/Example.java "$url") | tee "$tmp/example.out"

@@ -653,8 +653,12 @@ func TestSyncCallInCallbackWithFullWindow(t *testing.T) {
 	c := connect(t, &kvw.ClientOptions{MaxInflight: 4})
 	b := openBucketOn(t, c, "fullcb", nil)
 	done := make(chan error, 4)
+	// The callbacks' own sync puts take window slots too: hold them until all
+	// four async puts are in, or the last submit could meet a full window.
+	submitted := make(chan struct{})
 	for i := 0; i < 4; i++ {
 		err := b.PutAsync("k", []byte("v"), func(_ kvw.Version, err error) {
+			<-submitted
 			if err == nil {
 				_, err = b.Put(context.Background(), "inner", []byte("x"))
 			}
@@ -665,6 +669,7 @@ func TestSyncCallInCallbackWithFullWindow(t *testing.T) {
 		}
 	}
 	wantErr(t, b.PutAsync("k", nil, nil), kvw.ErrBusy, "put")
+	close(submitted)
 	for i := 0; i < 4; i++ {
 		select {
 		case err := <-done:
