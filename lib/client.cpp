@@ -298,7 +298,10 @@ int Client::request_last(Op *op, const std::string &subject)
                                                  body.data(), static_cast<int>(body.size()));
     if (s == NATS_OK) return KVW_OK;
     std::lock_guard<std::mutex> lk(mu_);
-    reads_.erase(token);
+    // A publish blocked on a stalled connection can outlast the read's
+    // deadline: if the timer (or a denial, or close) took the op meanwhile,
+    // it is finishing it, so for the caller the op was sent.
+    if (reads_.erase(token) == 0) return KVW_OK;
     return from_nats(s);
 }
 
