@@ -147,6 +147,15 @@ void Delivery::thread_main(Runner runner)
     for (;;) {
         {
             std::unique_lock<std::mutex> lk(mu_);
+            if (queue_.empty() && !finished_.load()) {
+                // Acks arrive in bursts on a nats.c thread. Going to sleep the
+                // moment the queue is empty made this thread sleep and be
+                // woken for nearly every ack, and the waking nats.c thread was
+                // preempted each time. One yield first lets the burst go on.
+                lk.unlock();
+                std::this_thread::yield();
+                lk.lock();
+            }
             cv_.wait(lk, [this] { return !queue_.empty() || finished_.load(); });
             if (queue_.empty() && finished_.load()) break;
         }
