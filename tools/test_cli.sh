@@ -167,6 +167,20 @@ t "get with --expect" 2 '' -- --server $DEAD --bucket b get k --expect 3
 t "zero timeout" 2 '' -- --server $DEAD --bucket b --timeout 0 get k
 t "non-numeric timeout" 2 '' -- --server $DEAD --bucket b --timeout soon get k
 
+# bench parses its own options (scripts/bench-smoke.sh runs it for real).
+t "bench --help" 0 '*' -- bench --help
+[[ $OUT == *"usage: kvw bench"* && $OUT == *"--window"* ]] || fail "bench --help text"
+t "bench listed in --help" 0 '*' -- --help
+[[ $OUT == *"bench [OP]"* ]] || fail "--help lacks bench"
+t "bench, unknown op" 2 '' -- bench frob --server $DEAD
+err_has "unexpected argument 'frob'"
+t "bench, unknown option" 2 '' -- bench --frob 1 --server $DEAD
+err_has "unknown option '--frob'"
+t "bench, bad --delivery" 2 '' -- bench --delivery fast --server $DEAD
+t "bench, zero --window" 2 '' -- bench --window 0 --server $DEAD
+t "bench, --keys below --threads" 2 '' -- bench --keys 2 --threads 4 --server $DEAD
+t "bench, closed port" 1 '' -- bench --ops 10 --server $DEAD
+
 # ------------------------------------------------------------ no server
 t "closed port" 1 '' -- --server $DEAD --bucket b get k
 err_has "kvw: connect: KVW_ENOTCONN:"
