@@ -342,7 +342,8 @@ int Client::send_in_order(Op *op)
 {
     if (op->kind != KVW_OP_CREATE && held_keys_.load() == 0) return send_step(*this, *op);
     std::unique_lock<std::mutex> lk(order_mu_);
-    auto it = held_.find(order_key(*op));
+    std::string key = order_key(*op);
+    auto it = held_.find(key);
     if (it != held_.end()) {
         // Sent after this call returns: the op needs its own copy of the value.
         int rc = op->keep_value();
@@ -354,13 +355,13 @@ int Client::send_in_order(Op *op)
         lk.unlock();
         return send_step(*this, *op);
     }
-    held_.emplace(order_key(*op), std::deque<Op *>{});
+    it = held_.emplace(std::move(key), std::deque<Op *>{}).first;
     held_keys_.fetch_add(1);
     op->holds_key = true;
     int rc = send_step(*this, *op);
     if (rc != KVW_OK) {
         op->holds_key = false;
-        held_.erase(order_key(*op));
+        held_.erase(it);
         held_keys_.fetch_sub(1);
     }
     return rc;
