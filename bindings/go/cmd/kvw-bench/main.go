@@ -1,8 +1,18 @@
-// Command kvw-bench measures async put throughput of the Go binding, and
-// the official nats.go client's synchronous KV Put on the same server for
-// comparison.
+// Command kvw-bench measures put throughput of the Go binding (async and
+// blocking) and, on the same server and bucket for comparison, of the
+// official nats.go client: its synchronous KV Put, and its async JetStream
+// publish to the subjects KV put writes (the official async ceiling).
 //
-//	kvw-bench -server nats://127.0.0.1:4222 -n 100000 -window 16384
+//	kvw-bench -server nats://127.0.0.1:4222 -n 100000 -window 16384 -rows
+//
+// With -rows each phase also prints one tab-separated line for the
+// cross-language bench script:
+//
+//	ROW	go	<phase>	<ops>	<seconds>	<fails>
+//
+// with phase kvw_async_put, kvw_blocking_put, official_kv_put or
+// official_publish_async; a phase of 0 ops prints none. The program exits 1
+// if any op of any phase failed.
 package main
 
 import (
@@ -22,16 +32,41 @@ import (
 	"github.com/kvw/kvw/bindings/go/kvw"
 )
 
+var (
+	rows   = flag.Bool("rows", false, "also print one machine-readable ROW line per phase")
+	failed bool // some phase had fails: exit 1 at the end
+)
+
+// report prints a phase's human line and, with -rows, its ROW line.
+func report(phase, human string, ops int, elapsed time.Duration, fails int64, firstErr error) {
+	if firstErr != nil {
+		fmt.Printf("%s: first failure: %v\n", human, firstErr)
+	}
+	fmt.Printf("%s: %d ops in %.3fs = %.0f ops/s fails=%d\n",
+		human, ops, elapsed.Seconds(), float64(ops)/elapsed.Seconds(), fails)
+	if *rows {
+		fmt.Printf("ROW\tgo\t%s\t%d\t%.6f\t%d\n", phase, ops, elapsed.Seconds(), fails)
+	}
+	if fails > 0 {
+		failed = true
+	}
+}
+
 func main() {
 	server := flag.String("server", "nats://127.0.0.1:4222", "NATS server URL")
 	bucketName := flag.String("bucket", "go_bench", "KV bucket (created if missing)")
-	n := flag.Int("n", 100000, "kvw async puts")
-	window := flag.Int("window", 16384, "kvw in-flight window (MaxInflight)")
+	n := flag.Int("n", 100000, "kvw async puts (0: skip)")
+	window := flag.Int("window", 16384, "in-flight window: kvw MaxInflight and nats.go async publish max pending")
 	nkeys := flag.Int("keys", 1000, "distinct keys")
 	size := flag.Int("size", 128, "value size in bytes")
+	blockingN := flag.Int("blocking-n", 5000, "kvw blocking puts, after the async ones on the same client (0: skip)")
 	natsN := flag.Int("natsgo-n", 20000, "nats.go synchronous KV puts (0: skip)")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the kvw run to this file")
+	pubN := flag.Int("publish-async-n", -1, "nats.go async JetStream publishes to the KV subjects (default -n; 0: skip)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the kvw async run to this file")
 	flag.Parse()
+	if *pubN < 0 {
+		*pubN = *n
+	}
 
 	ctx := context.Background()
 	keys := make([]string, *nkeys)
@@ -51,20 +86,64 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if *n > 0 {
+		kvwAsync(client, bucket, *n, *window, keys, value, *cpuProfile)
+	}
+	if *blockingN > 0 {
+		var fails int64
+		var firstErr error
+		start := time.Now()
+		for i := 0; i < *blockingN; i++ {
+			if _, err := bucket.Put(ctx, keys[i%*nkeys], value); err != nil {
+				fails++
+				if firstErr == nil {
+					firstErr = err
+				}
+			}
+		}
+		report("kvw_blocking_put", "kvw-go blocking put", *blockingN, time.Since(start), fails, firstErr)
+	}
+	client.Close()
+
+	if *natsN > 0 || *pubN > 0 {
+		nc, err := nats.Connect(*server)
+		if err != nil {
+			log.Fatal(err)
+		}
+		js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(*window))
+		if err != nil {
+			log.Fatal(err)
+		}
+		if *natsN > 0 {
+			officialKVPut(ctx, js, *bucketName, *natsN, keys, value)
+		}
+		if *pubN > 0 {
+			officialPublishAsync(js, *bucketName, *pubN, *window, keys, value)
+		}
+		nc.Close()
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+// kvwAsync runs n PutAsync with at most window in flight, waiting for
+// capacity on ErrBusy, and waits for every callback.
+func kvwAsync(client *kvw.Client, bucket *kvw.Bucket, n, window int, keys []string, value []byte, cpuProfile string) {
 	var done, fails, busy atomic.Int64
-	var firstErr atomic.Value
+	var firstErr atomic.Pointer[error]
 	finished := make(chan struct{})
 	cb := func(_ kvw.Version, err error) {
 		if err != nil {
 			fails.Add(1)
-			firstErr.CompareAndSwap(nil, err.Error())
+			firstErr.CompareAndSwap(nil, &err)
 		}
-		if done.Add(1) == int64(*n) {
+		if done.Add(1) == int64(n) {
 			close(finished)
 		}
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -73,53 +152,102 @@ func main() {
 		}
 	}
 	start := time.Now()
-	for i := 0; i < *n; {
-		err := bucket.PutAsync(keys[i%*nkeys], value, cb)
-		if err == nil {
-			i++
+	for i := 0; i < n; {
+		err := bucket.PutAsync(keys[i%len(keys)], value, cb)
+		if errors.Is(err, kvw.ErrBusy) {
+			busy.Add(1)
+			if err := client.WaitForCapacity(context.Background()); err != nil {
+				log.Fatal(err)
+			}
 			continue
 		}
-		if !errors.Is(err, kvw.ErrBusy) {
-			log.Fatal(err)
+		if err != nil {
+			cb(kvw.Version{}, err) // refused at submit: a failed op, no callback will come
 		}
-		busy.Add(1)
-		if err := client.WaitForCapacity(ctx); err != nil {
-			log.Fatal(err)
-		}
+		i++
 	}
 	<-finished
 	elapsed := time.Since(start)
 	pprof.StopCPUProfile()
+	var first error
 	if e := firstErr.Load(); e != nil {
-		fmt.Println("first failure:", e)
+		first = *e
 	}
-	fmt.Printf("kvw-go async put: %d ops in %.3fs = %.0f ops/s (window %d, %d-byte values, %d keys) fails=%d busy=%d\n",
-		*n, elapsed.Seconds(), float64(*n)/elapsed.Seconds(), *window, *size, *nkeys, fails.Load(), busy.Load())
-	client.Close()
+	report("kvw_async_put", fmt.Sprintf("kvw-go async put (window %d, %d-byte values, %d keys, busy %d)",
+		window, len(value), len(keys), busy.Load()), n, elapsed, fails.Load(), first)
+}
 
-	if *natsN == 0 {
-		return
-	}
-	nc, err := nats.Connect(*server)
+// officialKVPut runs n synchronous nats.go KeyValue Puts.
+func officialKVPut(ctx context.Context, js jetstream.JetStream, bucketName string, n int, keys []string, value []byte) {
+	kv, err := js.KeyValue(ctx, bucketName)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		log.Fatal(err)
-	}
-	kv, err := js.KeyValue(ctx, *bucketName)
-	if err != nil {
-		log.Fatal(err)
-	}
-	start = time.Now()
-	for i := 0; i < *natsN; i++ {
-		if _, err := kv.Put(ctx, keys[i%*nkeys], value); err != nil {
-			log.Fatal(err)
+	var fails int64
+	var firstErr error
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := kv.Put(ctx, keys[i%len(keys)], value); err != nil {
+			fails++
+			if firstErr == nil {
+				firstErr = err
+			}
 		}
 	}
-	elapsed = time.Since(start)
-	fmt.Printf("nats.go sync KV put: %d ops in %.3fs = %.0f ops/s\n", *natsN, elapsed.Seconds(), float64(*natsN)/elapsed.Seconds())
-	os.Exit(0)
+	report("official_kv_put", "nats.go sync KV put", n, time.Since(start), fails, firstErr)
+}
+
+// officialPublishAsync runs n nats.go JetStream PublishAsync to $KV.<bucket>.<key>
+// (what KV Put publishes to), at most window pending (set on js), then waits
+// for every ack and counts the futures that resolved with an error.
+func officialPublishAsync(js jetstream.JetStream, bucketName string, n, window int, keys []string, value []byte) {
+	subjects := make([]string, len(keys))
+	for i, k := range keys {
+		subjects[i] = "$KV." + bucketName + "." + k
+	}
+	futures := make([]jetstream.PubAckFuture, 0, n)
+	var fails, stalls int64
+	var firstErr error
+	fail := func(err error) {
+		fails++
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	start := time.Now()
+	for i := 0; i < n; {
+		f, err := js.PublishAsync(subjects[i%len(subjects)], value)
+		// A full window blocks PublishAsync for up to 200 ms, then it gives up
+		// with ErrTooManyStalledMsgs without sending: send again. (nats.go counts
+		// the stalled publish as pending, so waking takes two acks: with
+		// -window 1 every publish stalls the full 200 ms.)
+		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			stalls++
+			continue
+		}
+		if err != nil {
+			fail(err)
+		} else {
+			futures = append(futures, f)
+		}
+		i++
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(time.Minute): // lost acks: counted as fails below
+	}
+	elapsed := time.Since(start)
+	// Each future resolved with either a PubAck or an error (server error
+	// reply, no stream response, disconnect); one with neither was never acked.
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			fail(err)
+		default:
+			fail(errors.New("no ack"))
+		}
+	}
+	report("official_publish_async", fmt.Sprintf("nats.go JetStream PublishAsync (max pending %d, stalls %d)",
+		window, stalls), n, elapsed, fails, firstErr)
 }
