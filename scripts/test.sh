@@ -70,6 +70,9 @@ if want bindings; then
     stage "cross-language (Go, Java, Ruby)" bindings/cross/run-tests.sh
 fi
 want bench && [[ -x scripts/bench-smoke.sh ]] && stage "benchmark smoke run" scripts/bench-smoke.sh
+# The language rows (needs the bindings stage's builds): a few ops per language and client.
+want bench && want bindings && stage "language benchmark smoke run" \
+    scripts/bench-langs.sh --ops 3000 --sync-ops 200 --rounds 1
 
 printf '\n'
 ((failed)) && printf 'failed stages: %s\n' "${failures[*]}"
