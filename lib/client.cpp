@@ -355,14 +355,16 @@ int Client::send_in_order(Op *op)
         lk.unlock();
         return send_step(*this, *op);
     }
-    it = held_.emplace(std::move(key), std::deque<Op *>{}).first;
+    held_.emplace(std::move(key), std::list<Op *>{});
     held_keys_.fetch_add(1);
     op->holds_key = true;
+    // Sent without order_mu_, so acks (release_key) need not wait for this
+    // send(); ops on the key queue behind the entry meanwhile.
+    lk.unlock();
     int rc = send_step(*this, *op);
     if (rc != KVW_OK) {
         op->holds_key = false;
-        held_.erase(it);
-        held_keys_.fetch_sub(1);
+        release_key(*op);  // sends what queued behind it meanwhile
     }
     return rc;
 }
@@ -376,7 +378,7 @@ void Client::release_key(const Op &create)
         std::lock_guard<std::mutex> lk(order_mu_);
         auto it = held_.find(order_key(create));
         if (it == held_.end()) return;  // swept by close
-        std::deque<Op *> &waiting = it->second;
+        std::list<Op *> &waiting = it->second;
         bool handed_on = false;
         while (!waiting.empty() && !handed_on) {
             Op *next = waiting.front();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -132,7 +133,7 @@ private:
     int send_in_order(Op *op);
     void release_key(const Op &create);
     std::mutex order_mu_;
-    std::unordered_map<std::string, std::deque<Op *>> held_;
+    std::unordered_map<std::string, std::list<Op *>> held_;  // list: no allocation while empty
     std::atomic<int> held_keys_{0};
 
     std::mutex run_mu_;  // callbacks run one at a time

@@ -148,8 +148,10 @@ def med(lang, phase):
 def ratio(a, b):  # median over rounds of a/b, each round's pair measured together
     (la, pa), (lb, pb) = a, b
     ra, rb = rate.get((la, pa), {}), rate.get((lb, pb), {})
-    both = [ra[k] / rb[k] for k in ra if k in rb]
-    return f"{statistics.median(both):.2f}x" if both else "-"
+    both = sorted(ra[k] / rb[k] for k in ra if k in rb)
+    if len(both) < 2:
+        return f"{both[0]:.2f}x" if both else "-"
+    return f"{statistics.median(both):.2f}x ({both[0]:.2f}-{both[-1]:.2f})"
 
 print("medians, ops/s (official = nats.c kvStore_Put / js_PublishMsgAsync, nats.go KeyValue.Put / "
       "PublishAsync, jnats KeyValue.put / publishAsync; Ruby has none here)")
@@ -157,11 +159,11 @@ head = ["lang", "kvw async", "kvw blocking", "official sync put", "official asyn
 print("{:<6}{:>12}{:>14}{:>19}{:>20}".format(*head))
 for l in langs:
     print("{:<6}{:>12}{:>14}{:>19}{:>20}".format(l, *(med(l, p) for p in phases)))
-print("\nratios (median of per-round ratios)")
+print("\nratios: median of the per-round ratios (range over the rounds)")
 head = ["lang", "async / C async", "async / official sync", "async / official async", "blocking / official sync"]
-print("{:<6}{:>17}{:>23}{:>24}{:>26}".format(*head))
+print("{:<6}{:>21}{:>25}{:>25}{:>26}".format(*head))
 for l in langs:
-    print("{:<6}{:>17}{:>23}{:>24}{:>26}".format(
+    print("{:<6}{:>21}{:>25}{:>25}{:>26}".format(
         l, ratio((l, "kvw_async_put"), ("c", "kvw_async_put")),
         ratio((l, "kvw_async_put"), (l, "official_kv_put")),
         ratio((l, "kvw_async_put"), (l, "official_publish_async")),
