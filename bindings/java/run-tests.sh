@@ -62,7 +62,10 @@ listing=$(jar tf "$jar")
 grep -q 'native/linux-x86_64/libkvw_native.so' <<<"$listing"
 
 step "README example (java -cp kvw.jar examples/Example.java)"
-(cd "$HERE" && java -cp "$jar" examples/Example.java "$url") | tee "$tmp/example.out"
+# Its own temp directory: the module extracted from the jar must not be left there.
+mkdir "$tmp/jtmp"
+(cd "$HERE" && java -Djava.io.tmpdir="$tmp/jtmp" -cp "$jar" examples/Example.java "$url") | tee "$tmp/example.out"
+[[ -z $(ls -A "$tmp/jtmp") ]] || { echo "the extracted native library was left behind:" >&2; ls -lR "$tmp/jtmp" >&2; exit 1; }
 grep -q 'conflict as expected: KVW_ECONFLICT' "$tmp/example.out"
 grep -q 'greeting = hello, world' "$tmp/example.out"
 grep -q 'same version as the update: true' "$tmp/example.out"

@@ -14,7 +14,7 @@ import java.util.Locale;
  *   <li>the file named by the system property {@code kvw.native.library};</li>
  *   <li>{@code java.library.path} ({@code System.loadLibrary("kvw_native")});</li>
  *   <li>the copy inside the jar, {@code /native/<os>-<arch>/libkvw_native.so},
- *       extracted to a temporary directory (deleted at exit).</li>
+ *       extracted to a temporary directory, which is removed once loaded.</li>
  * </ol>
  * The module needs libkvw.so.0 (and nats.c) from the system's library search
  * path or its RUNPATH. Called from the static initialiser of the generated
@@ -63,14 +63,30 @@ public final class NativeLoader {
             Path dir = Files.createTempDirectory("kvw-native");
             Path file = dir.resolve(System.mapLibraryName(LIB));
             Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            file.toFile().deleteOnExit();
-            dir.toFile().deleteOnExit();
-            System.load(file.toString());
-            loaded = true;
+            try {
+                System.load(file.toString());
+                loaded = true;
+            } finally {
+                removeExtracted(dir, file);
+            }
         } catch (IOException e) {
             UnsatisfiedLinkError err = new UnsatisfiedLinkError("kvw: cannot extract " + res + ": " + e);
             err.addSuppressed(fromPath);
             throw err;
+        }
+    }
+
+    // A loaded module keeps its mapping after its file is gone (Linux), so the
+    // copy goes at once: a killed JVM leaves nothing in the temp directory.
+    // Where that is refused, it goes at exit (deleteOnExit runs in reverse
+    // order of registration: the file, then the directory).
+    private static void removeExtracted(Path dir, Path file) {
+        try {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            dir.toFile().deleteOnExit();
+            file.toFile().deleteOnExit();
         }
     }
 }
