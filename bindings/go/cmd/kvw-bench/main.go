@@ -37,6 +37,31 @@ var (
 	failed bool // some phase had fails: exit 1 at the end
 )
 
+// failures counts a phase's failed ops and keeps the first error.
+type failures struct {
+	n     int64
+	first error
+}
+
+func (f *failures) add(err error) {
+	f.n++
+	if f.first == nil {
+		f.first = err
+	}
+}
+
+// syncLoop makes n blocking calls over the keys in turn.
+func syncLoop(n int, keys []string, call func(key string) error) (time.Duration, failures) {
+	var fails failures
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if err := call(keys[i%len(keys)]); err != nil {
+			fails.add(err)
+		}
+	}
+	return time.Since(start), fails
+}
+
 // report prints a phase's human line and, with -rows, its ROW line.
 func report(phase, human string, ops int, elapsed time.Duration, fails int64, firstErr error) {
 	if firstErr != nil {
@@ -90,18 +115,11 @@ func main() {
 		kvwAsync(client, bucket, *n, *window, keys, value, *cpuProfile)
 	}
 	if *blockingN > 0 {
-		var fails int64
-		var firstErr error
-		start := time.Now()
-		for i := 0; i < *blockingN; i++ {
-			if _, err := bucket.Put(ctx, keys[i%*nkeys], value); err != nil {
-				fails++
-				if firstErr == nil {
-					firstErr = err
-				}
-			}
-		}
-		report("kvw_blocking_put", "kvw-go blocking put", *blockingN, time.Since(start), fails, firstErr)
+		elapsed, fails := syncLoop(*blockingN, keys, func(key string) error {
+			_, err := bucket.Put(ctx, key, value)
+			return err
+		})
+		report("kvw_blocking_put", "kvw-go blocking put", *blockingN, elapsed, fails.n, fails.first)
 	}
 	client.Close()
 
@@ -183,18 +201,11 @@ func officialKVPut(ctx context.Context, js jetstream.JetStream, bucketName strin
 	if err != nil {
 		log.Fatal(err)
 	}
-	var fails int64
-	var firstErr error
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		if _, err := kv.Put(ctx, keys[i%len(keys)], value); err != nil {
-			fails++
-			if firstErr == nil {
-				firstErr = err
-			}
-		}
-	}
-	report("official_kv_put", "nats.go sync KV put", n, time.Since(start), fails, firstErr)
+	elapsed, fails := syncLoop(n, keys, func(key string) error {
+		_, err := kv.Put(ctx, key, value)
+		return err
+	})
+	report("official_kv_put", "nats.go sync KV put", n, elapsed, fails.n, fails.first)
 }
 
 // officialPublishAsync runs n nats.go JetStream PublishAsync to $KV.<bucket>.<key>
@@ -206,14 +217,8 @@ func officialPublishAsync(js jetstream.JetStream, bucketName string, n, window i
 		subjects[i] = "$KV." + bucketName + "." + k
 	}
 	futures := make([]jetstream.PubAckFuture, 0, n)
-	var fails, stalls int64
-	var firstErr error
-	fail := func(err error) {
-		fails++
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
+	var fails failures
+	var stalls int64
 	start := time.Now()
 	for i := 0; i < n; {
 		f, err := js.PublishAsync(subjects[i%len(subjects)], value)
@@ -226,7 +231,7 @@ func officialPublishAsync(js jetstream.JetStream, bucketName string, n, window i
 			continue
 		}
 		if err != nil {
-			fail(err)
+			fails.add(err)
 		} else {
 			futures = append(futures, f)
 		}
@@ -243,11 +248,11 @@ func officialPublishAsync(js jetstream.JetStream, bucketName string, n, window i
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			fail(err)
+			fails.add(err)
 		default:
-			fail(errors.New("no ack"))
+			fails.add(errors.New("no ack"))
 		}
 	}
 	report("official_publish_async", fmt.Sprintf("nats.go JetStream PublishAsync (max pending %d, stalls %d)",
-		window, stalls), n, elapsed, fails, firstErr)
+		window, stalls), n, elapsed, fails.n, fails.first)
 }
