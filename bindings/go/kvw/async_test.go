@@ -190,6 +190,11 @@ func TestConcurrentAsyncExactlyOnce(t *testing.T) {
 			}
 		}
 	}
+	// A callback counts until it returns, a moment after cnt saw it run.
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Inflight() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	if n := c.Inflight(); n != 0 {
 		t.Fatalf("inflight %d after all callbacks", n)
 	}
