@@ -58,22 +58,15 @@ for lang in $LANGS; do
 done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kvw-bench-langs.XXXXXX")
-server_pid=
+source scripts/lib/nats-server.sh
 cleanup() {
-    [[ -z $server_pid ]] || { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; }
+    nats_server_stop
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 if [[ -z $SERVER ]]; then
-    NATS_SERVER=${NATS_SERVER_BIN:-$(command -v nats-server || echo /usr/sbin/nats-server)}
-    "$NATS_SERVER" -js -a 127.0.0.1 -p -1 --ports_file_dir "$TMP" -sd "$TMP/store" >"$TMP/server.log" 2>&1 &
-    server_pid=$!
-    for ((i = 0; i < 100; i++)); do
-        [[ -s $TMP/nats-server_$server_pid.ports ]] && break
-        sleep 0.1
-    done
-    SERVER=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$TMP/nats-server_$server_pid.ports" 2>/dev/null)
-    [[ -n $SERVER ]] || { cat "$TMP/server.log"; echo "bench-langs: nats-server did not start" >&2; exit 1; }
+    nats_server_start "$TMP/server" || exit 1
+    SERVER=$NATS_SERVER_URL
 fi
 
 ROWS=$TMP/rows

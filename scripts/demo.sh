@@ -37,32 +37,18 @@ KVW=$PWD/build/tools/kvw
 [[ -x $KVW ]] || die "the build did not produce $KVW"
 
 # ------------------------------------------------------------------ server
-NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server) # /usr/sbin is not on a user's PATH
-[[ -x $NATS_SERVER ]] || die "nats-server not found"
+source scripts/lib/nats-server.sh
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kvw-demo.XXXXXX")
-server_pid=
 cleanup() {
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    nats_server_stop
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "starting a private nats-server (JetStream, loopback, free port, store in $TMP)"
-"$NATS_SERVER" -js -a 127.0.0.1 -p -1 --ports_file_dir "$TMP" -sd "$TMP/store" \
-    >"$TMP/nats-server.log" 2>&1 &
-server_pid=$!
-ports=$TMP/nats-server_$server_pid.ports
-for ((i = 0; i < 100; i++)); do
-    [[ -s $ports ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-url=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$ports" 2>/dev/null || true)
-[[ -n $url ]] || { cat "$TMP/nats-server.log" >&2; die "nats-server did not start"; }
+nats_server_start "$TMP" || die "nats-server did not start"
+url=$NATS_SERVER_URL
 
 export NATS_URL=$url KVW_BUCKET=demo
 unset KVW_PASSWORD KVW_TOKEN

@@ -25,38 +25,22 @@ fi
 unset NATS_URL KVW_BUCKET KVW_PASSWORD KVW_TOKEN
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvw-cli-test.XXXXXX")
-PIDS=()
+NATS_SERVER_BIN=$NATS_SERVER
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/nats-server.sh"
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; kill -CONT "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    nats_server_stop
     rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_server NAME [nats-server args…]: sets URL to the new server's URL.
+# start_server NAME [nats-server args…]: sets URL and SERVER_PID.
 start_server() {
     local dir=$T/$1
     shift
-    mkdir -p "$dir"
-    "$NATS_SERVER" -js -a 127.0.0.1 -p -1 --ports_file_dir "$dir" -sd "$dir/store" "$@" \
-        >"$dir/log" 2>&1 &
-    local pid=$!
-    PIDS+=("$pid")
-    SERVER_PID=$pid
-    local ports=$dir/nats-server_$pid.ports i
-    for ((i = 0; i < 100; i++)); do
-        [[ -s $ports ]] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    URL=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$ports" 2>/dev/null)
-    if [[ -z $URL ]]; then
-        echo "test_cli: nats-server did not start; its log:" >&2
-        cat "$dir/log" >&2
-        exit 1
-    fi
+    nats_server_start "$dir" "$@" || exit 1
+    URL=$NATS_SERVER_URL
+    SERVER_PID=$NATS_SERVER_PID
 }
 
 # js_request SUBJECT JSON: one JetStream API request to $URL over the plain

@@ -9,21 +9,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 LANGS=(go java ruby)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kvw-cross.XXXXXX")
-server_pid=
+source scripts/lib/nats-server.sh
 cleanup() {
-    [[ -z $server_pid ]] || { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+    nats_server_stop
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
-"$NATS_SERVER" -js -a 127.0.0.1 -p -1 --ports_file_dir "$TMP" -sd "$TMP/store" >"$TMP/server.log" 2>&1 &
-server_pid=$!
-for ((i = 0; i < 100; i++)); do
-    [[ -s $TMP/nats-server_$server_pid.ports ]] && break
-    sleep 0.1
-done
-url=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$TMP/nats-server_$server_pid.ports")
-[[ -n $url ]] || { cat "$TMP/server.log"; exit 1; }
+nats_server_start "$TMP"
+url=$NATS_SERVER_URL
 
 passed=0
 failed=0

@@ -75,23 +75,14 @@ fi
 
 # ---------------------------------------------------------------- server
 SDIR=$(mktemp -d)
-SPID=
+source "$ROOT/scripts/lib/nats-server.sh"
 cleanup() {
-    if [[ -n $SPID ]]; then
-        kill "$SPID" 2>/dev/null || true
-        wait "$SPID" 2>/dev/null || true
-    fi
+    nats_server_stop
     rm -rf "$SDIR"
 }
 trap cleanup EXIT
-nats-server -js -a 127.0.0.1 -p -1 --ports_file_dir "$SDIR" -sd "$SDIR/store" >"$SDIR/log" 2>&1 &
-SPID=$!
-for _ in $(seq 200); do
-    [[ -s $SDIR/nats-server_$SPID.ports ]] && break
-    sleep 0.05
-done
-URL=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$SDIR/nats-server_$SPID.ports")
-[[ -n $URL ]] || { cat "$SDIR/log"; echo "nats-server did not start" >&2; exit 1; }
+nats_server_start "$SDIR"
+URL=$NATS_SERVER_URL
 export KVW_TEST_URL=$URL
 say "nats-server at $URL"
 

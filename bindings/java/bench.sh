@@ -13,13 +13,9 @@ cp="$jar:$here/target/test-classes:$(cat "$here/target/test-classpath.txt")"
 args=("$@")
 if [[ ${1:-} != nats://* ]]; then
     tmp=$(mktemp -d)
-    nats-server -js -a 127.0.0.1 -p -1 --ports_file_dir "$tmp" -sd "$tmp/store" >"$tmp/log" 2>&1 &
-    pid=$!
-    # `|| true`: under set -e the killed server's non-zero wait status would end
-    # the trap early (temp dir left behind) and replace the bench's exit status.
-    trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
-    for _ in $(seq 1 200); do [[ -s $tmp/nats-server_$pid.ports ]] && break; sleep 0.05; done
-    url=$(grep -o 'nats://[^"]*' "$tmp/nats-server_$pid.ports" | head -n 1)
-    args=("$url" "$@")
+    source "$here/../../scripts/lib/nats-server.sh"
+    trap 'nats_server_stop; rm -rf "$tmp"' EXIT
+    nats_server_start "$tmp"
+    args=("$NATS_SERVER_URL" "$@")
 fi
 java -cp "$cp" io.kvw.tools.Bench "${args[@]}"

@@ -33,24 +33,14 @@ test -f build/java-tree/bindings/java/native/libkvw_native.so
 test -f build/java-tree/bindings/java/generated-sources/swig/io/kvw/internal/kvw_native.java
 
 tmp=$(mktemp -d)
-server_pid=
+source "$ROOT/scripts/lib/nats-server.sh"
 cleanup() {
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    nats_server_stop
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-nats-server -js -a 127.0.0.1 -p -1 --ports_file_dir "$tmp" -sd "$tmp/store" >"$tmp/server.log" 2>&1 &
-server_pid=$!
-ports=$tmp/nats-server_$server_pid.ports
-for _ in $(seq 1 200); do
-    [[ -s $ports ]] && break
-    sleep 0.05
-done
-[[ -s $ports ]] || { cat "$tmp/server.log"; echo "nats-server did not start" >&2; exit 1; }
-url=$(grep -o 'nats://[^"]*' "$ports" | head -n 1)
+nats_server_start "$tmp"
+url=$NATS_SERVER_URL
 echo "nats-server at $url"
 
 step "mvn package (CMake + SWIG, javac, JUnit 5 suite, jar)"

@@ -43,29 +43,15 @@ CMAKE_RUBYLIB=$ROOT/build-ruby/bindings/ruby/lib
 
 step "private nats-server"
 TMP=$(mktemp -d /tmp/kvw-ruby-tests.XXXXXX)
-NATS_PID=
+source scripts/lib/nats-server.sh
 cleanup() {
-    if [[ -n $NATS_PID ]]; then
-        kill "$NATS_PID" 2>/dev/null || true
-        wait "$NATS_PID" 2>/dev/null || true
-    fi
+    nats_server_stop
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-nats-server -js -a 127.0.0.1 -p -1 --ports_file_dir "$TMP" -sd "$TMP/store" >"$TMP/nats.log" 2>&1 &
-NATS_PID=$!
-URL=
-for _ in $(seq 1 300); do
-    ports=$TMP/nats-server_$NATS_PID.ports
-    if [[ -s $ports ]]; then
-        URL=$(grep -o 'nats://[^"]*' "$ports" | head -1)
-        [[ -n $URL ]] && break
-    fi
-    kill -0 "$NATS_PID" 2>/dev/null || { cat "$TMP/nats.log" >&2; exit 1; }
-    sleep 0.05
-done
-[[ -n $URL ]] || { echo "nats-server did not start" >&2; cat "$TMP/nats.log" >&2; exit 1; }
-echo "nats-server $NATS_PID at $URL"
+nats_server_start "$TMP"
+URL=$NATS_SERVER_URL
+echo "nats-server $NATS_SERVER_PID at $URL"
 export KVW_TEST_SERVER=$URL
 
 gem_ruby() { GEM_HOME=$GEMDIR/home GEM_PATH=$GEMDIR/home: ruby "$@"; }

@@ -27,12 +27,9 @@ done
 command -v "$nats_server" >/dev/null || { echo "SKIP: no nats-server"; exit 77; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kvw-consumer.XXXXXX")
-server_pid=
+source "$here/../../scripts/lib/nats-server.sh"
 cleanup() {
-  if [[ -n $server_pid ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  nats_server_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,18 +54,8 @@ for f in "$libdir/libkvw.so" "$libdir/libkvw.so.${version%%.*}" "$libdir/libkvw.
 done
 
 step "start nats-server"
-mkdir "$work/store"
-"$nats_server" -js -a 127.0.0.1 -p -1 --ports_file_dir "$work" -sd "$work/store" \
-  >"$work/server.log" 2>&1 &
-server_pid=$!
-ports=$work/nats-server_$server_pid.ports
-for _ in $(seq 100); do
-  [[ -s $ports ]] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "nats-server exited"; }
-  sleep 0.1
-done
-url=$(grep -o 'nats://[^"]*' "$ports" 2>/dev/null | head -n1) || true
-[[ -n $url ]] || { cat "$work/server.log" >&2; die "nats-server wrote no port"; }
+NATS_SERVER_BIN=$(command -v "$nats_server") nats_server_start "$work/server" || die "nats-server did not start"
+url=$NATS_SERVER_URL
 echo "   $url"
 
 # Runs a consumer and checks it used the installed libkvw.

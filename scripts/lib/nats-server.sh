@@ -1,0 +1,45 @@
+# Private nats-servers for the scripts that need one; source this file.
+#
+#   nats_server_start DIR [nats-server args...]
+#       Starts `nats-server -js` on 127.0.0.1 at a free port (-p -1), its
+#       store in DIR/store and its log in DIR/log, and waits (up to 10 s) for
+#       the ports file it writes into DIR. Sets NATS_SERVER_URL and
+#       NATS_SERVER_PID; on failure prints the log to stderr and returns 1.
+#   nats_server_stop
+#       Stops every server started through this file (resuming stopped ones
+#       first) and waits for them. Call it from the caller's EXIT trap.
+#
+# The binary: $NATS_SERVER_BIN, else nats-server on PATH, else Debian's path.
+
+NATS_SERVER_PIDS=()
+
+nats_server_start() {
+    local dir=$1 bin=${NATS_SERVER_BIN:-$(command -v nats-server || echo /usr/sbin/nats-server)}
+    shift
+    mkdir -p "$dir"
+    "$bin" -js -a 127.0.0.1 -p -1 --ports_file_dir "$dir" -sd "$dir/store" "$@" >"$dir/log" 2>&1 &
+    NATS_SERVER_PID=$!
+    NATS_SERVER_PIDS+=("$NATS_SERVER_PID")
+    local ports=$dir/nats-server_$NATS_SERVER_PID.ports i
+    NATS_SERVER_URL=
+    for ((i = 0; i < 200; i++)); do
+        # The file may be seen half-written: retry until it holds a URL.
+        [[ -s $ports ]] && NATS_SERVER_URL=$(grep -o 'nats://[^"]*' "$ports" | head -n 1) || true
+        [[ -n $NATS_SERVER_URL ]] && return 0
+        kill -0 "$NATS_SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "nats-server ($bin) did not start; its log:" >&2
+    cat "$dir/log" >&2
+    return 1
+}
+
+nats_server_stop() {
+    local pid
+    for pid in "${NATS_SERVER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        kill -CONT "$pid" 2>/dev/null || true
+    done
+    for pid in "${NATS_SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    NATS_SERVER_PIDS=()
+}
