@@ -6,8 +6,9 @@
 #       the ports file it writes into DIR. Sets NATS_SERVER_URL and
 #       NATS_SERVER_PID; on failure prints the log to stderr and returns 1.
 #   nats_server_stop
-#       Stops every server started through this file (resuming stopped ones
-#       first) and waits for them. Call it from the caller's EXIT trap.
+#       Stops every server started through this file (SIGTERM, then SIGCONT
+#       so a SIGSTOPped one acts on it) and waits for them. Call it from the
+#       caller's EXIT trap.
 #
 # The binary: $NATS_SERVER_BIN, else nats-server on PATH, else Debian's path.
 
