@@ -311,13 +311,18 @@ Op *Client::take_write(natsMsg *msg, bool *keep)
     *keep = false;
     auto it = writes_.find(msg);
     if (it == writes_.end()) return nullptr;
+    if (it->second.publishing) *keep = it->second.msg_ours = true;
+    return take_entry_locked(it);
+}
+
+Op *Client::take_entry_locked(std::unordered_map<natsMsg *, Registration>::iterator &it)
+{
     Op *op = it->second.op;
     if (it->second.publishing) {
         it->second.op = nullptr;
-        it->second.msg_ours = true;
-        *keep = true;
+        ++it;
     } else {
-        writes_.erase(it);
+        it = writes_.erase(it);
     }
     return op;
 }
@@ -465,17 +470,10 @@ void Client::fail_denied(const std::string &subject, const std::string &why)
         std::lock_guard<std::mutex> lk(mu_);
         for (auto it = writes_.begin(); it != writes_.end();) {
             const char *s = natsMsg_GetSubject(it->first);
-            if (it->second.op != nullptr && s != nullptr && subject == s) {
-                denied.push_back(it->second.op);  // the message stays with nats.c until it times out
-                if (it->second.publishing) {
-                    it->second.op = nullptr;  // publish() removes the entry
-                    ++it;
-                } else {
-                    it = writes_.erase(it);
-                }
-            } else {
+            if (it->second.op != nullptr && s != nullptr && subject == s)
+                denied.push_back(take_entry_locked(it));  // the message stays with nats.c until it times out
+            else
                 ++it;
-            }
         }
         for (auto it = reads_.begin(); it != reads_.end();) {
             if (it->second->bucket->direct_get_subject() == subject) {
@@ -504,18 +502,11 @@ void Client::timer_main()
             if (!write_timer_idle_) next_sweep = now + write_sweep_;  // woken by a publish
         } else if (now >= next_sweep) {
             for (auto it = writes_.begin(); it != writes_.end();) {
-                if (it->second.op != nullptr && it->second.deadline <= now) {
-                    // The message stays with nats.c; a late ack finds no op and frees it.
-                    expired.push_back(it->second.op);
-                    if (it->second.publishing) {
-                        it->second.op = nullptr;  // publish() removes the entry
-                        ++it;
-                    } else {
-                        it = writes_.erase(it);
-                    }
-                } else {
+                // The message stays with nats.c; a late ack finds no op and frees it.
+                if (it->second.op != nullptr && it->second.deadline <= now)
+                    expired.push_back(take_entry_locked(it));
+                else
                     ++it;
-                }
             }
             if (writes_.empty()) {
                 write_timer_idle_ = true;  // the next publish wakes us

@@ -103,6 +103,9 @@ private:
     };
     std::mutex mu_;
     std::unordered_map<natsMsg *, Registration> writes_;
+    // With mu_ held: takes the op from entry `it` and moves `it` on. An entry
+    // whose publish call is still running stays (publish() removes it).
+    Op *take_entry_locked(std::unordered_map<natsMsg *, Registration>::iterator &it);
     std::unordered_map<uint64_t, Op *> reads_;
     // Reads have no other timeout: exact deadlines, FIFO (one timeout for all).
     std::deque<Deadline> read_deadlines_;
