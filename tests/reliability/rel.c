@@ -586,51 +586,49 @@ int rel_cluster_index(const rel_cluster *c, const char *name)
     return -1;
 }
 
-int rel_cluster_stream_current(rel_cluster *c, int via, const char *stream)
+/* The stream's info as node `via` sees it, if it names a leader; NULL
+ * otherwise. Free with jsStreamInfo_Destroy. */
+static jsStreamInfo *led_stream_info(rel_cluster *c, int via, const char *stream)
 {
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
     if (!ts_server_running(c->node[via]) || reader_open(&nc, &js, ts_server_url(c->node[via])) != 0)
-        return -1;
+        return NULL;
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = 2000;
     jsStreamInfo *si = NULL;
     jsErrCode err = 0;
-    int n = -1;
-    if (js_GetStreamInfo(&si, js, stream, &jo, &err) == NATS_OK && si->Cluster &&
-        si->Cluster->Leader && si->Cluster->Leader[0]) {
-        n = 1;
-        for (int i = 0; i < si->Cluster->ReplicasLen; i++)
-            if (si->Cluster->Replicas[i] && si->Cluster->Replicas[i]->Current &&
-                !si->Cluster->Replicas[i]->Offline)
-                n++;
+    if (js_GetStreamInfo(&si, js, stream, &jo, &err) != NATS_OK || !si->Cluster || !si->Cluster->Leader ||
+        !si->Cluster->Leader[0]) {
+        jsStreamInfo_Destroy(si);
+        si = NULL;
     }
-    jsStreamInfo_Destroy(si);
     reader_close(nc, js);
+    return si;
+}
+
+int rel_cluster_stream_current(rel_cluster *c, int via, const char *stream)
+{
+    jsStreamInfo *si = led_stream_info(c, via, stream);
+    if (si == NULL)
+        return -1;
+    int n = 1;
+    for (int i = 0; i < si->Cluster->ReplicasLen; i++)
+        if (si->Cluster->Replicas[i] && si->Cluster->Replicas[i]->Current && !si->Cluster->Replicas[i]->Offline)
+            n++;
+    jsStreamInfo_Destroy(si);
     return n;
 }
 
 int rel_cluster_stream_leader(rel_cluster *c, int via, const char *stream, char *out, size_t size)
 {
-    natsConnection *nc = NULL;
-    jsCtx *js = NULL;
-    if (!ts_server_running(c->node[via]) || reader_open(&nc, &js, ts_server_url(c->node[via])) != 0)
+    jsStreamInfo *si = led_stream_info(c, via, stream);
+    if (si == NULL)
         return -1;
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.Wait = 2000;
-    jsStreamInfo *si = NULL;
-    jsErrCode err = 0;
-    int rc = -1;
-    if (js_GetStreamInfo(&si, js, stream, &jo, &err) == NATS_OK && si->Cluster &&
-        si->Cluster->Leader && si->Cluster->Leader[0]) {
-        snprintf(out, size, "%s", si->Cluster->Leader);
-        rc = 0;
-    }
+    snprintf(out, size, "%s", si->Cluster->Leader);
     jsStreamInfo_Destroy(si);
-    reader_close(nc, js);
-    return rc;
+    return 0;
 }
 
 void rel_cluster_free(rel_cluster *c)
