@@ -1,6 +1,7 @@
 // The C boundary: argument checks, handle casts, and no exception escapes.
 #include "bucket.h"
 #include "client.h"
+#include "headers.h"
 #include "keys.h"
 #include "version.h"
 
@@ -32,24 +33,11 @@ int guarded(F &&body)
     }
 }
 
-// Bytes kvw adds as headers to each kind of write: the server counts them
-// against its payload and message-size limits.
-int64_t header_bytes(kvw_op kind)
-{
-    const int64_t frame = 12;           // "NATS/1.0\r\n" ... "\r\n"
-    const int64_t expect = 37 + 20 + 2; // "Nats-Expected-Last-Subject-Sequence: " u64 "\r\n"
-    switch (kind) {
-    case KVW_OP_CREATE:
-    case KVW_OP_UPDATE:
-    case KVW_OP_DELETE_WITH_VERSION: return frame + expect;
-    case KVW_OP_DELETE: return frame + 19;       // "KV-Operation: DEL\r\n"
-    case KVW_OP_PURGE: return frame + 21 + 18;  // + "Nats-Rollup: sub\r\n"
-    default: return 0;
-    }
-}
+// No TTL (the ops of 0.1): no Nats-TTL header.
+constexpr int64_t kNoTtl = 0;
 
 int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_t len,
-           const kvw_version *expected, kvw_write_cb cb, void *user_data)
+           const kvw_version *expected, kvw_write_cb cb, void *user_data, int64_t ttl_ms = kNoTtl)
 {
     if (b == nullptr || cb == nullptr || (value == nullptr && len > 0)) return KVW_EINVAL;
     int rc = kvw::check_key(key);
@@ -60,8 +48,15 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
         rev = kvw::revision_of(*expected);
         if (rev == 0) return KVW_EBADVERSION;
     }
+    const bool with_ttl = ttl_ms != kNoTtl;
+    if (with_ttl) {
+        rc = kvw::check_ttl(ttl_ms);
+        if (rc != KVW_OK) return rc;
+        const bool overwrites = kind == KVW_OP_PUT || kind == KVW_OP_UPDATE;
+        if (!b->impl->supports(overwrites ? KVW_FEATURE_TTL_ON_WRITE : KVW_FEATURE_TTL)) return KVW_ENOTSUP;
+    }
     if (static_cast<uint64_t>(len) > static_cast<uint64_t>(INT32_MAX) ||
-        static_cast<int64_t>(len) > b->impl->max_payload(header_bytes(kind)))
+        static_cast<int64_t>(len) > b->impl->max_payload(kvw::header_bytes(kind, with_ttl)))
         return KVW_ETOOBIG;
     if (b->impl->closed()) return KVW_ECLOSED;
 
@@ -79,11 +74,16 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
             op->borrowed_len = len;
         }
         op->expected = rev;
+        op->ttl_ms = ttl_ms;
         op->cb = cb;
         op->user_data = user_data;
         return b->impl->client().submit(std::move(op));
     });
 }
+
+// A _ttl function's TTL: 0 would read as "no TTL" inside submit, so it is
+// turned into a value check_ttl refuses.
+int64_t ttl_checked(int64_t ttl_ms) { return ttl_ms == kNoTtl ? INT64_MIN : ttl_ms; }
 
 }  // namespace
 
@@ -99,9 +99,10 @@ KVW_API int kvw_library_check_version(int header_version)
     return major == KVW_VERSION_MAJOR && minor <= KVW_VERSION_MINOR ? KVW_OK : KVW_EINVAL;
 }
 
-KVW_API int kvw_client_options_init(kvw_client_options *opts)
+// Each options version's size: a caller's struct of version v is only that long.
+KVW_API int kvw_client_options_init_version(kvw_client_options *opts, unsigned int version)
 {
-    if (opts == nullptr) return KVW_EINVAL;
+    if (opts == nullptr || version != 1) return KVW_EINVAL;
     // Copied from static storage, whose padding is zero: the result is the
     // same bytes every time (a stack temporary would copy garbage padding).
     static const kvw_client_options defaults = KVW_CLIENT_OPTIONS_INIT;
@@ -109,12 +110,30 @@ KVW_API int kvw_client_options_init(kvw_client_options *opts)
     return KVW_OK;
 }
 
-KVW_API int kvw_bucket_options_init(kvw_bucket_options *opts)
+KVW_API int(kvw_client_options_init)(kvw_client_options *opts)
 {
+    return kvw_client_options_init_version(opts, 1);
+}
+
+KVW_API int kvw_bucket_options_init_version(kvw_bucket_options *opts, unsigned int version)
+{
+    size_t size;
+    switch (version) {
+    // Version 1 ended with `storage`; its tail padding is not the caller's to write.
+    case 1: size = offsetof(kvw_bucket_options, allow_ttl); break;
+    case 2: size = sizeof(kvw_bucket_options); break;
+    default: return KVW_EINVAL;
+    }
     if (opts == nullptr) return KVW_EINVAL;
     static const kvw_bucket_options defaults = KVW_BUCKET_OPTIONS_INIT;  // zero padding, as above
-    std::memcpy(opts, &defaults, sizeof defaults);
+    std::memcpy(static_cast<void *>(opts), &defaults, size);
+    opts->version = version;
     return KVW_OK;
+}
+
+KVW_API int(kvw_bucket_options_init)(kvw_bucket_options *opts)
+{
+    return kvw_bucket_options_init_version(opts, 1);
 }
 
 KVW_API int kvw_client_open(kvw_client **out, const kvw_client_options *opts)
@@ -160,6 +179,11 @@ KVW_API int kvw_client_inflight(kvw_client *client)
     return client == nullptr ? KVW_EINVAL : client->impl->inflight();
 }
 
+KVW_API int kvw_client_server_version(kvw_client *client)
+{
+    return client == nullptr ? KVW_EINVAL : client->impl->server_version();
+}
+
 KVW_API int kvw_bucket_open(kvw_bucket **out, kvw_client *client, const char *name,
                             const kvw_bucket_options *opts)
 {
@@ -199,6 +223,40 @@ KVW_API int64_t kvw_bucket_max_value_size(const kvw_bucket *bucket)
     return bucket == nullptr ? static_cast<int64_t>(KVW_EINVAL) : bucket->impl->max_value_size();
 }
 
+KVW_API int kvw_bucket_supports(const kvw_bucket *bucket, int feature)
+{
+    if (bucket == nullptr || feature < KVW_FEATURE_TTL || feature > KVW_FEATURE_FAST_BATCH) return KVW_EINVAL;
+    return bucket->impl->supports(feature) ? 1 : 0;
+}
+
+KVW_API const char *kvw_bucket_feature_status(const kvw_bucket *bucket, int feature)
+{
+    if (bucket == nullptr) return "no bucket (NULL)";
+    try {
+        return bucket->impl->feature_status(feature);
+    } catch (...) {
+        return "unknown (out of memory)";
+    }
+}
+
+KVW_API const char *kvw_feature_name(int feature)
+{
+    switch (feature) {
+    case KVW_FEATURE_TTL: return "ttl";
+    case KVW_FEATURE_TTL_ON_WRITE: return "ttl_on_write";
+    case KVW_FEATURE_LIMIT_MARKERS: return "limit_markers";
+    case KVW_FEATURE_ATOMIC_BATCH: return "atomic_batch";
+    case KVW_FEATURE_FAST_BATCH: return "fast_batch";
+    default: return "unknown";
+    }
+}
+
+KVW_API int kvw_bucket_enable_ttl(kvw_bucket *bucket, int64_t limit_marker_ttl_ms)
+{
+    if (bucket == nullptr) return KVW_EINVAL;
+    return guarded([&]() -> int { return bucket->impl->enable_ttl(limit_marker_ttl_ms); });
+}
+
 KVW_API int kvw_put(kvw_bucket *b, const char *key, const void *value, size_t len, kvw_write_cb cb,
                     void *user_data)
 {
@@ -231,6 +289,29 @@ KVW_API int kvw_delete_with_version(kvw_bucket *b, const char *key, const kvw_ve
 KVW_API int kvw_purge(kvw_bucket *b, const char *key, kvw_write_cb cb, void *user_data)
 {
     return submit(b, KVW_OP_PURGE, key, nullptr, 0, nullptr, cb, user_data);
+}
+
+KVW_API int kvw_create_ttl(kvw_bucket *b, const char *key, const void *value, size_t len, int64_t ttl_ms,
+                           kvw_write_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_CREATE, key, value, len, nullptr, cb, user_data, ttl_checked(ttl_ms));
+}
+
+KVW_API int kvw_update_ttl(kvw_bucket *b, const char *key, const void *value, size_t len,
+                           const kvw_version *expected, int64_t ttl_ms, kvw_write_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_UPDATE, key, value, len, expected, cb, user_data, ttl_checked(ttl_ms));
+}
+
+KVW_API int kvw_put_ttl(kvw_bucket *b, const char *key, const void *value, size_t len, int64_t ttl_ms,
+                        kvw_write_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_PUT, key, value, len, nullptr, cb, user_data, ttl_checked(ttl_ms));
+}
+
+KVW_API int kvw_purge_ttl(kvw_bucket *b, const char *key, int64_t ttl_ms, kvw_write_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_PURGE, key, nullptr, 0, nullptr, cb, user_data, ttl_checked(ttl_ms));
 }
 
 KVW_API int kvw_get(kvw_bucket *b, const char *key, kvw_read_cb cb, void *user_data)

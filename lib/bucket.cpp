@@ -2,84 +2,257 @@
 
 #include "client.h"
 #include "errors.h"
+#include "headers.h"
 #include "keys.h"
 
 #include <nats/nats.h>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
 
 namespace kvw {
 
+using nlohmann::json;
+
 namespace {
 
-// Reads the stream behind the bucket. KVW_ENOBUCKET when it does not exist.
-int stream_info(jsStreamInfo **si, jsCtx *js, const std::string &stream)
+// The server versions that brought what the features need.
+constexpr int kTtlServer = 21100;     // per-message TTL, limit markers (ADR-43)
+constexpr int kAtomicServer = 21200;  // atomic batch publish (ADR-50)
+constexpr int kBatchedServer = 21400; // fast-ingest batches (ADR-50)
+
+std::string version_text(int v)
 {
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsStatus s = js_GetStreamInfo(si, js, stream.c_str(), nullptr, &jerr);
-    if (s == NATS_OK) return KVW_OK;
-    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) return KVW_ENOBUCKET;
-    return from_nats(s, jerr);
+    return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
 }
 
-int create_bucket(jsCtx *js, const char *name, const kvw_bucket_options &o)
+// One JetStream API request with a JSON body and reply. nats.c 3.4.1 does not
+// know the stream fields of 2.11+ (allow_msg_ttl…), so kvw reads and writes
+// stream configurations as JSON itself. An API error in the reply maps like
+// a publish error, with its description in *why.
+int api_request(Client &client, const std::string &subject, const std::string &body, json *reply,
+                std::string *why)
 {
-    kvConfig cfg;
-    kvConfig_Init(&cfg);
-    cfg.Bucket = name;
-    cfg.History = static_cast<uint8_t>(o.history);
-    cfg.TTL = o.max_age_ms * 1000000;  // ns
-    cfg.MaxBytes = o.max_bytes > 0 ? o.max_bytes : -1;
-    cfg.MaxValueSize = o.max_value_size > 0 ? o.max_value_size : -1;
-    cfg.Replicas = o.replicas;
-    cfg.StorageType = o.storage == KVW_STORAGE_MEMORY ? js_MemoryStorage : js_FileStorage;
-    kvStore *kv = nullptr;
-    natsStatus s = js_CreateKeyValue(&kv, js, &cfg);
-    kvStore_Destroy(kv);
-    return from_nats(s);
+    natsMsg *msg = nullptr;
+    natsStatus s = natsConnection_Request(&msg, client.connection(), subject.c_str(), body.data(),
+                                          static_cast<int>(body.size()), client.op_timeout_ms());
+    if (s != NATS_OK) {
+        *why = nats_message(s);
+        return from_nats(s);
+    }
+    const char *data = natsMsg_GetData(msg);
+    *reply = json::parse(data, data + natsMsg_GetDataLength(msg), nullptr, false);
+    natsMsg_Destroy(msg);
+    if (reply->is_discarded() || !reply->is_object()) {
+        *why = "unreadable JetStream API reply";
+        return KVW_ESERVER;
+    }
+    auto err = reply->find("error");
+    if (err == reply->end()) return KVW_OK;
+    const int code = err->value("err_code", 0);
+    *why = err->value("description", std::string("JetStream API error"));
+    return code == 10059 ? KVW_ENOBUCKET : from_nats(NATS_ERR, static_cast<jsErrCode>(code));
+}
+
+// The stream nats.c's js_CreateKeyValue makes for a bucket (ADR-8), plus the
+// TTL fields of 2.11+ when asked for.
+json bucket_stream_config(const std::string &name, const kvw_bucket_options &o)
+{
+    const int64_t ms = 1000000;  // ns per ms
+    const int64_t two_minutes = 120000 * ms;
+    const int64_t max_age = o.max_age_ms * ms;
+    json c = {
+        {"name", "KV_" + name},
+        {"subjects", {"$KV." + name + ".>"}},
+        {"retention", "limits"},
+        {"max_consumers", -1},
+        {"max_msgs", -1},
+        {"max_bytes", o.max_bytes > 0 ? o.max_bytes : -1},
+        {"max_age", max_age},
+        {"max_msgs_per_subject", o.history},
+        {"max_msg_size", o.max_value_size > 0 ? o.max_value_size : -1},
+        {"discard", "new"},
+        {"storage", o.storage == KVW_STORAGE_MEMORY ? "memory" : "file"},
+        {"num_replicas", o.replicas},
+        {"duplicate_window", max_age > 0 && max_age < two_minutes ? max_age : two_minutes},
+        {"allow_rollup_hdrs", true},
+        {"deny_delete", true},
+        {"allow_direct", true},
+    };
+    if (o.allow_ttl || o.limit_marker_ttl_ms > 0) c["allow_msg_ttl"] = true;
+    if (o.limit_marker_ttl_ms > 0) c["subject_delete_marker_ttl"] = o.limit_marker_ttl_ms * ms;
+    return c;
+}
+
+// Reads the version-`opts->version` prefix of the caller's options over the
+// defaults: a program built against an older header passes a shorter struct.
+int read_options(kvw_bucket_options *o, const kvw_bucket_options *opts)
+{
+    *o = KVW_BUCKET_OPTIONS_INIT;
+    if (opts == nullptr) return KVW_OK;
+    size_t n;
+    switch (opts->version) {
+    case 1: n = offsetof(kvw_bucket_options, allow_ttl); break;
+    case 2: n = sizeof(kvw_bucket_options); break;
+    default: return KVW_EINVAL;
+    }
+    std::memcpy(static_cast<void *>(o), opts, n);
+    return KVW_OK;
+}
+
+StreamFeatures features_of(const json &cfg)
+{
+    StreamFeatures f;
+    f.ttl = cfg.value("allow_msg_ttl", false);
+    f.markers = cfg.value("subject_delete_marker_ttl", int64_t(0)) > 0;
+    f.atomic = cfg.value("allow_atomic", false);
+    f.batched = cfg.value("allow_batched", false);
+    f.history = static_cast<int>(cfg.value("max_msgs_per_subject", int64_t(1)));
+    return f;
 }
 
 }  // namespace
+
+void Bucket::set_features(const StreamFeatures &f)
+{
+    ttl_.store(f.ttl);
+    markers_.store(f.markers);
+    atomic_.store(f.atomic);
+    batched_.store(f.batched);
+    history_.store(f.history);
+}
 
 int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &client, const char *name,
                  const kvw_bucket_options *opts)
 {
     int rc = check_bucket_name(name);
     if (rc != KVW_OK) return rc;
-    kvw_bucket_options o = KVW_BUCKET_OPTIONS_INIT;
-    if (opts != nullptr) {
-        if (opts->version != KVW_BUCKET_OPTIONS_VERSION) return KVW_EINVAL;
-        o = *opts;
-    }
+    kvw_bucket_options o;
+    rc = read_options(&o, opts);
+    if (rc != KVW_OK) return rc;
     const int storage = enum_bits(o.storage);
     if (o.history < 1 || o.history > 64 || o.max_age_ms < 0 || o.max_bytes < 0 || o.max_value_size < 0 ||
-        o.replicas < 1 || o.replicas > 5 || (storage != KVW_STORAGE_FILE && storage != KVW_STORAGE_MEMORY))
+        o.replicas < 1 || o.replicas > 5 || (storage != KVW_STORAGE_FILE && storage != KVW_STORAGE_MEMORY) ||
+        (o.allow_ttl != 0 && o.allow_ttl != 1) || o.limit_marker_ttl_ms < 0)
         return KVW_EINVAL;
+    if (o.limit_marker_ttl_ms > 0 && check_ttl(o.limit_marker_ttl_ms) != KVW_OK) return KVW_EBADTTL;
     if (client->closed()) return KVW_ECLOSED;
-
-    const std::string stream = std::string("KV_") + name;
-    jsStreamInfo *si = nullptr;
-    rc = stream_info(&si, client->js(), stream);
-    if (rc == KVW_ENOBUCKET && o.create_if_missing) {
-        rc = create_bucket(client->js(), name, o);
-        if (rc == KVW_OK) rc = stream_info(&si, client->js(), stream);
-    }
-    if (rc != KVW_OK) return rc;
-
-    int64_t limit = natsConnection_GetMaxPayload(client->connection());
-    bool direct = si->Config != nullptr && si->Config->AllowDirect;
-    if (si->Config != nullptr && si->Config->MaxMsgSize > 0 && si->Config->MaxMsgSize < limit)
-        limit = si->Config->MaxMsgSize;
-    jsStreamInfo_Destroy(si);
-    // kvw reads with direct gets, which KV buckets have had since server 2.9.
-    if (!direct) return KVW_ENOBUCKET;
 
     auto b = std::make_shared<Bucket>();
     b->client_ = client;
     b->name_ = name;
+    b->stream_ = std::string("KV_") + name;
     b->subject_prefix_ = "$KV." + b->name_ + ".";
-    b->direct_get_ = "$JS.API.DIRECT.GET." + stream;
+    b->direct_get_ = "$JS.API.DIRECT.GET." + b->stream_;
+
+    json info;
+    std::string why;
+    rc = api_request(*client, "$JS.API.STREAM.INFO." + b->stream_, "", &info, &why);
+    if (rc == KVW_ENOBUCKET && o.create_if_missing) {
+        const bool wants_ttl = o.allow_ttl || o.limit_marker_ttl_ms > 0;
+        const int server = client->server_version();
+        if (wants_ttl && server >= 0 && server < kTtlServer) return KVW_ENOTSUP;
+        rc = api_request(*client, "$JS.API.STREAM.CREATE." + b->stream_,
+                         bucket_stream_config(name, o).dump(), &info, &why);
+        // 10058: another process created it first; open what is there.
+        if (rc != KVW_OK) rc = api_request(*client, "$JS.API.STREAM.INFO." + b->stream_, "", &info, &why);
+    }
+    if (rc != KVW_OK) return rc;
+
+    const json cfg = info.value("config", json::object());
+    // kvw reads with direct gets, which KV buckets have had since server 2.9.
+    if (!cfg.value("allow_direct", false)) return KVW_ENOBUCKET;
+    int64_t limit = natsConnection_GetMaxPayload(client->connection());
+    const int64_t stream_limit = cfg.value("max_msg_size", int64_t(-1));
+    if (stream_limit > 0 && stream_limit < limit) limit = stream_limit;
     b->max_message_ = limit;
+
+    b->set_features(features_of(cfg));
     *out = std::move(b);
     return KVW_OK;
+}
+
+bool Bucket::supports(int feature) const
+{
+    switch (feature) {
+    case KVW_FEATURE_TTL: return ttl_.load();
+    case KVW_FEATURE_TTL_ON_WRITE: return ttl_.load() && history_.load() == 1;
+    case KVW_FEATURE_LIMIT_MARKERS: return markers_.load();
+    case KVW_FEATURE_ATOMIC_BATCH: return atomic_.load();
+    case KVW_FEATURE_FAST_BATCH: return batched_.load();
+    default: return false;
+    }
+}
+
+const char *Bucket::feature_status(int feature)
+{
+    if (feature < KVW_FEATURE_TTL || feature > KVW_FEATURE_FAST_BATCH) return "unknown feature";
+    if (supports(feature)) return "supported";
+    const int server = client_->server_version();
+    const std::string connected =
+        server > 0 ? " (connected: nats-server " + version_text(server) + ")" : std::string();
+    std::string text;
+    switch (feature) {
+    case KVW_FEATURE_TTL:
+    case KVW_FEATURE_LIMIT_MARKERS: {
+        const char *what = feature == KVW_FEATURE_TTL ? "per-key TTL" : "limit markers";
+        if (server > 0 && server < kTtlServer)
+            text = std::string(what) + " needs nats-server 2.11 or newer" + connected;
+        else if (feature == KVW_FEATURE_TTL)
+            text = "per-key TTL needs a bucket created with TTL support (allow_ttl) or turned on with "
+                   "kvw_bucket_enable_ttl; bucket '" + name_ + "' has allow_msg_ttl off";
+        else
+            text = "limit markers need a bucket created with limit_marker_ttl_ms or turned on with "
+                   "kvw_bucket_enable_ttl; bucket '" + name_ + "' has no subject_delete_marker_ttl";
+        break;
+    }
+    case KVW_FEATURE_TTL_ON_WRITE:
+        if (!supports(KVW_FEATURE_TTL)) {
+            text = std::string(feature_status(KVW_FEATURE_TTL));
+        } else {
+            text = "a TTL on put or update needs a bucket with history 1: bucket '" + name_ + "' keeps " +
+                   std::to_string(history_.load()) +
+                   " revisions per key, and when a value with a TTL expired the revision before it "
+                   "would be the key's value again (use create or purge with a TTL)";
+        }
+        break;
+    case KVW_FEATURE_ATOMIC_BATCH:
+        text = server > 0 && server < kAtomicServer
+                   ? "atomic batches need nats-server 2.12 or newer" + connected
+                   : "atomic batches need a bucket whose stream has allow_atomic";
+        break;
+    case KVW_FEATURE_FAST_BATCH:
+        text = server > 0 && server < kBatchedServer
+                   ? "fast-ingest batches need nats-server 2.14 or newer" + connected
+                   : "fast-ingest batches need a bucket whose stream has allow_batched";
+        break;
+    }
+    std::lock_guard<std::mutex> lock(status_mu_);
+    status_[feature] = std::move(text);
+    return status_[feature].c_str();
+}
+
+int Bucket::enable_ttl(int64_t limit_marker_ttl_ms)
+{
+    if (limit_marker_ttl_ms < 0) return KVW_EINVAL;
+    if (limit_marker_ttl_ms > 0 && check_ttl(limit_marker_ttl_ms) != KVW_OK) return KVW_EBADTTL;
+    if (closed() || client_->closed()) return KVW_ECLOSED;
+    const int server = client_->server_version();
+    if (server >= 0 && server < kTtlServer) return KVW_ENOTSUP;
+    json info;
+    std::string why;
+    int rc = api_request(*client_, "$JS.API.STREAM.INFO." + stream_, "", &info, &why);
+    if (rc != KVW_OK) return rc;
+    // Send back the whole configuration as the server gave it, so fields this
+    // kvw does not know stay as they are.
+    json cfg = info.value("config", json::object());
+    cfg["allow_msg_ttl"] = true;
+    if (limit_marker_ttl_ms > 0) cfg["subject_delete_marker_ttl"] = limit_marker_ttl_ms * 1000000;
+    rc = api_request(*client_, "$JS.API.STREAM.UPDATE." + stream_, cfg.dump(), &info, &why);
+    if (rc != KVW_OK) return rc;
+    const StreamFeatures f = features_of(info.value("config", json::object()));
+    set_features(f);
+    return f.ttl ? KVW_OK : KVW_ENOTSUP;
 }
 
 }  // namespace kvw

@@ -1,15 +1,23 @@
-// A KV bucket: its name, subjects and size limits, resolved at open.
+// A KV bucket: its name, subjects, size limits and features, read from its
+// stream's configuration at open.
 #pragma once
 
 #include <kvw/kvw.h>
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace kvw {
 
 class Client;
+
+// What a bucket's stream configuration allows (kvw.h, FEATURES).
+struct StreamFeatures {
+    bool ttl = false, markers = false, atomic = false, batched = false;
+    int history = 1;
+};
 
 class Bucket {
 public:
@@ -31,15 +39,31 @@ public:
     int64_t max_payload(int64_t header_bytes) const { return max_message_ - header_bytes; }
     int64_t max_value_size() const { return max_message_; }
 
+    // Features (kvw.h, FEATURES). supports() is lock-free: ops ask per submit.
+    bool supports(int feature) const;
+    // "supported" or what is missing; owned by the bucket.
+    const char *feature_status(int feature);
+    int enable_ttl(int64_t limit_marker_ttl_ms);
+
     void close() { closed_.store(true); }
     bool closed() const { return closed_.load(); }
 
 private:
+    void set_features(const StreamFeatures &f);
+
     std::shared_ptr<Client> client_;
     std::string name_;
+    std::string stream_;          // "KV_<name>"
     std::string subject_prefix_;  // "$KV.<name>."
     std::string direct_get_;
     int64_t max_message_ = 0;  // headers + payload, the smaller of server and stream limits
+    std::atomic<bool> ttl_{false};
+    std::atomic<bool> markers_{false};
+    std::atomic<bool> atomic_{false};
+    std::atomic<bool> batched_{false};
+    std::atomic<int> history_{1};
+    std::mutex status_mu_;
+    std::string status_[6];  // feature_status texts, by feature
     std::atomic<bool> closed_{false};
 };
 

@@ -102,6 +102,34 @@ int Client::open(std::shared_ptr<Client> *out, const kvw_client_options *opts)
     return KVW_OK;
 }
 
+// nats.c 3.4.1 keeps the server's version (from its INFO) private; this
+// exported helper is the only way to read it. Weak: a nats.c built without
+// it leaves the version unknown, and features then come from the bucket's
+// stream configuration alone.
+extern "C" bool natsConn_srvVersionAtLeast(natsConnection *nc, int major, int minor, int update)
+    __attribute__((weak));
+
+int Client::server_version() const
+{
+    if (natsConn_srvVersionAtLeast == nullptr) return KVW_ENOTSUP;
+    if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED) return KVW_ENOTCONN;
+    auto at_least = [this](int ma, int mi, int up) { return natsConn_srvVersionAtLeast(nc_, ma, mi, up); };
+    if (!at_least(0, 0, 1)) return KVW_ENOTSUP;  // the INFO had no version we can read
+    // Largest value in [0, 99] for which `ok` holds (ok(0) is true).
+    auto largest = [](auto ok) {
+        int lo = 0, hi = 99;
+        while (lo < hi) {
+            const int mid = (lo + hi + 1) / 2;
+            if (ok(mid)) lo = mid; else hi = mid - 1;
+        }
+        return lo;
+    };
+    const int ma = largest([&](int v) { return at_least(v, 0, 0); });
+    const int mi = largest([&](int v) { return at_least(ma, v, 0); });
+    const int up = largest([&](int v) { return at_least(ma, mi, v); });
+    return ma * 10000 + mi * 100 + up;
+}
+
 int Client::connect(const kvw_client_options &o)
 {
     natsStatus s = natsOptions_Create(&nopts_);

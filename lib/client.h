@@ -50,6 +50,9 @@ public:
 
     jsCtx *js() const { return js_; }
     natsConnection *connection() const { return nc_; }
+    // The connected server's version as major*10000+minor*100+patch, or
+    // KVW_ENOTCONN / KVW_ENOTSUP (kvw.h, kvw_client_server_version).
+    int server_version() const;
     int64_t op_timeout_ms() const { return op_timeout_ms_; }
 
 private:

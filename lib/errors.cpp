@@ -35,6 +35,10 @@ const ErrorInfo kErrors[] = {
     {KVW_ETLS, "KVW_ETLS", "TLS set-up or handshake failed"},
     {KVW_ESERVER, "KVW_ESERVER", "server error"},
     {KVW_EINTERNAL, "KVW_EINTERNAL", "internal error in kvw or nats.c"},
+    {KVW_ENOTSUP, "KVW_ENOTSUP",
+     "not supported by this server or bucket (kvw_bucket_feature_status says what is missing)"},
+    {KVW_EBADTTL, "KVW_EBADTTL",
+     "invalid TTL: use whole seconds from 1 s up, or KVW_TTL_NEVER"},
 };
 
 const ErrorInfo *find(int code)
@@ -74,11 +78,23 @@ KVW_API int kvw_err_outcome_unknown(int code)
 
 namespace kvw {
 
+namespace {
+// JetStream error codes newer than nats.c 3.4.1's jsErrCode enum.
+constexpr int kWrongLastSequenceNoNumber = 10164;
+constexpr int kMessageTtlInvalid = 10165;
+constexpr int kMessageTtlDisabled = 10166;
+}  // namespace
+
 int from_nats(natsStatus s, jsErrCode js_err)
 {
     switch (static_cast<int>(js_err)) {
     case 0: break;
-    case JSStreamWrongLastSequenceErr: return KVW_ECONFLICT;
+    case JSStreamWrongLastSequenceErr:
+    // Clustered streams may refuse a stale CAS as "wrong last sequence"
+    // without the number (nats-server #7281, nats.go #2097).
+    case kWrongLastSequenceNoNumber: return KVW_ECONFLICT;
+    case kMessageTtlInvalid: return KVW_EBADTTL;
+    case kMessageTtlDisabled: return KVW_ENOTSUP;
     case JSStreamNotFoundErr: return KVW_ENOBUCKET;
     case JSStreamMessageExceedsMaximumErr: return KVW_ETOOBIG;
     case JSStreamStoreFailedErr:  // "maximum bytes exceeded" / "maximum messages exceeded"

@@ -3,6 +3,7 @@
 #include "bucket.h"
 #include "client.h"
 #include "errors.h"
+#include "headers.h"
 #include "version.h"
 
 #include <cstdlib>
@@ -12,17 +13,6 @@
 namespace kvw {
 
 namespace {
-
-// KV wire constants (nats.c keeps these in private headers).
-const char kOpHeader[] = "KV-Operation";
-const char kRollupHeader[] = "Nats-Rollup";
-
-// "wrong last sequence: 42" → 42 (the key's current version), else 0.
-uint64_t last_sequence_in(const char *text)
-{
-    const char *p = text != nullptr ? std::strstr(text, "wrong last sequence: ") : nullptr;
-    return p != nullptr ? std::strtoull(p + std::strlen("wrong last sequence: "), nullptr, 10) : 0;
-}
 
 // A revision as the server writes it: decimal digits only, > 0, fits in a
 // u64. Anything else gives 0 (strtoull would take "-1", " 7" or "7x").
@@ -82,11 +72,17 @@ Record parse_record(natsMsg *reply)
         r.message = "direct get reply without a valid Nats-Sequence";
         return r;
     }
-    const char *op = header(reply, kOpHeader);
+    const char *op = header(reply, hdr::kOperation);
     r.op = op == nullptr ? KVW_ENTRY_PUT
          : std::strcmp(op, "DEL") == 0 ? KVW_ENTRY_DELETE
          : std::strcmp(op, "PURGE") == 0 ? KVW_ENTRY_PURGE
          : KVW_ENTRY_PUT;
+    // A marker the server wrote when a key aged out carries no KV-Operation.
+    if (op == nullptr) {
+        const kvw_entry_op marker = marker_entry_op(header(reply, hdr::kMarkerReason));
+        if (marker != KVW_ENTRY_NONE) r.op = marker;
+    }
+    if (!parse_ttl(header(reply, hdr::kTtl), &r.ttl_ms)) r.ttl_ms = 0;
     return r;
 }
 
@@ -132,6 +128,7 @@ void Op::deliver() const
     r.entry_op = entry_op;
     r.value = read_value.data();
     r.value_len = read_value.size();
+    r.ttl_ms = read_ttl_ms;
     cb(&r, user_data);
 }
 
@@ -173,13 +170,14 @@ int send_step(Client &client, Op &op)
         break;
     case KVW_OP_UPDATE:
     case KVW_OP_DELETE_WITH_VERSION: po.ExpectLastSubjectSeq = op.expected; break;
-    case KVW_OP_DELETE: s = natsMsgHeader_Set(msg, kOpHeader, "DEL"); break;
+    case KVW_OP_DELETE: s = natsMsgHeader_Set(msg, hdr::kOperation, "DEL"); break;
     case KVW_OP_PURGE:
-        s = natsMsgHeader_Set(msg, kOpHeader, "PURGE");
-        if (s == NATS_OK) s = natsMsgHeader_Set(msg, kRollupHeader, "sub");
+        s = natsMsgHeader_Set(msg, hdr::kOperation, "PURGE");
+        if (s == NATS_OK) s = natsMsgHeader_Set(msg, hdr::kRollup, "sub");
         break;
     default: break;
     }
+    if (s == NATS_OK && op.ttl_ms != 0) s = natsMsgHeader_Set(msg, hdr::kTtl, format_ttl(op.ttl_ms).c_str());
     if (s != NATS_OK) {
         natsMsg_Destroy(msg);
         return from_nats(s);
@@ -201,7 +199,7 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
     op.server_error = static_cast<int>(js_err);
 
     if (code == KVW_ECONFLICT) {
-        op.version = last_sequence_in(text);
+        op.version = last_sequence_in(text);  // 0 (unknown) for 10164
         if (op.kind == KVW_OP_CREATE) {
             if (op.step == Op::Step::Send) {
                 op.step = Op::Step::Probe;
@@ -218,6 +216,8 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
     if (code == KVW_ETIMEDOUT)
         op.fail(code, "no acknowledgement within " + std::to_string(client.op_timeout_ms()) +
                           " ms: the outcome is unknown");
+    else if (code == KVW_ECONFLICT && op.version == 0)
+        op.fail(code, std::string(text) + " (the server did not say the key's current version)");
     else
         op.fail(code, text);
     return true;
@@ -258,6 +258,7 @@ bool on_reply(Client &client, Op &op, natsMsg *reply)
 
     op.version = r.version;
     op.entry_op = found ? r.op : KVW_ENTRY_NONE;
+    op.read_ttl_ms = found ? r.ttl_ms : 0;
     if (found) {
         const char *data = natsMsg_GetData(reply);
         int len = natsMsg_GetDataLength(reply);

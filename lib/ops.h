@@ -25,6 +25,7 @@ struct Op {
     const char *borrowed = nullptr;
     size_t borrowed_len = 0;
     uint64_t expected = 0;           // update / delete_with_version / create-over-marker
+    int64_t ttl_ms = 0;              // a checked Nats-TTL to send (0: none)
     kvw_write_cb cb = nullptr;
     void *user_data = nullptr;
 
@@ -39,6 +40,7 @@ struct Op {
     uint64_t version = 0;
     int server_error = 0;
     kvw_entry_op entry_op = KVW_ENTRY_NONE;
+    int64_t read_ttl_ms = 0;
     std::string read_value;
 
     void fail(int code, std::string msg);
@@ -55,8 +57,10 @@ struct Record {
     std::string message;
     uint64_t version = 0;
     kvw_entry_op op = KVW_ENTRY_NONE;
+    int64_t ttl_ms = 0;  // its Nats-TTL (0: none)
 };
-// Reads a reply's status, Nats-Sequence and KV-Operation headers. Exposed
+// Reads a reply's status, Nats-Sequence, KV-Operation (or a server marker's
+// Nats-Marker-Reason) and Nats-TTL headers. Exposed
 // (internally) for the fuzz target; never fails on malformed input.
 Record parse_record(natsMsg *reply);
 

@@ -24,9 +24,13 @@
  *     KVW_DELIVERY_POLL             the thread calling kvw_client_poll().
  *   A callback may submit new ops and may close or free the client or a
  *   bucket; a close or free requested inside a callback takes effect when
- *   the callback returns. Ops on the same key submitted from one thread
+ *   the callback returns. Writes on the same key submitted from one thread
  *   take effect in submission order (ops behind a kvw_create on its key wait
  *   until the create, which may take several round trips, has finished).
+ *   A read sees every write whose callback ran before the read was
+ *   submitted (single server); a read submitted while a write on its key is
+ *   still in flight may or may not see it (nats-server 2.10+ stores writes
+ *   asynchronously, so a read can overtake them).
  *
  * ERRORS
  *   Negative KVW_E* codes; kvw_strerror() and kvw_err_name() describe them.
@@ -48,9 +52,9 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define KVW_VERSION_MAJOR 0
-#define KVW_VERSION_MINOR 1
+#define KVW_VERSION_MINOR 2
 #define KVW_VERSION_PATCH 0
-#define KVW_VERSION_STRING "0.1.0"
+#define KVW_VERSION_STRING "0.2.0"
 /** The header's version as one number: major * 10000 + minor * 100 + patch. */
 #define KVW_VERSION_NUMBER \
     (KVW_VERSION_MAJOR * 10000 + KVW_VERSION_MINOR * 100 + KVW_VERSION_PATCH)
@@ -77,7 +81,7 @@ typedef enum kvw_error {
     KVW_EBADVERSION = -4,  /**< version token unknown or not a revision */
     KVW_ETOOBIG = -5,      /**< value larger than the server or bucket accepts */
     KVW_EEXIST = -6,       /**< create: the key holds a live value */
-    KVW_ECONFLICT = -7,    /**< expected version is not the key's last (JetStream 10071) */
+    KVW_ECONFLICT = -7,    /**< expected version is not the key's last (JetStream 10071, or 10164 on clusters) */
     KVW_ENOTFOUND = -8,    /**< get: no live value; get_entry: the key has no record */
     KVW_ETIMEDOUT = -9,    /**< no answer in time: the write may have landed */
     KVW_ENOTCONN = -10,    /**< no connection to a server, or no JetStream responder (restart, leader election) */
@@ -90,7 +94,9 @@ typedef enum kvw_error {
     KVW_EPERM = -17,       /**< the server refused: permission denied */
     KVW_ETLS = -18,        /**< TLS set-up or handshake failed */
     KVW_ESERVER = -19,     /**< other server/JetStream error; see server_error */
-    KVW_EINTERNAL = -20    /**< unexpected client-side failure */
+    KVW_EINTERNAL = -20,   /**< unexpected client-side failure */
+    KVW_ENOTSUP = -21,     /**< the server or bucket cannot do this (kvw_bucket_feature_status says why) */
+    KVW_EBADTTL = -22      /**< TTL below 1 s, not whole seconds, or too large (JetStream 10165) */
 } kvw_error;
 
 /** A sentence describing `code`. Static storage; never NULL. */
@@ -194,8 +200,28 @@ typedef struct kvw_client_options {
     {KVW_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
      0, 2000, 5000, 16384, 60, 2000, KVW_DELIVERY_THREAD, NULL}
 
-/** Fills `opts` like KVW_CLIENT_OPTIONS_INIT (for FFI users). KVW_EINVAL on NULL. */
-KVW_API int kvw_client_options_init(kvw_client_options *opts);
+/*
+ * OPTIONS VERSIONS
+ *   Options structs grow at their end, and each growth raises its
+ *   KVW_*_OPTIONS_VERSION. A program states the version it was compiled with
+ *   (the `version` field, set by _INIT or _init); the library reads only that
+ *   version's fields and uses defaults for the rest, so a program built
+ *   against an older header keeps working with a newer library.
+ *
+ *   kvw_*_options_init_version(opts, version) fills the fields of `version`
+ *   (1 .. the library's current) and sets opts->version; KVW_EINVAL for NULL
+ *   or a version the library does not know. In C, kvw_*_options_init(opts)
+ *   is a macro for the version of the header you compile with. The exported
+ *   functions of those names (reached by dlopen/FFI, or with the name in
+ *   parentheses) are the 0.1 ones and fill version 1.
+ */
+
+/** Fills `opts` like KVW_CLIENT_OPTIONS_INIT for `version`. KVW_EINVAL on NULL / unknown version. */
+KVW_API int kvw_client_options_init_version(kvw_client_options *opts, unsigned int version);
+/** 0.1's entry point: fills version 1. */
+KVW_API int(kvw_client_options_init)(kvw_client_options *opts);
+#define kvw_client_options_init(opts) \
+    kvw_client_options_init_version((opts), KVW_CLIENT_OPTIONS_VERSION)
 
 /* ---------------------------------------------------------------- clients */
 
@@ -248,6 +274,14 @@ KVW_API int kvw_client_poll(kvw_client *client, int timeout_ms);
 /** Number of ops accepted by this client whose callback has not yet returned. */
 KVW_API int kvw_client_inflight(kvw_client *client);
 
+/**
+ * The version of the server the client is connected to now, encoded like
+ * KVW_VERSION_NUMBER (2.11.3 -> 21103). It can change after a reconnect to
+ * another server of a cluster. KVW_EINVAL (NULL), KVW_ENOTCONN (not
+ * connected now) or KVW_ENOTSUP (this nats.c build does not tell).
+ */
+KVW_API int kvw_client_server_version(kvw_client *client);
+
 /* ---------------------------------------------------------------- buckets */
 
 typedef enum kvw_storage {
@@ -255,9 +289,13 @@ typedef enum kvw_storage {
     KVW_STORAGE_MEMORY = 1
 } kvw_storage;
 
-#define KVW_BUCKET_OPTIONS_VERSION 1
+/* Version 2 (kvw 0.2) added allow_ttl and limit_marker_ttl_ms. */
+#define KVW_BUCKET_OPTIONS_VERSION 2
 
-/** Only used when the bucket is created; an existing bucket opens as it is. */
+/**
+ * Only used when the bucket is created; an existing bucket opens as it is
+ * (see kvw_bucket_enable_ttl to change one).
+ */
 typedef struct kvw_bucket_options {
     unsigned int version;     /**< KVW_BUCKET_OPTIONS_VERSION */
     int create_if_missing;    /**< 1: create the bucket when absent [0] */
@@ -267,13 +305,26 @@ typedef struct kvw_bucket_options {
     int32_t max_value_size;   /**< largest value, 0 = server limit [0] */
     int replicas;             /**< stream replicas, 1..5 [1] */
     kvw_storage storage;      /**< [KVW_STORAGE_FILE] */
+    /* ---- version 2 */
+    /** 1: keys may carry their own TTL (stream allow_msg_ttl; nats-server
+     *  2.11+, else KVW_ENOTSUP before any request) [0] */
+    int allow_ttl;
+    /** > 0: when a key's last value ages out (max_age or its TTL) the server
+     *  writes a PURGE marker that lives this long, so readers and kvw_create
+     *  see the key go (stream subject_delete_marker_ttl, nats.go's
+     *  LimitMarkerTTL). Whole seconds, >= 1000; implies allow_ttl [0] */
+    int64_t limit_marker_ttl_ms;
 } kvw_bucket_options;
 
 #define KVW_BUCKET_OPTIONS_INIT \
-    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE}
+    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE, 0, 0}
 
-/** Fills `opts` like KVW_BUCKET_OPTIONS_INIT. KVW_EINVAL on NULL. */
-KVW_API int kvw_bucket_options_init(kvw_bucket_options *opts);
+/** Fills `opts` like KVW_BUCKET_OPTIONS_INIT for `version`. KVW_EINVAL on NULL / unknown version. */
+KVW_API int kvw_bucket_options_init_version(kvw_bucket_options *opts, unsigned int version);
+/** 0.1's entry point: fills version 1. */
+KVW_API int(kvw_bucket_options_init)(kvw_bucket_options *opts);
+#define kvw_bucket_options_init(opts) \
+    kvw_bucket_options_init_version((opts), KVW_BUCKET_OPTIONS_VERSION)
 
 /**
  * Opens bucket `name` (blocking: one JetStream request, two when it is
@@ -291,6 +342,52 @@ KVW_API void kvw_bucket_free(kvw_bucket *bucket);
 KVW_API const char *kvw_bucket_name(const kvw_bucket *bucket);
 /** Largest value kvw_put accepts on this bucket, in bytes. */
 KVW_API int64_t kvw_bucket_max_value_size(const kvw_bucket *bucket);
+
+/*
+ * FEATURES
+ *   What a bucket can do depends on the server and on the bucket's stream
+ *   configuration, read at kvw_bucket_open. An op or option that needs a
+ *   missing feature is refused with KVW_ENOTSUP before any I/O.
+ *
+ *   feature                   needs
+ *   KVW_FEATURE_TTL           nats-server 2.11+ and a bucket with TTL support
+ *                             (allow_ttl / kvw_bucket_enable_ttl): kvw_create_ttl,
+ *                             kvw_purge_ttl
+ *   KVW_FEATURE_TTL_ON_WRITE  KVW_FEATURE_TTL and history 1: kvw_put_ttl,
+ *                             kvw_update_ttl (with older revisions kept, a
+ *                             value's expiry would bring the one before it back)
+ *   KVW_FEATURE_LIMIT_MARKERS 2.11+ and limit_marker_ttl_ms set: aged-out keys
+ *                             leave a PURGE marker
+ *   KVW_FEATURE_ATOMIC_BATCH  2.12+ and stream allow_atomic (reported only)
+ *   KVW_FEATURE_FAST_BATCH    2.14+ and stream allow_batched (reported only)
+ */
+typedef enum kvw_feature {
+    KVW_FEATURE_TTL = 1,
+    KVW_FEATURE_TTL_ON_WRITE = 2,
+    KVW_FEATURE_LIMIT_MARKERS = 3,
+    KVW_FEATURE_ATOMIC_BATCH = 4,
+    KVW_FEATURE_FAST_BATCH = 5
+} kvw_feature;
+
+/** 1 if the bucket has `feature`, 0 if not, KVW_EINVAL (NULL, unknown feature). */
+KVW_API int kvw_bucket_supports(const kvw_bucket *bucket, int feature);
+/**
+ * A sentence on `feature` for this bucket: "supported", or what is missing
+ * ("per-key TTL needs nats-server 2.11 or newer (connected: 2.9.10)"). Static
+ * storage or owned by the bucket until it is freed; never NULL.
+ */
+KVW_API const char *kvw_bucket_feature_status(const kvw_bucket *bucket, int feature);
+/** Static name of a feature ("ttl", "ttl_on_write"…), "unknown" otherwise. */
+KVW_API const char *kvw_feature_name(int feature);
+/**
+ * Turns per-key TTL on for an existing bucket (stream allow_msg_ttl, which
+ * the server never turns off again) and, when limit_marker_ttl_ms > 0, limit
+ * markers. Blocking (two JetStream requests); do not call from a callback.
+ * Other handles of the bucket see it when opened again.
+ * Errors: KVW_EINVAL, KVW_EBADTTL (marker TTL), KVW_ENOTSUP (server older
+ * than 2.11), KVW_ECLOSED, KVW_ETIMEDOUT, KVW_ENOTCONN, KVW_EPERM, KVW_ESERVER.
+ */
+KVW_API int kvw_bucket_enable_ttl(kvw_bucket *bucket, int64_t limit_marker_ttl_ms);
 
 /* -------------------------------------------------------------------- ops */
 
@@ -327,6 +424,9 @@ typedef struct kvw_result {
     kvw_entry_op entry_op;   /**< reads: kind of the latest record */
     const void *value;       /**< reads: value bytes (never NULL) */
     size_t value_len;        /**< reads: value length */
+    /** Reads: the record's own TTL in ms (its Nats-TTL header), 0 when it
+     *  has none, KVW_TTL_NEVER for "never". (Since 0.2.) */
+    int64_t ttl_ms;
 } kvw_result;
 
 /** Runs exactly once per accepted op; see THE COMPLETION CONTRACT above. */
@@ -337,7 +437,8 @@ typedef void (*kvw_read_cb)(const kvw_result *result, void *user_data);
  * Submit functions. Return 0 when accepted (the callback will run once) or,
  * without calling the callback: KVW_EINVAL (NULL bucket/key/callback, NULL
  * value with len > 0), KVW_EBADKEY, KVW_EBADVERSION, KVW_ETOOBIG,
- * KVW_EBUSY, KVW_ECLOSED, KVW_ENOMEM. Keys: 1..KVW_KEY_MAX bytes of
+ * KVW_EBUSY, KVW_ECLOSED, KVW_ENOMEM; the _ttl forms also KVW_EBADTTL and
+ * KVW_ENOTSUP. Keys: 1..KVW_KEY_MAX bytes of
  * [-/_=.a-zA-Z0-9], no leading or trailing '.', no "..". `value` is copied.
  */
 #define KVW_KEY_MAX 1024
@@ -376,10 +477,39 @@ KVW_API int kvw_purge(kvw_bucket *bucket, const char *key, kvw_write_cb cb, void
 KVW_API int kvw_get(kvw_bucket *bucket, const char *key, kvw_read_cb cb, void *user_data);
 /**
  * Reads the latest record as it is: entry_op says PUT/DELETE/PURGE, empty
- * values included, with its version (for a CAS over a tombstone).
+ * values included, with its version (for a CAS over a tombstone) and TTL.
+ * A marker the server wrote itself (Nats-Marker-Reason, ADR-48) reads as
+ * PURGE for MaxAge and Purge, DELETE for Remove.
  * KVW_ENOTFOUND only when the subject holds no record.
  */
 KVW_API int kvw_get_entry(kvw_bucket *bucket, const char *key, kvw_read_cb cb,
+                          void *user_data);
+
+/*
+ * PER-KEY TTL (nats-server 2.11+, ADR-48): the record is removed by the
+ * server `ttl_ms` after it was stored. `ttl_ms` is whole seconds, at least
+ * 1000, at most KVW_TTL_MAX_MS, or KVW_TTL_NEVER (the record never expires,
+ * even in a bucket with max_age); anything else is KVW_EBADTTL. Without
+ * KVW_FEATURE_TTL (or KVW_FEATURE_TTL_ON_WRITE where noted) the submit
+ * returns KVW_ENOTSUP. Otherwise they behave as the op without _ttl.
+ * A key whose TTL ran out reads as KVW_ENOTFOUND and kvw_create succeeds on
+ * it again (on buckets with limit markers the server leaves a PURGE marker).
+ */
+#define KVW_TTL_NEVER (-1)
+#define KVW_TTL_MAX_MS (INT64_C(9223372036) * 1000)
+
+/** kvw_create whose value expires: a lock or lease that frees itself. */
+KVW_API int kvw_create_ttl(kvw_bucket *bucket, const char *key, const void *value, size_t len,
+                           int64_t ttl_ms, kvw_write_cb cb, void *user_data);
+/** kvw_update that sets a new TTL: renews a lease. Needs KVW_FEATURE_TTL_ON_WRITE. */
+KVW_API int kvw_update_ttl(kvw_bucket *bucket, const char *key, const void *value, size_t len,
+                           const kvw_version *expected, int64_t ttl_ms, kvw_write_cb cb,
+                           void *user_data);
+/** kvw_put whose value expires. Needs KVW_FEATURE_TTL_ON_WRITE. */
+KVW_API int kvw_put_ttl(kvw_bucket *bucket, const char *key, const void *value, size_t len,
+                        int64_t ttl_ms, kvw_write_cb cb, void *user_data);
+/** kvw_purge whose PURGE marker itself goes away after `ttl_ms` (nats.go PurgeTTL). */
+KVW_API int kvw_purge_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, kvw_write_cb cb,
                           void *user_data);
 
 /** 0 if `key` is a valid key, else KVW_EBADKEY (KVW_EINVAL for NULL). */

@@ -5,6 +5,8 @@
  *
  * Adding to the ABI (a new function; a field appended to an options struct
  * together with a higher KVW_*_OPTIONS_VERSION) means adding lines here.
+ * Sizes are those of the current release; compat_v0_1.c checks that a
+ * program built against the 0.1 header (tests/abi/v0_1/) still works.
  * Changing or removing a line breaks existing binaries: that needs a new
  * major version and soname, not an edit of this file alone.
  */
@@ -50,7 +52,19 @@
     X(int, kvw_key_check, (const char *)) \
     X(int, kvw_bucket_name_check, (const char *)) \
     X(const char *, kvw_op_name, (int)) \
-    X(const char *, kvw_entry_op_name, (int))
+    X(const char *, kvw_entry_op_name, (int)) \
+    /* 0.2 */ \
+    X(int, kvw_client_options_init_version, (kvw_client_options *, unsigned int)) \
+    X(int, kvw_bucket_options_init_version, (kvw_bucket_options *, unsigned int)) \
+    X(int, kvw_client_server_version, (kvw_client *)) \
+    X(int, kvw_bucket_supports, (const kvw_bucket *, int)) \
+    X(const char *, kvw_bucket_feature_status, (const kvw_bucket *, int)) \
+    X(const char *, kvw_feature_name, (int)) \
+    X(int, kvw_bucket_enable_ttl, (kvw_bucket *, int64_t)) \
+    X(int, kvw_create_ttl, (kvw_bucket *, const char *, const void *, size_t, int64_t, kvw_write_cb, void *)) \
+    X(int, kvw_update_ttl, (kvw_bucket *, const char *, const void *, size_t, const kvw_version *, int64_t, kvw_write_cb, void *)) \
+    X(int, kvw_put_ttl, (kvw_bucket *, const char *, const void *, size_t, int64_t, kvw_write_cb, void *)) \
+    X(int, kvw_purge_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *))
 
 /* Values that cross the boundary as plain integers: X(name, value). */
 #define KVW_ABI_CONSTANTS(X) \
@@ -67,14 +81,21 @@
     X(KVW_OP_GET_ENTRY, 8) \
     X(KVW_ENTRY_NONE, 0) X(KVW_ENTRY_PUT, 1) X(KVW_ENTRY_DELETE, 2) X(KVW_ENTRY_PURGE, 3) \
     X(KVW_VERSION_TOKEN_MAX, 15) X(KVW_VERSION_STRLEN, 40) X(KVW_KEY_MAX, 1024) \
-    X(KVW_CLIENT_OPTIONS_VERSION, 1) X(KVW_BUCKET_OPTIONS_VERSION, 1)
+    /* 0.2 */ \
+    X(KVW_ENOTSUP, -21) X(KVW_EBADTTL, -22) X(KVW_TTL_NEVER, -1) \
+    X(KVW_FEATURE_TTL, 1) X(KVW_FEATURE_TTL_ON_WRITE, 2) X(KVW_FEATURE_LIMIT_MARKERS, 3) \
+    X(KVW_FEATURE_ATOMIC_BATCH, 4) X(KVW_FEATURE_FAST_BATCH, 5)
+
+/* Options versions may only grow: X(name, first released value). */
+#define KVW_ABI_OPTIONS_VERSIONS(X) \
+    X(KVW_CLIENT_OPTIONS_VERSION, 1) X(KVW_BUCKET_OPTIONS_VERSION, 2)
 
 /*
  * Struct layouts on LP64 (x86_64, aarch64): sizes, and every field as
  * X(struct, field, offset, size).
  */
 #define KVW_ABI_SIZES(X) \
-    X(kvw_version, 16) X(kvw_client_options, 136) X(kvw_bucket_options, 48) X(kvw_result, 72)
+    X(kvw_version, 16) X(kvw_client_options, 136) X(kvw_bucket_options, 56) X(kvw_result, 80)
 
 #define KVW_ABI_VERSION_FIELDS(X) \
     X(kvw_version, len, 0, 1) \
@@ -108,7 +129,10 @@
     X(kvw_bucket_options, max_bytes, 24, 8) \
     X(kvw_bucket_options, max_value_size, 32, 4) \
     X(kvw_bucket_options, replicas, 36, 4) \
-    X(kvw_bucket_options, storage, 40, 4)
+    X(kvw_bucket_options, storage, 40, 4) \
+    /* version 2 (0.2); version 1 ended at 44 */ \
+    X(kvw_bucket_options, allow_ttl, 44, 4) \
+    X(kvw_bucket_options, limit_marker_ttl_ms, 48, 8)
 
 #define KVW_ABI_RESULT_FIELDS(X) \
     X(kvw_result, status, 0, 4) \
@@ -119,6 +143,7 @@
     X(kvw_result, server_error, 48, 4) \
     X(kvw_result, entry_op, 52, 4) \
     X(kvw_result, value, 56, 8) \
-    X(kvw_result, value_len, 64, 8)
+    X(kvw_result, value_len, 64, 8) \
+    X(kvw_result, ttl_ms, 72, 8) /* 0.2 */
 
 #endif /* KVW_ABI_BASELINE_H */

@@ -12,6 +12,9 @@ int main(void)
 #define CONSTANT(name, value) \
     CHECK((long)(name) == (long)(value), "%s is %ld, released as %ld", #name, (long)(name), (long)(value));
     KVW_ABI_CONSTANTS(CONSTANT)
+#define OPTIONS_VERSION(name, value) \
+    CHECK((long)(name) >= (long)(value), "%s is %ld, released as %ld", #name, (long)(name), (long)(value));
+    KVW_ABI_OPTIONS_VERSIONS(OPTIONS_VERSION)
 
     /* Enums travel as int in results, options and callbacks. */
     CHECK(sizeof(kvw_error) == sizeof(int), "sizeof(kvw_error) != sizeof(int)");

@@ -3,5 +3,5 @@
 module Kvw
   # Version of this gem (the Ruby binding). The C library's version is
   # Kvw.library_version.
-  VERSION = "0.1.0"
+  VERSION = "0.2.0"
 end

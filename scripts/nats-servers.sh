@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The nats-server versions kvw is tested against, built once into a cache
+# outside the tree through the Go module proxy (about a minute each).
+#
+#   scripts/nats-servers.sh            builds what is missing, prints "VERSION PATH" per server
+#   scripts/nats-servers.sh --list     the pinned versions, one per line (no build)
+#   scripts/nats-servers.sh --path V   the binary of version V (built if missing)
+#
+# Debian's 2.9.10 (/usr/sbin/nats-server, package nats-server) is the oldest.
+# Cache: $KVW_SERVER_CACHE, default ~/.cache/kvw/nats-servers/VERSION/nats-server.
+set -euo pipefail
+
+# Newest of each minor line as served on 2026-12-02; bump deliberately.
+PINNED=(2.10.27 2.11.17 2.12.15 2.15.2)
+DEBIAN=2.9.10
+CACHE=${KVW_SERVER_CACHE:-$HOME/.cache/kvw/nats-servers}
+
+path_of() {  # path_of VERSION: builds when missing, prints the binary's path
+    local v=$1
+    if [[ $v == "$DEBIAN" ]]; then
+        local bin
+        bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+        [[ -x $bin ]] || { echo "nats-server $v: install Debian's nats-server package" >&2; return 1; }
+        echo "$bin"
+        return
+    fi
+    local dir=$CACHE/$v
+    if [[ ! -x $dir/nats-server ]]; then
+        mkdir -p "$dir"
+        echo "building nats-server $v into $dir" >&2
+        # CGO off: a static binary, the same as the project's releases.
+        CGO_ENABLED=0 GOBIN=$dir GOFLAGS=-mod=mod \
+            go install "github.com/nats-io/nats-server/v2@v$v" >&2 ||
+            { echo "nats-server $v: go install failed" >&2; return 1; }
+    fi
+    echo "$dir/nats-server"
+}
+
+case ${1:-} in
+--list) printf '%s\n' "$DEBIAN" "${PINNED[@]}" ;;
+--path) path_of "$2" ;;
+"")
+    for v in "$DEBIAN" "${PINNED[@]}"; do
+        printf '%s %s\n' "$v" "$(path_of "$v")"
+    done
+    ;;
+*) echo "usage: $0 [--list | --path VERSION]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,398 @@
+/*
+ * kvw — asynchronous writes to NATS JetStream Key-Value buckets.
+ *
+ * Plain C99 (also valid C++). Everything here is part of the stable C ABI:
+ * handles are opaque, options structs carry a version field, and only the
+ * library produces kvw_result, so it may grow at its end in later minor
+ * releases without breaking callers.
+ *
+ * THE COMPLETION CONTRACT
+ *   Every submit function (kvw_put … kvw_get_entry) is non-blocking: it
+ *   validates and copies its arguments, queues the op and returns 0 or a
+ *   negative KVW_E* code. If and only if it returned 0, its callback runs
+ *   exactly once: on success, on refusal, on timeout, on connection loss and
+ *   at close (then with KVW_ECLOSED). Everything the callback receives is
+ *   borrowed and valid only while it runs.
+ *
+ * THREADS
+ *   Every function may be called from any thread at the same time. Callbacks
+ *   run one at a time, on the thread chosen by kvw_client_options.delivery:
+ *     KVW_DELIVERY_THREAD (default) a thread owned by this client, never a
+ *                                   nats.c thread;
+ *     KVW_DELIVERY_LIBUV            the thread running the given uv_loop_t
+ *                                   (see <kvw/kvw_uv.h>);
+ *     KVW_DELIVERY_POLL             the thread calling kvw_client_poll().
+ *   A callback may submit new ops and may close or free the client or a
+ *   bucket; a close or free requested inside a callback takes effect when
+ *   the callback returns. Ops on the same key submitted from one thread
+ *   take effect in submission order (ops behind a kvw_create on its key wait
+ *   until the create, which may take several round trips, has finished).
+ *
+ * ERRORS
+ *   Negative KVW_E* codes; kvw_strerror() and kvw_err_name() describe them.
+ *   There is no thread-local "last error": an op's outcome travels in its
+ *   kvw_result. Out-parameters are set to NULL when a function fails.
+ */
+#ifndef KVW_KVW_H
+#define KVW_KVW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvw_export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define KVW_VERSION_MAJOR 0
+#define KVW_VERSION_MINOR 1
+#define KVW_VERSION_PATCH 0
+#define KVW_VERSION_STRING "0.1.0"
+/** The header's version as one number: major * 10000 + minor * 100 + patch. */
+#define KVW_VERSION_NUMBER \
+    (KVW_VERSION_MAJOR * 10000 + KVW_VERSION_MINOR * 100 + KVW_VERSION_PATCH)
+
+/** The linked library's version number (same encoding as KVW_VERSION_NUMBER). */
+KVW_API int kvw_library_version(void);
+/** The linked library's version as text, e.g. "0.1.0". Static storage. */
+KVW_API const char *kvw_library_version_string(void);
+/**
+ * 0 when the library linked at run time can serve a program compiled with a
+ * header of version `header_version` (same major, library minor >= header
+ * minor), else KVW_EINVAL. Use KVW_CHECK_VERSION().
+ */
+KVW_API int kvw_library_check_version(int header_version);
+#define KVW_CHECK_VERSION() kvw_library_check_version(KVW_VERSION_NUMBER)
+
+/* ----------------------------------------------------------------- errors */
+
+typedef enum kvw_error {
+    KVW_OK = 0,
+    KVW_EINVAL = -1,       /**< invalid argument (NULL, bad option value…) */
+    KVW_EBADKEY = -2,      /**< key is not a valid NATS KV key */
+    KVW_EBADNAME = -3,     /**< bucket name is not [A-Za-z0-9_-]+ */
+    KVW_EBADVERSION = -4,  /**< version token unknown or not a revision */
+    KVW_ETOOBIG = -5,      /**< value larger than the server or bucket accepts */
+    KVW_EEXIST = -6,       /**< create: the key holds a live value */
+    KVW_ECONFLICT = -7,    /**< expected version is not the key's last (JetStream 10071) */
+    KVW_ENOTFOUND = -8,    /**< get: no live value; get_entry: the key has no record */
+    KVW_ETIMEDOUT = -9,    /**< no answer in time: the write may have landed */
+    KVW_ENOTCONN = -10,    /**< no connection to a server, or no JetStream responder (restart, leader election) */
+    KVW_ENOBUCKET = -11,   /**< the bucket does not exist */
+    KVW_EFULL = -12,       /**< the bucket or server storage is full */
+    KVW_ECLOSED = -13,     /**< client or bucket closed; pending ops end with this */
+    KVW_EBUSY = -14,       /**< in-flight window full: retry after completions */
+    KVW_ENOMEM = -15,      /**< out of memory */
+    KVW_EAUTH = -16,       /**< authentication failed */
+    KVW_EPERM = -17,       /**< the server refused: permission denied */
+    KVW_ETLS = -18,        /**< TLS set-up or handshake failed */
+    KVW_ESERVER = -19,     /**< other server/JetStream error; see server_error */
+    KVW_EINTERNAL = -20    /**< unexpected client-side failure */
+} kvw_error;
+
+/** A sentence describing `code`. Static storage; never NULL. */
+KVW_API const char *kvw_strerror(int code);
+/** The code's name, e.g. "KVW_ECONFLICT". Static storage; never NULL. */
+KVW_API const char *kvw_err_name(int code);
+/** 1 if repeating the same op later may succeed (timeout, not connected, busy). */
+KVW_API int kvw_err_is_retryable(int code);
+/**
+ * 1 if a write that ended with `code` may nevertheless have been stored:
+ * KVW_ETIMEDOUT, and KVW_ECLOSED for a write cancelled at close after it was
+ * sent. Read the key back before deciding.
+ */
+KVW_API int kvw_err_outcome_unknown(int code);
+
+/* --------------------------------------------------------- version tokens */
+
+#define KVW_VERSION_TOKEN_MAX 15
+/** Room kvw_version_format() needs, terminating NUL included. */
+#define KVW_VERSION_STRLEN 40
+
+/**
+ * An opaque version token, copied by value. For NATS it holds the KV
+ * revision (the stream sequence, increasing across the whole bucket) as
+ * 8 big-endian bytes. len == 0 means "unknown". Unused bytes are zero, so
+ * memcmp() equality works, but prefer kvw_version_equal().
+ */
+typedef struct kvw_version {
+    uint8_t len;
+    uint8_t bytes[KVW_VERSION_TOKEN_MAX];
+} kvw_version;
+
+/** The unknown token (all zero). */
+#define KVW_VERSION_UNKNOWN_INIT {0, {0}}
+
+/** A token for revision `rev` (rev 0 gives the unknown token: NATS has no revision 0). */
+KVW_API kvw_version kvw_version_from_u64(uint64_t rev);
+/** 0 and *out = revision for a NATS token; KVW_EBADVERSION (and *out = 0) otherwise. */
+KVW_API int kvw_version_to_u64(const kvw_version *v, uint64_t *out);
+/** 1 if `v` is NULL or unknown. */
+KVW_API int kvw_version_is_unknown(const kvw_version *v);
+/** 1 if both tokens are equal (two unknown tokens are equal); NULLs are never equal. */
+KVW_API int kvw_version_equal(const kvw_version *a, const kvw_version *b);
+/**
+ * Writes the stable text form: the decimal revision for a NATS token
+ * ("42"), "unknown" for the unknown token, "x:" + lowercase hex otherwise.
+ * Returns the length written (without NUL) or KVW_EINVAL (NULL, or `size`
+ * too small: KVW_VERSION_STRLEN always suffices).
+ */
+KVW_API int kvw_version_format(const kvw_version *v, char *buf, size_t size);
+/** Parses the text form back. KVW_EBADVERSION (and *out = unknown) on malformed text. */
+KVW_API int kvw_version_parse(kvw_version *out, const char *text);
+
+/* ---------------------------------------------------------------- handles */
+
+/** One NATS connection + JetStream context + completion queue. */
+typedef struct kvw_client kvw_client;
+/** One KV bucket reached through a client. */
+typedef struct kvw_bucket kvw_bucket;
+
+/* ---------------------------------------------------------- client options */
+
+typedef enum kvw_delivery {
+    KVW_DELIVERY_THREAD = 0, /**< a delivery thread owned by the client */
+    KVW_DELIVERY_LIBUV = 1,  /**< the application's libuv loop (kvw_uv.h) */
+    KVW_DELIVERY_POLL = 2    /**< inside kvw_client_poll(); kvw_client_fd() to wait */
+} kvw_delivery;
+
+#define KVW_CLIENT_OPTIONS_VERSION 1
+
+/**
+ * Connection options. Strings are copied by kvw_client_open(). NULL strings
+ * and zero numbers mean the default named in brackets, so a zeroed struct
+ * with only `version` set is valid.
+ */
+typedef struct kvw_client_options {
+    unsigned int version;           /**< KVW_CLIENT_OPTIONS_VERSION */
+    const char *servers;            /**< comma-separated URLs [nats://127.0.0.1:4222] */
+    const char *name;               /**< connection name shown by the server [none] */
+    const char *user;               /**< user name, with password [none] */
+    const char *password;
+    const char *token;              /**< authentication token [none] */
+    const char *credentials_file;   /**< NATS .creds file (JWT + nkey seed) [none] */
+    const char *tls_ca_file;        /**< CA to verify the server; implies TLS [none] */
+    const char *tls_cert_file;      /**< client certificate, with tls_key_file [none] */
+    const char *tls_key_file;
+    int tls_required;               /**< 1: insist on TLS even without a CA file [0] */
+    int64_t connect_timeout_ms;     /**< per connection attempt [2000] */
+    int64_t op_timeout_ms;          /**< deadline of every op [5000] */
+    uint32_t max_inflight;          /**< ops accepted but not yet completed [16384] */
+    int max_reconnect;              /**< reconnect attempts; -1 forever, KVW_NO_RECONNECT never [60] */
+    int64_t reconnect_wait_ms;      /**< pause between attempts to one server [2000] */
+    kvw_delivery delivery;          /**< where callbacks run [KVW_DELIVERY_THREAD] */
+    void *uv_loop;                  /**< uv_loop_t* for KVW_DELIVERY_LIBUV */
+} kvw_client_options;
+
+/** max_reconnect value that turns reconnection off. */
+#define KVW_NO_RECONNECT (-2)
+
+#define KVW_CLIENT_OPTIONS_INIT \
+    {KVW_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+     0, 2000, 5000, 16384, 60, 2000, KVW_DELIVERY_THREAD, NULL}
+
+/** Fills `opts` like KVW_CLIENT_OPTIONS_INIT (for FFI users). KVW_EINVAL on NULL. */
+KVW_API int kvw_client_options_init(kvw_client_options *opts);
+
+/* ---------------------------------------------------------------- clients */
+
+/**
+ * Connects (blocking, up to connect_timeout_ms per server) and starts
+ * delivery. `opts` may be NULL for defaults. In KVW_DELIVERY_LIBUV mode call
+ * it on the loop's thread (it initialises a uv_async_t there).
+ * Errors: KVW_EINVAL (bad options), KVW_ENOTCONN (no server reachable or
+ * answering in time, unreadable credentials file), KVW_EAUTH, KVW_ETLS,
+ * KVW_ENOMEM.
+ */
+KVW_API int kvw_client_open(kvw_client **out, const kvw_client_options *opts);
+
+/**
+ * Closes the client: new submits fail with KVW_ECLOSED, every op not yet
+ * completed completes with KVW_ECLOSED (a write already sent may have
+ * landed: see kvw_err_outcome_unknown), and the connection is closed.
+ * Does not wait for the server. Idempotent. Inside a callback the close
+ * happens when the callback returns.
+ * Where the cancelled ops' callbacks run: THREAD mode on the delivery thread
+ * (close waits for them unless called from a callback); POLL mode on the
+ * thread calling close; LIBUV mode on the loop thread, after which kvw's
+ * handle is closed so uv_run() can return.
+ * Buckets of a closed client refuse new ops with KVW_ECLOSED.
+ */
+KVW_API int kvw_client_close(kvw_client *client);
+
+/**
+ * Closes (as kvw_client_close) and releases the handle. NULL is accepted.
+ * Buckets stay valid handles until freed. In LIBUV mode memory is released
+ * once the loop has closed kvw's handle, so keep running the loop.
+ */
+KVW_API void kvw_client_free(kvw_client *client);
+
+/**
+ * POLL mode: a file descriptor that is readable while completions are
+ * waiting. Owned by the client; do not close or read it. KVW_EINVAL in the
+ * other modes.
+ */
+KVW_API int kvw_client_fd(kvw_client *client);
+
+/**
+ * POLL mode: waits up to `timeout_ms` (0: do not wait, -1: forever) for
+ * completions and runs their callbacks on this thread. Returns how many
+ * callbacks ran (>= 0), or KVW_EINVAL (not POLL mode) / KVW_ECLOSED (closed
+ * and nothing left to deliver).
+ */
+KVW_API int kvw_client_poll(kvw_client *client, int timeout_ms);
+
+/** Number of ops accepted by this client whose callback has not yet returned. */
+KVW_API int kvw_client_inflight(kvw_client *client);
+
+/* ---------------------------------------------------------------- buckets */
+
+typedef enum kvw_storage {
+    KVW_STORAGE_FILE = 0,
+    KVW_STORAGE_MEMORY = 1
+} kvw_storage;
+
+#define KVW_BUCKET_OPTIONS_VERSION 1
+
+/** Only used when the bucket is created; an existing bucket opens as it is. */
+typedef struct kvw_bucket_options {
+    unsigned int version;     /**< KVW_BUCKET_OPTIONS_VERSION */
+    int create_if_missing;    /**< 1: create the bucket when absent [0] */
+    int history;              /**< values kept per key, 1..64 [1] */
+    int64_t max_age_ms;       /**< entries expire after this, 0 = never [0] */
+    int64_t max_bytes;        /**< bucket size limit, 0 = unlimited [0] */
+    int32_t max_value_size;   /**< largest value, 0 = server limit [0] */
+    int replicas;             /**< stream replicas, 1..5 [1] */
+    kvw_storage storage;      /**< [KVW_STORAGE_FILE] */
+} kvw_bucket_options;
+
+#define KVW_BUCKET_OPTIONS_INIT \
+    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE}
+
+/** Fills `opts` like KVW_BUCKET_OPTIONS_INIT. KVW_EINVAL on NULL. */
+KVW_API int kvw_bucket_options_init(kvw_bucket_options *opts);
+
+/**
+ * Opens bucket `name` (blocking: one JetStream request, two when it is
+ * created). `opts` may be NULL. Do not call from a callback.
+ * Errors: KVW_EINVAL, KVW_EBADNAME, KVW_ENOBUCKET, KVW_ECLOSED,
+ * KVW_ETIMEDOUT, KVW_ENOTCONN, KVW_EPERM, KVW_ESERVER, KVW_ENOMEM.
+ */
+KVW_API int kvw_bucket_open(kvw_bucket **out, kvw_client *client, const char *name,
+                            const kvw_bucket_options *opts);
+/** Refuses new ops on this bucket (KVW_ECLOSED); pending ops complete normally. */
+KVW_API int kvw_bucket_close(kvw_bucket *bucket);
+/** Closes and releases the handle. NULL is accepted. Pending ops still complete. */
+KVW_API void kvw_bucket_free(kvw_bucket *bucket);
+/** The bucket's name (owned by the bucket). */
+KVW_API const char *kvw_bucket_name(const kvw_bucket *bucket);
+/** Largest value kvw_put accepts on this bucket, in bytes. */
+KVW_API int64_t kvw_bucket_max_value_size(const kvw_bucket *bucket);
+
+/* -------------------------------------------------------------------- ops */
+
+typedef enum kvw_op {
+    KVW_OP_PUT = 1,
+    KVW_OP_CREATE = 2,
+    KVW_OP_UPDATE = 3,
+    KVW_OP_DELETE = 4,
+    KVW_OP_DELETE_WITH_VERSION = 5,
+    KVW_OP_PURGE = 6,
+    KVW_OP_GET = 7,
+    KVW_OP_GET_ENTRY = 8
+} kvw_op;
+
+/** What the latest record of a key is (reads only). */
+typedef enum kvw_entry_op {
+    KVW_ENTRY_NONE = 0,   /**< not a read, or nothing found */
+    KVW_ENTRY_PUT = 1,    /**< a value (possibly empty: a delete_with_version tombstone) */
+    KVW_ENTRY_DELETE = 2, /**< a kvw_delete marker */
+    KVW_ENTRY_PURGE = 3   /**< a kvw_purge marker */
+} kvw_entry_op;
+
+/** The outcome of one op. Borrowed: valid only during the callback. */
+typedef struct kvw_result {
+    int status;              /**< KVW_OK or a negative KVW_E* code */
+    const char *message;     /**< human-readable outcome; never NULL */
+    kvw_op op;               /**< which op this is */
+    const char *key;         /**< the op's key */
+    /** Writes: the new version. KVW_ECONFLICT/KVW_EEXIST: the key's current
+     *  version when the server said (else unknown). Reads: the record's
+     *  version (also for the DEL/PURGE marker behind a KVW_ENOTFOUND get). */
+    kvw_version version;
+    int server_error;        /**< JetStream err_code (10071…), 0 if none */
+    kvw_entry_op entry_op;   /**< reads: kind of the latest record */
+    const void *value;       /**< reads: value bytes (never NULL) */
+    size_t value_len;        /**< reads: value length */
+} kvw_result;
+
+/** Runs exactly once per accepted op; see THE COMPLETION CONTRACT above. */
+typedef void (*kvw_write_cb)(const kvw_result *result, void *user_data);
+typedef void (*kvw_read_cb)(const kvw_result *result, void *user_data);
+
+/*
+ * Submit functions. Return 0 when accepted (the callback will run once) or,
+ * without calling the callback: KVW_EINVAL (NULL bucket/key/callback, NULL
+ * value with len > 0), KVW_EBADKEY, KVW_EBADVERSION, KVW_ETOOBIG,
+ * KVW_EBUSY, KVW_ECLOSED, KVW_ENOMEM. Keys: 1..KVW_KEY_MAX bytes of
+ * [-/_=.a-zA-Z0-9], no leading or trailing '.', no "..". `value` is copied.
+ */
+#define KVW_KEY_MAX 1024
+
+/** Stores `value` under `key`. Success: the new version. */
+KVW_API int kvw_put(kvw_bucket *bucket, const char *key, const void *value, size_t len,
+                    kvw_write_cb cb, void *user_data);
+/**
+ * Stores `value` only if `key` has no live value: never written, or deleted
+ * / purged with kvw_delete / kvw_purge. KVW_EEXIST when it holds a value,
+ * including the empty-value tombstone of kvw_delete_with_version. Two racing
+ * creators: exactly one wins.
+ */
+KVW_API int kvw_create(kvw_bucket *bucket, const char *key, const void *value, size_t len,
+                       kvw_write_cb cb, void *user_data);
+/** Stores `value` only if the key's latest version is `expected`; else KVW_ECONFLICT. */
+KVW_API int kvw_update(kvw_bucket *bucket, const char *key, const void *value, size_t len,
+                       const kvw_version *expected, kvw_write_cb cb, void *user_data);
+/** Writes a DEL marker (best effort: succeeds whether or not the key existed). */
+KVW_API int kvw_delete(kvw_bucket *bucket, const char *key, kvw_write_cb cb, void *user_data);
+/**
+ * Logical delete under CAS: writes an empty value only if the key's latest
+ * version is `expected`, else KVW_ECONFLICT (also for a key that never
+ * existed). kvw_create keeps refusing the key until someone updates over the
+ * tombstone's version.
+ */
+KVW_API int kvw_delete_with_version(kvw_bucket *bucket, const char *key,
+                                    const kvw_version *expected, kvw_write_cb cb,
+                                    void *user_data);
+/** Writes a PURGE marker that drops the key's history. */
+KVW_API int kvw_purge(kvw_bucket *bucket, const char *key, kvw_write_cb cb, void *user_data);
+/**
+ * Reads the latest value. KVW_ENOTFOUND when the key was never written, is
+ * deleted or purged, or holds an empty value.
+ */
+KVW_API int kvw_get(kvw_bucket *bucket, const char *key, kvw_read_cb cb, void *user_data);
+/**
+ * Reads the latest record as it is: entry_op says PUT/DELETE/PURGE, empty
+ * values included, with its version (for a CAS over a tombstone).
+ * KVW_ENOTFOUND only when the subject holds no record.
+ */
+KVW_API int kvw_get_entry(kvw_bucket *bucket, const char *key, kvw_read_cb cb,
+                          void *user_data);
+
+/** 0 if `key` is a valid key, else KVW_EBADKEY (KVW_EINVAL for NULL). */
+KVW_API int kvw_key_check(const char *key);
+/** 0 if `name` is a valid bucket name, else KVW_EBADNAME (KVW_EINVAL for NULL). */
+KVW_API int kvw_bucket_name_check(const char *name);
+/** Static name of an op ("put", "create"…), "unknown" otherwise. */
+KVW_API const char *kvw_op_name(int op);
+/** Static name of an entry kind ("PUT", "DEL", "PURGE", "NONE"). */
+KVW_API const char *kvw_entry_op_name(int entry_op);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KVW_KVW_H */
