@@ -59,6 +59,7 @@ typedef struct kt_rec {
     kvw_version version;
     int server_error;
     kvw_entry_op entry_op;
+    int64_t ttl_ms;            /* reads: the record's TTL */
     unsigned char *value;      /* malloc'd copy, NUL-terminated for convenience */
     size_t value_len;
     char *key;                 /* copy of result->key (NULL if it was NULL) */
