@@ -48,6 +48,10 @@ static const char usage_text[] =
     "  purge KEY                          write a purge marker, dropping KEY's history\n"
     "  get KEY                            print KEY's value\n"
     "  entry KEY                          print KEY's latest record: VERSION OP [VALUE]\n"
+    "  info                               print the server's version and what the\n"
+    "                                     bucket supports (FEATURE yes | no: why)\n"
+    "  enable-ttl [--marker-ttl DUR]      turn per-key TTL (and limit markers) on for\n"
+    "                                     an existing bucket (nats-server 2.11+)\n"
     "  bench [OP] [options]               benchmark against raw nats.c (kvw bench --help)\n"
     "\n"
     "options (before or after the command; `--` ends them):\n"
@@ -55,6 +59,13 @@ static const char usage_text[] =
     "  --bucket NAME     KV bucket, created when missing [$KVW_BUCKET]\n"
     "  --expect VERSION  expected latest version (update, delete)\n"
     "  --timeout MS      deadline of the op in milliseconds [5000]\n"
+    "  --ttl DUR         put, create, update, purge: the record expires after DUR\n"
+    "                    (whole seconds: 30, 30s, 5m, 2h, 1d, or never; 2.11+)\n"
+    "  --history N       revisions kept per key, when the bucket is created [1]\n"
+    "  --marker-ttl DUR  when the bucket is created (or with enable-ttl): keys that\n"
+    "                    age out leave a PURGE marker that lives DUR\n"
+    "                    (a bucket the tool creates with --ttl or --marker-ttl\n"
+    "                    gets per-key TTL support)\n"
     "  --user NAME       user name\n"
     "  --password PASS   password [$KVW_PASSWORD; prefer the variable: argv is\n"
     "                    visible to other users]\n"
@@ -91,6 +102,9 @@ typedef struct cli_options {
     const char *token;
     const char *creds;
     const char *tls_ca;
+    const char *ttl;
+    const char *history;
+    const char *marker_ttl;
     const char *positional[8];
     int npositional;
     int too_many_positional;
@@ -111,6 +125,9 @@ static const option_spec option_specs[] = {
     {"--token", offsetof(cli_options, token)},
     {"--creds", offsetof(cli_options, creds)},
     {"--tls-ca", offsetof(cli_options, tls_ca)},
+    {"--ttl", offsetof(cli_options, ttl)},
+    {"--history", offsetof(cli_options, history)},
+    {"--marker-ttl", offsetof(cli_options, marker_ttl)},
 };
 
 static void usage_error(const char *fmt, ...)
@@ -144,6 +161,7 @@ static int exit_code_for(int code)
     case KVW_EBADNAME:
     case KVW_EBADVERSION:
     case KVW_ETOOBIG:
+    case KVW_EBADTTL:
     case KVW_EINVAL:
         return EXIT_USAGE;
     default:
@@ -225,6 +243,33 @@ static int parse_timeout(const char *text, int64_t *out)
         return -1;
     *out = (int64_t)v;
     return 0;
+}
+
+/* A duration for --ttl / --marker-ttl: "never", or a number with an
+ * optional unit ms, s (default), m, h, d. Whole seconds are the library's
+ * rule (it refuses others with KVW_EBADTTL); this only reads the text. */
+static int parse_duration(const char *text, int64_t *ms)
+{
+    if (strcmp(text, "never") == 0) {
+        *ms = KVW_TTL_NEVER;
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || v < 0 || text[0] == '-' || text[0] == '+')
+        return -1;
+    static const struct { const char *unit; long long ms; } units[] = {
+        {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            if (v > INT64_MAX / units[i].ms)
+                return -1;
+            *ms = (int64_t)(v * units[i].ms);
+            return 0;
+        }
+    }
+    return -1;
 }
 
 /*
@@ -330,6 +375,7 @@ typedef struct context {
     const char *value;
     kvw_version expected;
     int has_expected;
+    int64_t ttl_ms; /* 0: no --ttl */
 } context;
 
 typedef int (*command_runner)(context *ctx);
@@ -352,6 +398,16 @@ static int submit(context *ctx, completion *c)
     const char *k = ctx->key;
     const char *v = ctx->value;
     size_t vlen = v ? strlen(v) : 0;
+    if (ctx->ttl_ms != 0) {
+        switch (ctx->cmd->op) {
+        case KVW_OP_PUT: return kvw_put_ttl(b, k, v, vlen, ctx->ttl_ms, on_complete, c);
+        case KVW_OP_CREATE: return kvw_create_ttl(b, k, v, vlen, ctx->ttl_ms, on_complete, c);
+        case KVW_OP_UPDATE:
+            return kvw_update_ttl(b, k, v, vlen, &ctx->expected, ctx->ttl_ms, on_complete, c);
+        case KVW_OP_PURGE: return kvw_purge_ttl(b, k, ctx->ttl_ms, on_complete, c);
+        default: return KVW_EINTERNAL; /* refused before connecting */
+        }
+    }
     switch (ctx->cmd->op) {
     case KVW_OP_PUT:
         return kvw_put(b, k, v, vlen, on_complete, c);
@@ -414,6 +470,13 @@ static int run_single_op(context *ctx)
     c.want_value = is_read(ctx->cmd->op);
 
     int rc = submit(ctx, &c);
+    if (rc == KVW_ENOTSUP) {
+        int feature = ctx->cmd->op == KVW_OP_PUT || ctx->cmd->op == KVW_OP_UPDATE
+                          ? KVW_FEATURE_TTL_ON_WRITE
+                          : KVW_FEATURE_TTL;
+        report(name, rc, kvw_bucket_feature_status(ctx->bucket, feature));
+        return exit_code_for(rc);
+    }
     if (rc != 0) {
         report(name, rc, NULL);
         return exit_code_for(rc);
@@ -457,6 +520,53 @@ static int run_single_op(context *ctx)
     return code;
 }
 
+static void format_server_version(int v, char *buf, size_t size)
+{
+    if (v > 0)
+        snprintf(buf, size, "%d.%d.%d", v / 10000, v / 100 % 100, v % 100);
+    else
+        snprintf(buf, size, "unknown (%s)", kvw_err_name(v));
+}
+
+/* `info`: the server and the bucket's features, one per line. */
+static int run_info(context *ctx)
+{
+    char version[64];
+    format_server_version(kvw_client_server_version(ctx->client), version, sizeof version);
+    printf("server %s\n", version);
+    printf("bucket %s\n", kvw_bucket_name(ctx->bucket));
+    printf("max_value_size %lld\n", (long long)kvw_bucket_max_value_size(ctx->bucket));
+    for (int f = KVW_FEATURE_TTL; f <= KVW_FEATURE_FAST_BATCH; f++) {
+        if (kvw_bucket_supports(ctx->bucket, f) == 1)
+            printf("%s yes\n", kvw_feature_name(f));
+        else
+            printf("%s no: %s\n", kvw_feature_name(f), kvw_bucket_feature_status(ctx->bucket, f));
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "kvw: info: cannot write to stdout: %s\n", strerror(errno));
+        return EXIT_OTHER;
+    }
+    return EXIT_OK;
+}
+
+/* `enable-ttl`: allow_msg_ttl (and limit markers) on an existing bucket. */
+static int run_enable_ttl(context *ctx)
+{
+    int64_t marker = 0;
+    if (ctx->opts->marker_ttl)
+        parse_duration(ctx->opts->marker_ttl, &marker); /* checked in main */
+    int rc = kvw_bucket_enable_ttl(ctx->bucket, marker);
+    if (rc == KVW_ENOTSUP) {
+        report("enable-ttl", rc, kvw_bucket_feature_status(ctx->bucket, KVW_FEATURE_TTL));
+        return EXIT_OTHER;
+    }
+    if (rc != 0) {
+        report("enable-ttl", rc, NULL);
+        return setup_exit_code(rc);
+    }
+    return run_info(ctx);
+}
+
 static const command commands[] = {
     {"put", 2, "KEY VALUE", 0, KVW_OP_PUT, run_single_op, NULL},
     {"create", 2, "KEY VALUE", 0, KVW_OP_CREATE, run_single_op, NULL},
@@ -465,6 +575,8 @@ static const command commands[] = {
     {"purge", 1, "KEY", 0, KVW_OP_PURGE, run_single_op, NULL},
     {"get", 1, "KEY", 0, KVW_OP_GET, run_single_op, NULL},
     {"entry", 1, "KEY", 0, KVW_OP_GET_ENTRY, run_single_op, NULL},
+    {"info", 0, "", 0, KVW_OP_GET, run_info, NULL},
+    {"enable-ttl", 0, "[--marker-ttl DUR]", 0, KVW_OP_GET, run_enable_ttl, NULL},
     {"bench", 0, "[OP] [options]", 0, KVW_OP_PUT, NULL, bench_main},
 };
 
@@ -577,7 +689,35 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    int rc = kvw_key_check(ctx.key);
+    int takes_ttl = ctx.cmd->run == run_single_op && !is_read(ctx.cmd->op) &&
+                    ctx.cmd->op != KVW_OP_DELETE;
+    if (o.ttl) {
+        if (!takes_ttl) {
+            usage_error("%s does not take --ttl", name);
+            return EXIT_USAGE;
+        }
+        if (parse_duration(o.ttl, &ctx.ttl_ms) != 0 || ctx.ttl_ms == 0) {
+            usage_error("--ttl needs a duration such as 30s, 5m, 2h, 1d or never, not '%s'", o.ttl);
+            return EXIT_USAGE;
+        }
+    }
+    int64_t marker_ttl_ms = 0;
+    if (o.marker_ttl && (parse_duration(o.marker_ttl, &marker_ttl_ms) != 0 || marker_ttl_ms <= 0)) {
+        usage_error("--marker-ttl needs a duration such as 30s, 5m or 1h, not '%s'", o.marker_ttl);
+        return EXIT_USAGE;
+    }
+    int history = 1;
+    if (o.history) {
+        char *end = NULL;
+        long h = strtol(o.history, &end, 10);
+        if (end == o.history || *end != '\0' || h < 1 || h > 64) {
+            usage_error("--history needs a number from 1 to 64, not '%s'", o.history);
+            return EXIT_USAGE;
+        }
+        history = (int)h;
+    }
+
+    int rc = ctx.cmd->nargs == 0 ? 0 : kvw_key_check(ctx.key);
     if (rc != 0) {
         report(name, rc, "keys are 1-1024 characters of [-/_=.a-zA-Z0-9], "
                          "with no leading or trailing '.' and no '..'");
@@ -627,10 +767,18 @@ int main(int argc, char **argv)
     }
 
     kvw_bucket_options bopts = KVW_BUCKET_OPTIONS_INIT;
-    bopts.create_if_missing = 1;
+    /* Writes and reads create a missing bucket; info and enable-ttl do not. */
+    bopts.create_if_missing = ctx.cmd->run == run_single_op;
+    bopts.history = history;
+    bopts.allow_ttl = o.ttl != NULL || o.marker_ttl != NULL;
+    bopts.limit_marker_ttl_ms = ctx.cmd->run == run_enable_ttl ? 0 : marker_ttl_ms;
     rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);
     if (rc != 0) {
-        report("bucket", rc, rc == KVW_ETIMEDOUT ? "timed out opening the bucket" : NULL);
+        report("bucket", rc,
+               rc == KVW_ETIMEDOUT  ? "timed out opening the bucket"
+               : rc == KVW_ENOTSUP ? "creating a bucket with per-key TTL needs nats-server 2.11 or newer"
+               : rc == KVW_EBADTTL ? "--marker-ttl must be whole seconds, at least 1s"
+                                   : NULL);
         kvw_client_free(ctx.client);
         return setup_exit_code(rc);
     }

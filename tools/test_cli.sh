@@ -165,6 +165,16 @@ t "bench, zero --window" 2 '' -- bench --window 0 --server $DEAD
 t "bench, --keys below --threads" 2 '' -- bench --keys 2 --threads 4 --server $DEAD
 t "bench, closed port" 1 '' -- bench --ops 10 --server $DEAD
 
+t "--ttl on get" 2 '' -- --server $DEAD --bucket b get k --ttl 5s
+err_has "get does not take --ttl"
+t "--ttl on delete" 2 '' -- --server $DEAD --bucket b delete k --ttl 5s
+t "--ttl not a duration" 2 '' -- --server $DEAD --bucket b create k v --ttl soon
+err_has "--ttl needs a duration"
+t "--ttl zero" 2 '' -- --server $DEAD --bucket b create k v --ttl 0s
+t "--ttl negative" 2 '' -- --server $DEAD --bucket b create k v --ttl -5
+t "--history out of range" 2 '' -- --server $DEAD --bucket b put k v --history 65
+t "--marker-ttl not a duration" 2 '' -- --server $DEAD --bucket b info --marker-ttl x
+
 # ------------------------------------------------------------ no server
 t "closed port" 1 '' -- --server $DEAD --bucket b get k
 err_has "kvw: connect: KVW_ENOTCONN:"
@@ -276,6 +286,38 @@ CMD="(stream create)" OUT=$JS_REPLY ERR= RC=
     fail "creating a no_ack KV stream"
 t "write with no ack: outcome unknown" 5 '' -- --server "$URL" --bucket noack --timeout 300 put k v
 err_has "kvw: put: KVW_ETIMEDOUT:"
+
+# ------------------------------------------------------------ per-key TTL
+run "${S[@]}" info
+CMD="info" 
+[[ $RC == 0 && $OUT == "server "[0-9]*.[0-9]*.[0-9]* ]] && PASSED=$((PASSED + 1)) || fail "info: server version"
+version=$(sed -n 's/^server \([0-9]*\)\.\([0-9]*\)\..*/\1 \2/p' <<<"$OUT")
+read -r major minor <<<"$version"
+TT=(--server "$URL" --bucket clittl)
+if ((major * 100 + minor >= 211)); then
+    t "create --ttl" 0 '#' -- "${TT[@]}" create lock owner --ttl 1s
+    t "info: a bucket the tool made with --ttl has TTL" 0 '*' -- "${TT[@]}" info
+    [[ $OUT == *$'\nttl yes'* && $OUT == *$'\nttl_on_write yes'* ]] && PASSED=$((PASSED + 1)) || fail "info: ttl yes"
+    t "create --ttl again while held" 3 '' -- "${TT[@]}" create lock other --ttl 1s
+    sleep 2.5
+    t "expired: get" 4 '' -- "${TT[@]}" get lock
+    t "expired: create wins" 0 '#' -- "${TT[@]}" create lock other --ttl 5s
+    t "put --ttl, fractional seconds" 2 '' -- "${TT[@]}" put k v --ttl 1500ms
+    err_has "KVW_EBADTTL"
+    t "history 3: put --ttl refused" 1 '' -- --server "$URL" --bucket clittl3 --history 3 put k v --ttl 5s
+    err_has "history 1"
+    t "history 3: purge --ttl" 0 '#' -- --server "$URL" --bucket clittl3 purge k --ttl 5s
+    t "plain bucket: create --ttl refused" 1 '' -- "${S[@]}" create tk v --ttl 5s
+    err_has "KVW_ENOTSUP"
+    t "enable-ttl" 0 '*' -- "${S[@]}" enable-ttl --marker-ttl 2s
+    [[ $OUT == *$'\nttl yes'* && $OUT == *$'\nlimit_markers yes'* ]] && PASSED=$((PASSED + 1)) || fail "enable-ttl: info"
+    t "after enable-ttl: create --ttl" 0 '#' -- "${S[@]}" create tk v --ttl 5s
+else
+    t "create --ttl on nats-server < 2.11" 1 '' -- "${TT[@]}" create lock owner --ttl 1s
+    err_has "2.11"
+    t "enable-ttl on nats-server < 2.11" 1 '' -- "${S[@]}" enable-ttl
+    err_has "2.11"
+fi
 
 # A server that accepts the TCP connection but never speaks (stopped): the
 # connect times out. Nothing was written, so exit 1, not 5.
