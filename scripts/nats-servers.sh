@@ -14,6 +14,7 @@ set -euo pipefail
 PINNED=(2.10.27 2.11.17 2.12.15 2.15.2)
 DEBIAN=2.9.10
 CACHE=${KVW_SERVER_CACHE:-$HOME/.cache/kvw/nats-servers}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go.sh"
 
 path_of() {  # path_of VERSION: builds when missing, prints the binary's path
     local v=$1
@@ -26,11 +27,12 @@ path_of() {  # path_of VERSION: builds when missing, prints the binary's path
     fi
     local dir=$CACHE/$v
     if [[ ! -x $dir/nats-server ]]; then
+        [[ -n ${GO:-} ]] || kvw_go_setup >&2 || return 1
         mkdir -p "$dir"
         echo "building nats-server $v into $dir" >&2
         # CGO off: a static binary, the same as the project's releases.
         CGO_ENABLED=0 GOBIN=$dir GOFLAGS=-mod=mod \
-            go install "github.com/nats-io/nats-server/v2@v$v" >&2 ||
+            "$GO" install "github.com/nats-io/nats-server/v2@v$v" >&2 ||
             { echo "nats-server $v: go install failed" >&2; return 1; }
     fi
     echo "$dir/nats-server"

@@ -13,9 +13,9 @@ ROOT=$PWD
 
 scripts/install-deps.sh build-essential cmake ninja-build pkg-config git libnats-dev nats-server \
     libuv1-dev libcmocka-dev valgrind swig ruby ruby-dev openssl python3-cryptography \
-    clang libclang-rt-14-dev || exit 1
+    clang libclang-rt-14-dev nlohmann-json3-dev || exit 1
 
-STAGES=${KVW_TEST_STAGES:-"c asan tsan valgrind fuzz bindings bench"}
+STAGES=${KVW_TEST_STAGES:-"c matrix asan tsan valgrind fuzz bindings bindings-newest bench"}
 passed=0
 failed=0
 failures=()
@@ -57,7 +57,50 @@ valgrind_suites() {
             ctest --test-dir build --output-on-failure --timeout 1200 --no-tests=error -L valgrind
 }
 
+# The server matrix (scripts/nats-servers.sh): the C suites, the 0.1-ABI
+# program and the CLI against every pinned server; the fault suites against
+# the newest (the c stage runs them on Debian's 2.9.10, the oldest).
+NEWEST=$(scripts/nats-servers.sh --list | tail -n 1)
+on_server() {  # on_server VERSION COMMAND...: with that nats-server first on PATH
+    local v=$1 bin dir
+    shift
+    bin=$(scripts/nats-servers.sh --path "$v") || return 1
+    dir=$(mktemp -d) && ln -s "$bin" "$dir/nats-server" &&
+        PATH=$dir:$PATH NATS_SERVER_BIN=$bin KVW_SERVER_VERSION=$v "$@"
+    local rc=$?
+    rm -rf "$dir"
+    return $rc
+}
+matrix_one() {  # matrix_one VERSION
+    local v=$1 t rc=0
+    for t in conformance interop contract badinput ttl; do
+        on_server "$v" build/tests/test_$t >"build/matrix-$v-$t.log" 2>&1 ||
+            { echo "FAILED: $t on nats-server $v"; tail -n 40 "build/matrix-$v-$t.log"; rc=1; }
+        grep -h '^\[  SKIP    \]' "build/matrix-$v-$t.log" | sort | uniq -c | sed "s/^/  $t: /"
+    done
+    on_server "$v" build/tests/abi/abi_compat_v0_1 || { echo "FAILED: abi_compat_v0_1 on $v"; rc=1; }
+    on_server "$v" bash tools/test_cli.sh build/tools/kvw | tail -n 1 || { echo "FAILED: CLI on $v"; rc=1; }
+    return $rc
+}
+matrix() {
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo || return 1
+    local v rc=0 start
+    for v in $(scripts/nats-servers.sh --list); do
+        start=$SECONDS
+        matrix_one "$v" || rc=1
+        echo "nats-server $v: C suites, ABI 0.1 program, CLI ($((SECONDS - start)) s)"
+    done
+    start=$SECONDS
+    for t in restart cluster stall close soak; do
+        on_server "$NEWEST" build/tests/reliability/test_rel_$t >"build/matrix-$NEWEST-rel_$t.log" 2>&1 ||
+            { echo "FAILED: rel_$t on nats-server $NEWEST"; tail -n 40 "build/matrix-$NEWEST-rel_$t.log"; rc=1; }
+    done
+    echo "nats-server $NEWEST: fault suites ($((SECONDS - start)) s)"
+    return $rc
+}
+
 want c && stage "C suites, CLI, ABI and consumers (ctest)" c_suites
+want matrix && stage "server matrix: $(scripts/nats-servers.sh --list | tr '\n' ' ')" matrix
 want asan && stage "C suites under ASan+UBSan" sanitized address
 want tsan && stage "C suites under TSan" sanitized thread
 want valgrind && stage "conformance under valgrind memcheck" valgrind_suites
@@ -68,6 +111,12 @@ if want bindings; then
         [[ -x bindings/$lang/run-tests.sh ]] && stage "$lang binding" "bindings/$lang/run-tests.sh"
     done
     stage "cross-language (Go, Java, Ruby)" bindings/cross/run-tests.sh
+fi
+if want bindings-newest; then
+    for lang in go java ruby; do
+        [[ -x bindings/$lang/run-tests.sh ]] &&
+            stage "$lang binding on nats-server $NEWEST" on_server "$NEWEST" "bindings/$lang/run-tests.sh"
+    done
 fi
 want bench && [[ -x scripts/bench-smoke.sh ]] && stage "benchmark smoke run" scripts/bench-smoke.sh
 # The language rows (needs the bindings stage's builds): a few ops per language and client.

@@ -24,28 +24,8 @@ PREFIX=$BUILD/prefix-go
 say() { printf '\n== go binding [%ds]: %s\n' "$SECONDS" "$*"; }
 
 # ---------------------------------------------------------------- Go itself
-export PATH=$PATH:/usr/local/go/bin
-export GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=${GOFLAGS:--buildvcs=false}
-[[ -n ${HOME:-} ]] || export HOME=$BUILD/go-home # Go keeps its caches under $HOME
-go_minor() { "$1" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p'; }
-GO=${KVW_GO:-$(command -v go || true)} # KVW_GO: a go binary to use instead
-if [[ -z $GO || $(go_minor "$GO") -lt 21 ]]; then
-    if [[ -z $GO ]]; then
-        say "no Go found: installing Debian's golang-go to bootstrap"
-        scripts/install-deps.sh golang-go ca-certificates
-        GO=$(command -v go)
-    fi
-    want=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$MOD/go.mod")
-    arch=$(dpkg --print-architecture)
-    tc=golang.org/toolchain@v0.0.1-go$want.linux-$arch
-    say "fetching Go $want ($tc) from the module proxy with $("$GO" version)"
-    export GOMODCACHE=$BUILD/go-toolchain/mod
-    dir=$(cd "$(mktemp -d)" && "$GO" mod download -modcacherw -json "$tc" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-    chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*
-    GO=$dir/bin/go
-    unset GOMODCACHE
-fi
-export PATH=$(dirname "$GO"):$PATH
+source scripts/lib/go.sh
+kvw_go_setup "$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$MOD/go.mod")" || exit 1
 go version
 
 # ---------------------------------------------------------------- libkvw
