@@ -75,6 +75,16 @@ typedef struct SWIGCDATA {
 %constant int KVW_ETLS = KVW_ETLS;
 %constant int KVW_ESERVER = KVW_ESERVER;
 %constant int KVW_EINTERNAL = KVW_EINTERNAL;
+%constant int KVW_ENOTSUP = KVW_ENOTSUP;
+%constant int KVW_EBADTTL = KVW_EBADTTL;
+
+/* per-key TTL and kvw_feature */
+%constant int KVW_TTL_NEVER = KVW_TTL_NEVER;
+%constant int KVW_FEATURE_TTL = KVW_FEATURE_TTL;
+%constant int KVW_FEATURE_TTL_ON_WRITE = KVW_FEATURE_TTL_ON_WRITE;
+%constant int KVW_FEATURE_LIMIT_MARKERS = KVW_FEATURE_LIMIT_MARKERS;
+%constant int KVW_FEATURE_ATOMIC_BATCH = KVW_FEATURE_ATOMIC_BATCH;
+%constant int KVW_FEATURE_FAST_BATCH = KVW_FEATURE_FAST_BATCH;
 
 /* kvw_op */
 %constant int KVW_OP_PUT = KVW_OP_PUT;
@@ -109,6 +119,7 @@ int kvw_key_check(const char *key);
 int kvw_bucket_name_check(const char *name);
 const char *kvw_op_name(int op);
 const char *kvw_entry_op_name(int entry_op);
+const char *kvw_feature_name(int feature);
 
 /* ================================================= the shim (kvwb_*) */
 

@@ -142,6 +142,8 @@ VALUE_SETTER(bucket, history, int)
 VALUE_SETTER(bucket, max_age_ms, int64_t)
 VALUE_SETTER(bucket, max_bytes, int64_t)
 VALUE_SETTER(bucket, replicas, int)
+VALUE_SETTER(bucket, allow_ttl, int)
+VALUE_SETTER(bucket, limit_marker_ttl_ms, int64_t)
 
 int kvwb_bucket_options_set_max_value_size(kvwb_bucket_options *opts, int64_t value)
 {
@@ -462,6 +464,26 @@ int kvwb_inflight(kvwb_client *c)
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
+int kvwb_client_server_version(kvwb_client *c)
+{
+    kvw_client *kvw;
+    int rc;
+    if (!c)
+        return KVW_EINVAL;
+    lock(c);
+    if (c->state != ST_OPEN || c->closed) {
+        rc = c->closed ? KVW_ECLOSED : KVW_EINVAL;
+        unlock(c);
+        return rc;
+    }
+    c->refs++; /* the kvw client stays while we ask it */
+    kvw = c->kvw;
+    unlock(c);
+    rc = kvw_client_server_version(kvw);
+    core_unref(c);
+    return rc;
+}
+
 int kvwb_fd(kvwb_client *c)
 {
     int fd;
@@ -549,6 +571,21 @@ int64_t kvwb_bucket_max_value_size(const kvwb_bucket *b)
     return b && b->kvw ? kvw_bucket_max_value_size(b->kvw) : (int64_t)KVW_EINVAL;
 }
 
+int kvwb_bucket_supports(const kvwb_bucket *b, int feature)
+{
+    return b && b->kvw ? kvw_bucket_supports(b->kvw, feature) : KVW_EINVAL;
+}
+
+const char *kvwb_bucket_feature_status(const kvwb_bucket *b, int feature)
+{
+    return b && b->kvw ? kvw_bucket_feature_status(b->kvw, feature) : "bucket not open";
+}
+
+int kvwb_bucket_enable_ttl(kvwb_bucket *b, int64_t limit_marker_ttl_ms)
+{
+    return b && b->kvw ? kvw_bucket_enable_ttl(b->kvw, limit_marker_ttl_ms) : KVW_EINVAL;
+}
+
 /* ---------------------------------------------------------- completions */
 
 static const char OOM_MESSAGE[] = "kvw binding: out of memory copying the result";
@@ -607,6 +644,7 @@ static void on_result(const kvw_result *r, void *user_data)
     rec->op = (int)r->op;
     rec->server_error = r->server_error;
     rec->entry_op = (int)r->entry_op;
+    rec->ttl_ms = r->ttl_ms;
     if (kvw_version_format(&r->version, rec->version, sizeof rec->version) < 0)
         memcpy(rec->version, "unknown", sizeof "unknown");
     if (kvw_version_to_u64(&r->version, &rev) != 0 || rev > (uint64_t)INT64_MAX)
@@ -779,6 +817,49 @@ int kvwb_get_entry(kvwb_bucket *b, const char *key, int64_t op_id)
     if (rc != 0)
         return rc;
     return op_end(ctx, kvw_get_entry(b->kvw, key, on_result, ctx));
+}
+
+int kvwb_put_ttl(kvwb_bucket *b, const char *key, const void *data, size_t len, int64_t ttl_ms,
+                 int64_t op_id)
+{
+    struct op_ctx *ctx;
+    int rc = op_begin(b, op_id, &ctx);
+    if (rc != 0)
+        return rc;
+    return op_end(ctx, kvw_put_ttl(b->kvw, key, data, len, ttl_ms, on_result, ctx));
+}
+
+int kvwb_create_ttl(kvwb_bucket *b, const char *key, const void *data, size_t len, int64_t ttl_ms,
+                    int64_t op_id)
+{
+    struct op_ctx *ctx;
+    int rc = op_begin(b, op_id, &ctx);
+    if (rc != 0)
+        return rc;
+    return op_end(ctx, kvw_create_ttl(b->kvw, key, data, len, ttl_ms, on_result, ctx));
+}
+
+int kvwb_update_ttl(kvwb_bucket *b, const char *key, const void *data, size_t len,
+                    const char *expected_version, int64_t ttl_ms, int64_t op_id)
+{
+    struct op_ctx *ctx;
+    kvw_version v;
+    int rc = parse_version(&v, expected_version);
+    if (rc != 0)
+        return rc;
+    rc = op_begin(b, op_id, &ctx);
+    if (rc != 0)
+        return rc;
+    return op_end(ctx, kvw_update_ttl(b->kvw, key, data, len, &v, ttl_ms, on_result, ctx));
+}
+
+int kvwb_purge_ttl(kvwb_bucket *b, const char *key, int64_t ttl_ms, int64_t op_id)
+{
+    struct op_ctx *ctx;
+    int rc = op_begin(b, op_id, &ctx);
+    if (rc != 0)
+        return rc;
+    return op_end(ctx, kvw_purge_ttl(b->kvw, key, ttl_ms, on_result, ctx));
 }
 
 /* -------------------------------------------------------- version text */

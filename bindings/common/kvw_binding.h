@@ -81,6 +81,10 @@ int kvwb_bucket_options_set_max_value_size(kvwb_bucket_options *opts, int64_t va
 int kvwb_bucket_options_set_replicas(kvwb_bucket_options *opts, int value);
 /** KVW_STORAGE_FILE or KVW_STORAGE_MEMORY. */
 int kvwb_bucket_options_set_storage(kvwb_bucket_options *opts, int value);
+/** 1: the bucket accepts per-key TTLs (nats-server 2.11+). */
+int kvwb_bucket_options_set_allow_ttl(kvwb_bucket_options *opts, int value);
+/** > 0: limit markers that live this long (whole seconds, >= 1000). */
+int kvwb_bucket_options_set_limit_marker_ttl_ms(kvwb_bucket_options *opts, int64_t value);
 
 /* ------------------------------------------------------------- clients */
 
@@ -136,6 +140,8 @@ struct kvwb_completion *kvwb_next(kvwb_client *client);
 int kvwb_queued(kvwb_client *client);
 /** Ops accepted by this shim whose record is not yet queued. */
 int kvwb_inflight(kvwb_client *client);
+/** kvw_client_server_version (2.11.3 -> 21103), or KVW_ECLOSED / KVW_EINVAL / KVW_ENOTCONN. */
+int kvwb_client_server_version(kvwb_client *client);
 /**
  * kvw_client_fd: readable while kvw has completions to run; then call
  * kvwb_wait(client, 0). Owned by kvw: do not close or read it. Valid until
@@ -170,6 +176,12 @@ void kvwb_bucket_free(kvwb_bucket *bucket);
 const char *kvwb_bucket_name(const kvwb_bucket *bucket);
 /** Largest accepted value in bytes; negative KVW_E* before open. */
 int64_t kvwb_bucket_max_value_size(const kvwb_bucket *bucket);
+/** kvw_bucket_supports: 1, 0, or KVW_EINVAL (also before open). */
+int kvwb_bucket_supports(const kvwb_bucket *bucket, int feature);
+/** kvw_bucket_feature_status; owned by the bucket, never NULL. */
+const char *kvwb_bucket_feature_status(const kvwb_bucket *bucket, int feature);
+/** kvw_bucket_enable_ttl (blocking). */
+int kvwb_bucket_enable_ttl(kvwb_bucket *bucket, int64_t limit_marker_ttl_ms);
 
 /* ------------------------------------------------------------- submits */
 /*
@@ -190,6 +202,14 @@ int kvwb_delete_with_version(kvwb_bucket *bucket, const char *key,
 int kvwb_purge(kvwb_bucket *bucket, const char *key, int64_t op_id);
 int kvwb_get(kvwb_bucket *bucket, const char *key, int64_t op_id);
 int kvwb_get_entry(kvwb_bucket *bucket, const char *key, int64_t op_id);
+/* Per-key TTL (kvw_*_ttl): ttl_ms whole seconds >= 1000, or KVW_TTL_NEVER. */
+int kvwb_put_ttl(kvwb_bucket *bucket, const char *key, const void *data, size_t len,
+                 int64_t ttl_ms, int64_t op_id);
+int kvwb_create_ttl(kvwb_bucket *bucket, const char *key, const void *data, size_t len,
+                    int64_t ttl_ms, int64_t op_id);
+int kvwb_update_ttl(kvwb_bucket *bucket, const char *key, const void *data, size_t len,
+                    const char *expected_version, int64_t ttl_ms, int64_t op_id);
+int kvwb_purge_ttl(kvwb_bucket *bucket, const char *key, int64_t ttl_ms, int64_t op_id);
 
 /* ---------------------------------------------------------- completions */
 
@@ -205,6 +225,7 @@ typedef struct kvwb_completion {
     int entry_op;         /**< reads: KVW_ENTRY_*; writes: KVW_ENTRY_NONE */
     int64_t revision;     /**< the version as a NATS revision; 0 if unknown */
     int64_t value_len;    /**< reads: value length */
+    int64_t ttl_ms;       /**< reads: the record's TTL in ms, 0 none, KVW_TTL_NEVER */
     char version[KVW_VERSION_STRLEN]; /**< kvw_version_format text: "42", "unknown" */
     const char *key;      /**< the op's key; never NULL */
     const char *message;  /**< human-readable outcome; never NULL */

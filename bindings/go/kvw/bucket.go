@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"strings"
+	"time"
 
 	native "github.com/kvw/kvw/bindings/go/internal/kvw_native"
 )
@@ -45,7 +46,8 @@ type Entry struct {
 	Key     string
 	Value   []byte // never nil on success; empty for markers and tombstones
 	Version Version
-	Op      EntryOp // Get: always EntryPut
+	Op      EntryOp       // Get: always EntryPut
+	TTL     time.Duration // the record's own TTL: 0 none, TTLNever, else whole seconds
 }
 
 // Name is the bucket's name.
@@ -69,32 +71,34 @@ func (b *Bucket) Close() error {
 	return nil
 }
 
-// Put stores value under key and returns the new version.
-func (b *Bucket) Put(ctx context.Context, key string, value []byte) (Version, error) {
-	r, err := b.do(ctx, opPut, key, value, Version{})
+// Put stores value under key and returns the new version. With TTL(d) the
+// value expires after d (FeatureTTLOnWrite: history-1 buckets only).
+func (b *Bucket) Put(ctx context.Context, key string, value []byte, opts ...WriteOption) (Version, error) {
+	r, err := b.do(ctx, opPut, key, value, Version{}, ttlOf(opts))
 	return r.version, err
 }
 
 // Create stores value only if key has no live value: never written, or
 // deleted / purged with Delete / Purge. ErrAlreadyExists when it holds a
 // value, including the empty-value tombstone of DeleteWithVersion. Of two
-// racing creators exactly one wins.
-func (b *Bucket) Create(ctx context.Context, key string, value []byte) (Version, error) {
-	r, err := b.do(ctx, opCreate, key, value, Version{})
+// racing creators exactly one wins. With TTL(d) the value expires after d:
+// a lock or lease that frees itself (FeatureTTL).
+func (b *Bucket) Create(ctx context.Context, key string, value []byte, opts ...WriteOption) (Version, error) {
+	r, err := b.do(ctx, opCreate, key, value, Version{}, ttlOf(opts))
 	return r.version, err
 }
 
 // Update stores value only if the key's latest version is expected, else
-// ErrConflict.
-func (b *Bucket) Update(ctx context.Context, key string, value []byte, expected Version) (Version, error) {
-	r, err := b.do(ctx, opUpdate, key, value, expected)
+// ErrConflict. With TTL(d) it renews a lease (FeatureTTLOnWrite).
+func (b *Bucket) Update(ctx context.Context, key string, value []byte, expected Version, opts ...WriteOption) (Version, error) {
+	r, err := b.do(ctx, opUpdate, key, value, expected, ttlOf(opts))
 	return r.version, err
 }
 
 // Delete writes a delete marker (best effort: it succeeds whether or not the
 // key existed) and returns the marker's version.
 func (b *Bucket) Delete(ctx context.Context, key string) (Version, error) {
-	r, err := b.do(ctx, opDelete, key, nil, Version{})
+	r, err := b.do(ctx, opDelete, key, nil, Version{}, noTTL)
 	return r.version, err
 }
 
@@ -103,13 +107,14 @@ func (b *Bucket) Delete(ctx context.Context, key string) (Version, error) {
 // key that never existed). Create keeps refusing the key until someone
 // Updates over the tombstone's version.
 func (b *Bucket) DeleteWithVersion(ctx context.Context, key string, expected Version) (Version, error) {
-	r, err := b.do(ctx, opDeleteWithVersion, key, nil, expected)
+	r, err := b.do(ctx, opDeleteWithVersion, key, nil, expected, noTTL)
 	return r.version, err
 }
 
-// Purge writes a purge marker that drops the key's history.
-func (b *Bucket) Purge(ctx context.Context, key string) (Version, error) {
-	r, err := b.do(ctx, opPurge, key, nil, Version{})
+// Purge writes a purge marker that drops the key's history. With TTL(d) the
+// marker itself goes away after d (FeatureTTL; nats.go's PurgeTTL).
+func (b *Bucket) Purge(ctx context.Context, key string, opts ...WriteOption) (Version, error) {
+	r, err := b.do(ctx, opPurge, key, nil, Version{}, ttlOf(opts))
 	return r.version, err
 }
 
@@ -117,7 +122,7 @@ func (b *Bucket) Purge(ctx context.Context, key string) (Version, error) {
 // deleted or purged, or holds an empty value (then the *Error's Version is
 // the marker's or tombstone's version).
 func (b *Bucket) Get(ctx context.Context, key string) (Entry, error) {
-	r, err := b.do(ctx, opGet, key, nil, Version{})
+	r, err := b.do(ctx, opGet, key, nil, Version{}, noTTL)
 	return r.entry, err
 }
 
@@ -125,23 +130,23 @@ func (b *Bucket) Get(ctx context.Context, key string) (Entry, error) {
 // values included, with its version (to Update over a tombstone). ErrNotFound
 // only when the key holds no record at all.
 func (b *Bucket) GetEntry(ctx context.Context, key string) (Entry, error) {
-	r, err := b.do(ctx, opGetEntry, key, nil, Version{})
+	r, err := b.do(ctx, opGetEntry, key, nil, Version{}, noTTL)
 	return r.entry, err
 }
 
 // PutAsync is the async form of Put.
-func (b *Bucket) PutAsync(key string, value []byte, cb func(Version, error)) error {
-	return b.async(opPut, key, value, Version{}, pending{write: cb})
+func (b *Bucket) PutAsync(key string, value []byte, cb func(Version, error), opts ...WriteOption) error {
+	return b.async(opPut, key, value, Version{}, pending{write: cb, ttl: ttlOf(opts)})
 }
 
 // CreateAsync is the async form of Create.
-func (b *Bucket) CreateAsync(key string, value []byte, cb func(Version, error)) error {
-	return b.async(opCreate, key, value, Version{}, pending{write: cb})
+func (b *Bucket) CreateAsync(key string, value []byte, cb func(Version, error), opts ...WriteOption) error {
+	return b.async(opCreate, key, value, Version{}, pending{write: cb, ttl: ttlOf(opts)})
 }
 
 // UpdateAsync is the async form of Update.
-func (b *Bucket) UpdateAsync(key string, value []byte, expected Version, cb func(Version, error)) error {
-	return b.async(opUpdate, key, value, expected, pending{write: cb})
+func (b *Bucket) UpdateAsync(key string, value []byte, expected Version, cb func(Version, error), opts ...WriteOption) error {
+	return b.async(opUpdate, key, value, expected, pending{write: cb, ttl: ttlOf(opts)})
 }
 
 // DeleteAsync is the async form of Delete.
@@ -155,8 +160,8 @@ func (b *Bucket) DeleteWithVersionAsync(key string, expected Version, cb func(Ve
 }
 
 // PurgeAsync is the async form of Purge.
-func (b *Bucket) PurgeAsync(key string, cb func(Version, error)) error {
-	return b.async(opPurge, key, nil, Version{}, pending{write: cb})
+func (b *Bucket) PurgeAsync(key string, cb func(Version, error), opts ...WriteOption) error {
+	return b.async(opPurge, key, nil, Version{}, pending{write: cb, ttl: ttlOf(opts)})
 }
 
 // GetAsync is the async form of Get.
@@ -170,7 +175,7 @@ func (b *Bucket) GetEntryAsync(key string, cb func(Entry, error)) error {
 }
 
 // do submits op kind and waits for its result.
-func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, expected Version) (result, error) {
+func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, expected Version, ttl int64) (result, error) {
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
@@ -180,7 +185,7 @@ func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, 
 		// kvw's window frees as records are delivered, whatever callbacks do.
 		progress := c.progress.wait()
 		c.inflight.Add(1)
-		err := b.submit(kind, key, value, expected, pending{ch: ch})
+		err := b.submit(kind, key, value, expected, pending{ch: ch, ttl: ttl})
 		if err == nil {
 			c.progress.done()
 			break
@@ -230,6 +235,27 @@ func (b *Bucket) submit(kind opKind, key string, value []byte, expected Version,
 	id := c.nextID.Add(1)
 	c.add(id, p, b.client)
 	var rc int
+	switch {
+	case p.ttl != noTTL:
+		rc = b.submitTTL(kind, key, value, expected, p.ttl, id)
+	default:
+		rc = b.submitPlain(kind, key, value, expected, id)
+	}
+	runtime.KeepAlive(b) // the C bucket is freed by b's cleanup
+	if rc != 0 {
+		c.take(id)
+		c.release()
+		msg := ""
+		if rc == codeNotSupported {
+			msg = b.FeatureStatus(kind.ttlFeature())
+		}
+		return refusal(rc, kind.String(), key, msg)
+	}
+	return nil
+}
+
+func (b *Bucket) submitPlain(kind opKind, key string, value []byte, expected Version, id int64) int {
+	var rc int
 	switch kind {
 	case opPut:
 		rc = native.Kvwb_put(b.h, key, value, id)
@@ -248,11 +274,19 @@ func (b *Bucket) submit(kind opKind, key string, value []byte, expected Version,
 	case opGetEntry:
 		rc = native.Kvwb_get_entry(b.h, key, id)
 	}
-	runtime.KeepAlive(b) // the C bucket is freed by b's cleanup
-	if rc != 0 {
-		c.take(id)
-		c.release()
-		return refusal(rc, kind.String(), key, "")
+	return rc
+}
+
+func (b *Bucket) submitTTL(kind opKind, key string, value []byte, expected Version, ttl int64, id int64) int {
+	switch kind {
+	case opPut:
+		return native.Kvwb_put_ttl(b.h, key, value, ttl, id)
+	case opCreate:
+		return native.Kvwb_create_ttl(b.h, key, value, ttl, id)
+	case opUpdate:
+		return native.Kvwb_update_ttl(b.h, key, value, expected.String(), ttl, id)
+	case opPurge:
+		return native.Kvwb_purge_ttl(b.h, key, ttl, id)
 	}
-	return nil
+	return codeInvalid // TTL is only offered on the ops above
 }

@@ -43,11 +43,20 @@ var opNames = [...]string{"put", "create", "update", "delete", "delete_with_vers
 func (k opKind) String() string { return opNames[k] }
 func (k opKind) isRead() bool   { return k == opGet || k == opGetEntry }
 
+// ttlFeature is the feature a TTL on op k needs.
+func (k opKind) ttlFeature() Feature {
+	if k == opPut || k == opUpdate {
+		return FeatureTTLOnWrite
+	}
+	return FeatureTTL
+}
+
 // pending is one submitted op waiting for its record. Exactly one of ch,
 // write, read is set (none for a fire-and-forget async op).
 type pending struct {
 	key   string
 	kind  opKind
+	ttl   int64       // ms for the _ttl submit; noTTL for the plain one
 	ch    chan result // synchronous call, buffered (cap 1)
 	write func(Version, error)
 	read  func(Entry, error)
@@ -303,6 +312,7 @@ func decode(rec native.Kvwb_completion, p pending) result {
 				Value:   rec.Value_bytes(),
 				Version: versionOf(rec.GetRevision(), rec.GetVersion),
 				Op:      EntryOp(rec.GetEntry_op()),
+				TTL:     ttlFromMillis(rec.GetTtl_ms()),
 			}
 			if r.entry.Value == nil {
 				r.entry.Value = []byte{}

@@ -13,39 +13,42 @@ import (
 // test with errors.Is(err, kvw.ErrConflict) and read the details with
 // errors.As(err, &kerr).
 var (
-	ErrInvalid           = errors.New("kvw: invalid argument")              // KVW_EINVAL
-	ErrInvalidKey        = errors.New("kvw: invalid key")                   // KVW_EBADKEY
-	ErrInvalidBucketName = errors.New("kvw: invalid bucket name")           // KVW_EBADNAME
-	ErrInvalidVersion    = errors.New("kvw: invalid version")               // KVW_EBADVERSION
-	ErrTooBig            = errors.New("kvw: value too big")                 // KVW_ETOOBIG
-	ErrAlreadyExists     = errors.New("kvw: key already exists")            // KVW_EEXIST
-	ErrConflict          = errors.New("kvw: version conflict")              // KVW_ECONFLICT
-	ErrNotFound          = errors.New("kvw: key not found")                 // KVW_ENOTFOUND
-	ErrTimeout           = errors.New("kvw: timed out")                     // KVW_ETIMEDOUT
-	ErrNotConnected      = errors.New("kvw: not connected")                 // KVW_ENOTCONN
-	ErrNoBucket          = errors.New("kvw: no such bucket")                // KVW_ENOBUCKET
-	ErrFull              = errors.New("kvw: bucket or server storage full") // KVW_EFULL
-	ErrClosed            = errors.New("kvw: closed")                        // KVW_ECLOSED
-	ErrBusy              = errors.New("kvw: in-flight window full")         // KVW_EBUSY
-	ErrNoMemory          = errors.New("kvw: out of memory")                 // KVW_ENOMEM
-	ErrAuth              = errors.New("kvw: authentication failed")         // KVW_EAUTH
-	ErrPermission        = errors.New("kvw: permission denied")             // KVW_EPERM
-	ErrTLS               = errors.New("kvw: TLS failure")                   // KVW_ETLS
-	ErrServer            = errors.New("kvw: server error")                  // KVW_ESERVER
-	ErrInternal          = errors.New("kvw: internal error")                // KVW_EINTERNAL
+	ErrInvalid           = errors.New("kvw: invalid argument")                      // KVW_EINVAL
+	ErrInvalidKey        = errors.New("kvw: invalid key")                           // KVW_EBADKEY
+	ErrInvalidBucketName = errors.New("kvw: invalid bucket name")                   // KVW_EBADNAME
+	ErrInvalidVersion    = errors.New("kvw: invalid version")                       // KVW_EBADVERSION
+	ErrTooBig            = errors.New("kvw: value too big")                         // KVW_ETOOBIG
+	ErrAlreadyExists     = errors.New("kvw: key already exists")                    // KVW_EEXIST
+	ErrConflict          = errors.New("kvw: version conflict")                      // KVW_ECONFLICT
+	ErrNotFound          = errors.New("kvw: key not found")                         // KVW_ENOTFOUND
+	ErrTimeout           = errors.New("kvw: timed out")                             // KVW_ETIMEDOUT
+	ErrNotConnected      = errors.New("kvw: not connected")                         // KVW_ENOTCONN
+	ErrNoBucket          = errors.New("kvw: no such bucket")                        // KVW_ENOBUCKET
+	ErrFull              = errors.New("kvw: bucket or server storage full")         // KVW_EFULL
+	ErrClosed            = errors.New("kvw: closed")                                // KVW_ECLOSED
+	ErrBusy              = errors.New("kvw: in-flight window full")                 // KVW_EBUSY
+	ErrNoMemory          = errors.New("kvw: out of memory")                         // KVW_ENOMEM
+	ErrAuth              = errors.New("kvw: authentication failed")                 // KVW_EAUTH
+	ErrPermission        = errors.New("kvw: permission denied")                     // KVW_EPERM
+	ErrTLS               = errors.New("kvw: TLS failure")                           // KVW_ETLS
+	ErrServer            = errors.New("kvw: server error")                          // KVW_ESERVER
+	ErrInternal          = errors.New("kvw: internal error")                        // KVW_EINTERNAL
+	ErrNotSupported      = errors.New("kvw: not supported by the server or bucket") // KVW_ENOTSUP
+	ErrInvalidTTL        = errors.New("kvw: invalid TTL")                           // KVW_EBADTTL
 )
 
 // The KVW_E* codes, read once from the native module.
 var (
-	codeInvalid    = native.KVW_EINVAL
-	codeBadKey     = native.KVW_EBADKEY
-	codeBadName    = native.KVW_EBADNAME
-	codeBadVersion = native.KVW_EBADVERSION
-	codeExists     = native.KVW_EEXIST
-	codeConflict   = native.KVW_ECONFLICT
-	codeNotFound   = native.KVW_ENOTFOUND
-	codeClosed     = native.KVW_ECLOSED
-	codeBusy       = native.KVW_EBUSY
+	codeInvalid      = native.KVW_EINVAL
+	codeBadKey       = native.KVW_EBADKEY
+	codeBadName      = native.KVW_EBADNAME
+	codeBadVersion   = native.KVW_EBADVERSION
+	codeExists       = native.KVW_EEXIST
+	codeConflict     = native.KVW_ECONFLICT
+	codeNotFound     = native.KVW_ENOTFOUND
+	codeClosed       = native.KVW_ECLOSED
+	codeBusy         = native.KVW_EBUSY
+	codeNotSupported = native.KVW_ENOTSUP
 )
 
 var sentinels = map[int]error{
@@ -69,6 +72,8 @@ var sentinels = map[int]error{
 	native.KVW_ETLS:        ErrTLS,
 	native.KVW_ESERVER:     ErrServer,
 	native.KVW_EINTERNAL:   ErrInternal,
+	native.KVW_ENOTSUP:     ErrNotSupported,
+	native.KVW_EBADTTL:     ErrInvalidTTL,
 }
 
 // Error is a kvw failure: the code and message kvw reported for one op (or

@@ -17,7 +17,7 @@ import (
 // KeyValue reads as the same entries (values, revisions, deleted keys as
 // deleted), and the reverse.
 
-func natsKV(t *testing.T, bucket string) jetstream.KeyValue {
+func natsJS(t *testing.T) jetstream.JetStream {
 	t.Helper()
 	nc, err := nats.Connect(serverURL)
 	if err != nil {
@@ -28,7 +28,12 @@ func natsKV(t *testing.T, bucket string) jetstream.KeyValue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := js.KeyValue(testCtx(t), bucket)
+	return js
+}
+
+func natsKV(t *testing.T, bucket string) jetstream.KeyValue {
+	t.Helper()
+	kv, err := natsJS(t).KeyValue(testCtx(t), bucket)
 	if err != nil {
 		t.Fatalf("nats.go KeyValue(%s): %v", bucket, err)
 	}

@@ -52,6 +52,13 @@ type BucketOptions struct {
 	MaxValueSize    int           // largest value, 0 = server limit [0]
 	Replicas        int           // stream replicas, 1..5 [1]
 	Storage         Storage       // [FileStorage]
+	// AllowTTL lets keys carry their own TTL (Create/Put/Update/Purge with
+	// TTL; nats-server 2.11+, else ErrNotSupported) [false]
+	AllowTTL bool
+	// LimitMarkerTTL > 0: when a key's last value ages out (MaxAge or its
+	// TTL) the server leaves a purge marker that lives this long (nats.go's
+	// LimitMarkerTTL). Whole seconds; implies AllowTTL [0]
+	LimitMarkerTTL time.Duration
 }
 
 // millis converts d to whole milliseconds, rounding a nonzero sub-millisecond
@@ -157,6 +164,12 @@ func (o *BucketOptions) native(name string) (native.Kvwb_bucket_options, *Error)
 	}
 	if o.Storage != FileStorage {
 		s.num("Storage", native.Kvwb_bucket_options_set_storage(n, int(o.Storage)))
+	}
+	if o.AllowTTL {
+		s.num("AllowTTL", native.Kvwb_bucket_options_set_allow_ttl(n, 1))
+	}
+	if o.LimitMarkerTTL != 0 {
+		s.num("LimitMarkerTTL", native.Kvwb_bucket_options_set_limit_marker_ttl_ms(n, millis(o.LimitMarkerTTL)))
 	}
 	if s.err != nil {
 		native.Kvwb_bucket_options_free(n)
