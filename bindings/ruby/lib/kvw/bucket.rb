@@ -46,49 +46,40 @@ module Kvw
     EMPTY = "".b.freeze
     private_constant :WRITE, :GET, :ENTRY, :EMPTY
 
-    # Stores +value+ under +key+. Returns the new Kvw::Version.
-    def put(key, value)
-      key = check_key(key, :put)
-      value = check_value(value)
-      run(WRITE, :put, key, nil) { |id| Native.kvwb_put(@native, key, value, id) }
+    # Stores +value+ under +key+. Returns the new Kvw::Version. With +ttl:+
+    # the value expires after that many seconds (history-1 buckets only:
+    # supports?(:ttl_on_write)).
+    def put(key, value, ttl: nil)
+      submit_put(key, value, ttl, nil)
     end
 
     # put, asynchronously: yields (version, error) on the dispatcher thread.
-    def put_async(key, value, &block)
-      key = check_key(key, :put)
-      value = check_value(value)
-      run(WRITE, :put, key, need(block)) { |id| Native.kvwb_put(@native, key, value, id) }
+    def put_async(key, value, ttl: nil, &block)
+      submit_put(key, value, ttl, need(block))
     end
 
     # Stores +value+ only if +key+ has no live value (never written, or
     # deleted / purged). Kvw::AlreadyExists when it holds one, including the
     # empty-value tombstone of delete_with_version. Returns the new Version.
-    def create(key, value)
-      key = check_key(key, :create)
-      value = check_value(value)
-      run(WRITE, :create, key, nil) { |id| Native.kvwb_create(@native, key, value, id) }
+    # With +ttl:+ (seconds, or :never) the value expires: a lock or lease
+    # that frees itself, and create works on the key again (supports?(:ttl)).
+    def create(key, value, ttl: nil)
+      submit_create(key, value, ttl, nil)
     end
 
-    def create_async(key, value, &block)
-      key = check_key(key, :create)
-      value = check_value(value)
-      run(WRITE, :create, key, need(block)) { |id| Native.kvwb_create(@native, key, value, id) }
+    def create_async(key, value, ttl: nil, &block)
+      submit_create(key, value, ttl, need(block))
     end
 
     # Stores +value+ only if the key's latest version is +expected+, else
     # Kvw::Conflict (also for a key that was never written). Returns the new Version.
-    def update(key, value, expected)
-      key = check_key(key, :update)
-      value = check_value(value)
-      version = Version.coerce(expected).text
-      run(WRITE, :update, key, nil) { |id| Native.kvwb_update(@native, key, value, version, id) }
+    # With +ttl:+ it renews a lease (supports?(:ttl_on_write)).
+    def update(key, value, expected, ttl: nil)
+      submit_update(key, value, expected, ttl, nil)
     end
 
-    def update_async(key, value, expected, &block)
-      key = check_key(key, :update)
-      value = check_value(value)
-      version = Version.coerce(expected).text
-      run(WRITE, :update, key, need(block)) { |id| Native.kvwb_update(@native, key, value, version, id) }
+    def update_async(key, value, expected, ttl: nil, &block)
+      submit_update(key, value, expected, ttl, need(block))
     end
 
     # Writes a delete marker (succeeds whether or not the key existed).
@@ -124,14 +115,13 @@ module Kvw
     end
 
     # Writes a purge marker that drops the key's history. Returns its Version.
-    def purge(key)
-      key = check_key(key, :purge)
-      run(WRITE, :purge, key, nil) { |id| Native.kvwb_purge(@native, key, id) }
+    # With +ttl:+ the marker itself goes away after that many seconds.
+    def purge(key, ttl: nil)
+      submit_purge(key, ttl, nil)
     end
 
-    def purge_async(key, &block)
-      key = check_key(key, :purge)
-      run(WRITE, :purge, key, need(block)) { |id| Native.kvwb_purge(@native, key, id) }
+    def purge_async(key, ttl: nil, &block)
+      submit_purge(key, ttl, need(block))
     end
 
     # The key's value (binary String), or nil when it has none.
@@ -168,6 +158,33 @@ module Kvw
       Native.kvwb_bucket_max_value_size(@native)
     end
 
+    FEATURES = { ttl: Native::KVW_FEATURE_TTL, ttl_on_write: Native::KVW_FEATURE_TTL_ON_WRITE,
+                 limit_markers: Native::KVW_FEATURE_LIMIT_MARKERS,
+                 atomic_batch: Native::KVW_FEATURE_ATOMIC_BATCH,
+                 fast_batch: Native::KVW_FEATURE_FAST_BATCH }.freeze
+
+    # Whether the bucket has +feature+ (:ttl, :ttl_on_write, :limit_markers,
+    # :atomic_batch, :fast_batch), as read when it was opened.
+    def supports?(feature)
+      Native.kvwb_bucket_supports(@native, feature_code(feature)) == 1
+    end
+
+    # "supported", or a sentence saying what the bucket or server lacks.
+    def feature_status(feature)
+      Native.kvwb_bucket_feature_status(@native, feature_code(feature)).dup
+    end
+
+    # Turns per-key TTL on for this existing bucket (never off again) and,
+    # with +limit_marker_ttl:+ seconds, limit markers. Blocking.
+    def enable_ttl(limit_marker_ttl: nil)
+      ms = limit_marker_ttl.nil? ? 0 : ttl_ms(limit_marker_ttl)
+      rc = Native.kvwb_bucket_enable_ttl(@native, ms)
+      return nil if rc.zero?
+
+      detail = rc == Native::KVW_ENOTSUP ? feature_status(:ttl) : nil
+      raise Error.for_code(rc, detail, op: :enable_ttl, key: @name)
+    end
+
     # Refuses new ops on this bucket (Kvw::Closed); pending ops complete normally.
     def close
       @closed = true
@@ -185,6 +202,65 @@ module Kvw
 
     private
 
+    def submit_put(key, value, ttl, block)
+      key = check_key(key, :put)
+      value = check_value(value)
+      if ttl.nil?
+        run(WRITE, :put, key, block) { |id| Native.kvwb_put(@native, key, value, id) }
+      else
+        ms = ttl_ms(ttl)
+        run(WRITE, :put, key, block) { |id| Native.kvwb_put_ttl(@native, key, value, ms, id) }
+      end
+    end
+
+    def submit_create(key, value, ttl, block)
+      key = check_key(key, :create)
+      value = check_value(value)
+      if ttl.nil?
+        run(WRITE, :create, key, block) { |id| Native.kvwb_create(@native, key, value, id) }
+      else
+        ms = ttl_ms(ttl)
+        run(WRITE, :create, key, block) { |id| Native.kvwb_create_ttl(@native, key, value, ms, id) }
+      end
+    end
+
+    def submit_update(key, value, expected, ttl, block)
+      key = check_key(key, :update)
+      value = check_value(value)
+      version = Version.coerce(expected).text
+      if ttl.nil?
+        run(WRITE, :update, key, block) { |id| Native.kvwb_update(@native, key, value, version, id) }
+      else
+        ms = ttl_ms(ttl)
+        run(WRITE, :update, key, block) { |id| Native.kvwb_update_ttl(@native, key, value, version, ms, id) }
+      end
+    end
+
+    def submit_purge(key, ttl, block)
+      key = check_key(key, :purge)
+      if ttl.nil?
+        run(WRITE, :purge, key, block) { |id| Native.kvwb_purge(@native, key, id) }
+      else
+        ms = ttl_ms(ttl)
+        run(WRITE, :purge, key, block) { |id| Native.kvwb_purge_ttl(@native, key, ms, id) }
+      end
+    end
+
+    def feature_code(feature)
+      FEATURES.fetch(feature) { raise ArgumentError, "unknown feature #{feature.inspect}: one of #{FEATURES.keys}" }
+    end
+
+    # A TTL in seconds (Integer or Float) or :never, as kvw's milliseconds.
+    # Values kvw refuses (below 1 s, fractions) stay refusable: Kvw::InvalidTTL.
+    def ttl_ms(ttl)
+      return Native::KVW_TTL_NEVER if ttl == :never
+      raise TypeError, "ttl must be a number of seconds or :never, not #{ttl.inspect}" unless ttl.is_a?(Numeric)
+      return -2 unless ttl.positive?
+
+      ms = (ttl * 1000).round
+      ms.zero? ? -2 : ms
+    end
+
     def need(block)
       raise ArgumentError, "an async op needs a block: { |result, error| ... }" unless block
 
@@ -195,7 +271,10 @@ module Kvw
     def run(kind, opname, key, block)
       op = Op.new(kind, opname, self, block)
       rc = @dispatcher.submit(op) { |id| yield id }
-      raise Error.for_code(rc, nil, op: opname, key: key) unless rc.zero?
+      unless rc.zero?
+        detail = rc == Native::KVW_ENOTSUP ? feature_status(%i[put update].include?(opname) ? :ttl_on_write : :ttl) : nil
+        raise Error.for_code(rc, detail, op: opname, key: key)
+      end
       return nil if block
 
       @dispatcher.await(op)

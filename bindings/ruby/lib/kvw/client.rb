@@ -97,10 +97,14 @@ module Kvw
     # max_value_size:: largest value in bytes, nil = server limit
     # replicas::       stream replicas, 1..5 [1]
     # storage::        :file or :memory [:file]
+    # allow_ttl::      keys may carry their own TTL (nats-server 2.11+, else
+    #                  Kvw::NotSupported) [false]
+    # limit_marker_ttl:: seconds a purge marker lives after a key aged out;
+    #                  implies allow_ttl [nil: no markers]
     #
     # Raises Kvw::NoBucket (absent and create: false), Kvw::InvalidBucketName, …
     def bucket(name, create: false, history: nil, max_age: nil, max_bytes: nil,
-               max_value_size: nil, replicas: nil, storage: nil)
+               max_value_size: nil, replicas: nil, storage: nil, allow_ttl: false, limit_marker_ttl: nil)
       name = name.to_s if name.is_a?(Symbol)
       raise TypeError, "bucket name must be a String, not #{name.class}" unless name.is_a?(String)
       raise InvalidBucketName.new("bucket name contains a NUL byte: #{name.inspect}") if name.include?("\0")
@@ -115,6 +119,8 @@ module Kvw
         bset(opts, :max_value_size, integer(:max_value_size, max_value_size)) if max_value_size
         bset(opts, :replicas, integer(:replicas, replicas)) if replicas
         bset(opts, :storage, storage_code(storage)) if storage
+        bset(opts, :allow_ttl, 1) if allow_ttl
+        bset(opts, :limit_marker_ttl_ms, millis(:limit_marker_ttl, limit_marker_ttl)) if limit_marker_ttl
         rc = Native.kvwb_bucket_open(native, @dispatcher.native, name, opts) # releases the GVL
       ensure
         Native.kvwb_bucket_options_free(opts)
@@ -137,6 +143,15 @@ module Kvw
     # True once #close was called.
     def closed?
       @dispatcher.closed?
+    end
+
+    # The version of the server connected to now, e.g. "2.11.3" (it can
+    # change after a reconnect to another server of a cluster).
+    def server_version
+      v = Native.kvwb_client_server_version(@dispatcher.native)
+      raise Error.for_code(v, nil, op: :server_version) if v.negative?
+
+      "#{v / 10_000}.#{v / 100 % 100}.#{v % 100}"
     end
 
     # Ops accepted by this client whose completion has not been handled yet.

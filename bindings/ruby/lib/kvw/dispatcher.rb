@@ -23,6 +23,14 @@ module Kvw
 
     attr_reader :name, :bucket
 
+    # A record's ttl_ms as Entry#ttl: seconds (Integer when whole), :never or nil.
+    def self.ttl_of(ms)
+      return nil if ms.zero?
+      return :never if ms == Native::KVW_TTL_NEVER
+
+      (ms % 1000).zero? ? ms / 1000 : ms / 1000.0
+    end
+
     def initialize(kind, name, bucket, block)
       @kind = kind
       @name = name
@@ -45,7 +53,7 @@ module Kvw
         when GET then [rec.value_bytes, nil]
         else
           [Entry.new(key: rec.key, value: rec.value_bytes, version: Version.from_canonical(rec.version),
-                     op: ENTRY_OPS.fetch(rec.entry_op, :put)), nil]
+                     op: ENTRY_OPS.fetch(rec.entry_op, :put), ttl: Op.ttl_of(rec.ttl_ms)), nil]
         end
       elsif status == STATUS_NOTFOUND && @kind != WRITE
         [nil, nil] # absent: get / get_entry return nil

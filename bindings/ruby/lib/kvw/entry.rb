@@ -8,14 +8,18 @@ module Kvw
   # by purge). +value+ is a binary (ASCII-8BIT) String, "" for markers.
   # +version+ is the record's Kvw::Version: pass it to update to write over a
   # tombstone or marker.
+  #
+  # +ttl+ is the record's own TTL in seconds (nats-server 2.11+), :never, or
+  # nil when it has none.
   class Entry
-    attr_reader :key, :value, :version, :op
+    attr_reader :key, :value, :version, :op, :ttl
 
-    def initialize(key:, value:, version:, op:)
+    def initialize(key:, value:, version:, op:, ttl: nil)
       @key = key
       @value = value
       @version = version
       @op = op
+      @ttl = ttl
       freeze
     end
 
@@ -55,7 +59,7 @@ module Kvw
     end
 
     def to_h
-      { key: @key, value: @value, version: @version, op: @op }
+      { key: @key, value: @value, version: @version, op: @op, ttl: @ttl }
     end
 
     def inspect

@@ -107,12 +107,17 @@ module Kvw
   class ServerError < Error; CODE = Native::KVW_ESERVER; end
   # Unexpected client-side failure.
   class InternalError < Error; CODE = Native::KVW_EINTERNAL; end
+  # The server or bucket cannot do this (e.g. per-key TTL before nats-server
+  # 2.11); the message says what is missing (Bucket#feature_status).
+  class NotSupported < Error; CODE = Native::KVW_ENOTSUP; end
+  # A TTL below 1 s, not whole seconds, or too large.
+  class InvalidTTL < InvalidArgument; CODE = Native::KVW_EBADTTL; end
 
   class Error
     BY_CODE = [InvalidArgument, InvalidKey, InvalidBucketName, InvalidVersion, TooBig,
                AlreadyExists, Conflict, NotFound, Timeout, NotConnected, NoBucket, Full,
                Closed, Busy, NoMemory, AuthenticationFailed, PermissionDenied, TLSError,
-               ServerError, InternalError].to_h { |k| [k::CODE, k] }.freeze
+               ServerError, InternalError, NotSupported, InvalidTTL].to_h { |k| [k::CODE, k] }.freeze
     private_constant :BY_CODE
   end
 end

@@ -1,7 +1,10 @@
 package io.kvw;
 
 import io.kvw.internal.kvw_native;
+import io.kvw.internal.kvw_nativeConstants;
 import io.kvw.internal.kvwb_bucket;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -21,12 +24,22 @@ import java.util.concurrent.CompletableFuture;
  * leading or trailing '.', without "..". Values are any bytes (NUL included),
  * copied before the call returns, so the array may be reused at once. Ops on
  * one key submitted from one thread reach the server in submission order.
+ *
+ * <p>Per-key TTL (nats-server 2.11+): {@code create}, {@code purge} and, on
+ * buckets with history 1, {@code put} and {@code update} take a
+ * {@link Duration}: whole seconds, at least 1 s, or {@link #TTL_NEVER}; others
+ * fail with {@link InvalidTtlException}. Without the feature the op fails with
+ * {@link NotSupportedException}, whose message is {@link #featureStatus}.
  */
 public final class Bucket implements AutoCloseable {
     private final KvwClient client;
     private final kvwb_bucket handle;
     private final String name;
     private volatile boolean closed;
+
+    /** As a TTL: the record never expires, even in a bucket with maxAge. */
+    public static final Duration TTL_NEVER = ChronoUnit.FOREVER.getDuration();
+    private static final long NO_TTL = 0;
 
     Bucket(KvwClient client, kvwb_bucket handle, String name) {
         this.client = client;
@@ -67,6 +80,33 @@ public final class Bucket implements AutoCloseable {
         return "Bucket{" + name + (closed ? ", closed" : "") + "}";
     }
 
+    // ------------------------------------------------------------ features
+
+    /** Whether the bucket has {@code feature}, as read when it was opened (or set by {@link #enableTtl}). */
+    public boolean supports(Feature feature) {
+        return kvw_native.kvwb_bucket_supports(handle, Objects.requireNonNull(feature).code) == 1;
+    }
+
+    /** "supported", or a sentence saying what the bucket or server lacks for {@code feature}. */
+    public String featureStatus(Feature feature) {
+        return kvw_native.kvwb_bucket_feature_status(handle, Objects.requireNonNull(feature).code);
+    }
+
+    /**
+     * Turns per-key TTL on for this existing bucket (the server never turns
+     * it off again) and, for a positive {@code limitMarkerTtl}, limit markers.
+     * Blocking (two JetStream requests).
+     *
+     * @throws NotSupportedException on servers older than 2.11
+     */
+    public void enableTtl(Duration limitMarkerTtl) {
+        int rc = kvw_native.kvwb_bucket_enable_ttl(handle, ClientOptions.millis(Objects.requireNonNull(limitMarkerTtl)));
+        if (rc != 0) {
+            String detail = rc == kvw_nativeConstants.KVW_ENOTSUP ? featureStatus(Feature.TTL) : Native.strerror(rc);
+            throw KvwException.create(rc, detail, null, name, 0, null, true);
+        }
+    }
+
     // ------------------------------------------------------------ writes
 
     /** Stores {@code value} under {@code key}; completes with the new version. */
@@ -77,6 +117,16 @@ public final class Bucket implements AutoCloseable {
     /** Blocking {@link #putAsync}. */
     public Version put(String key, byte[] value) {
         return client.await(submit(new KvwClient.Direct<>(), OpType.PUT, key, value, null));
+    }
+
+    /** {@link #putAsync} whose value expires after {@code ttl} ({@link Feature#TTL_ON_WRITE}). */
+    public CompletableFuture<Version> putAsync(String key, byte[] value, Duration ttl) {
+        return submit(new CompletableFuture<>(), OpType.PUT, key, value, null, ttlMillis(ttl));
+    }
+
+    /** Blocking {@link #putAsync(String, byte[], Duration)}. */
+    public Version put(String key, byte[] value, Duration ttl) {
+        return client.await(submit(new KvwClient.Direct<>(), OpType.PUT, key, value, null, ttlMillis(ttl)));
     }
 
     /**
@@ -96,6 +146,20 @@ public final class Bucket implements AutoCloseable {
     }
 
     /**
+     * {@link #createAsync} whose value expires after {@code ttl}: a lock or
+     * lease that frees itself; the key can be created again once it expired
+     * ({@link Feature#TTL}).
+     */
+    public CompletableFuture<Version> createAsync(String key, byte[] value, Duration ttl) {
+        return submit(new CompletableFuture<>(), OpType.CREATE, key, value, null, ttlMillis(ttl));
+    }
+
+    /** Blocking {@link #createAsync(String, byte[], Duration)}. */
+    public Version create(String key, byte[] value, Duration ttl) {
+        return client.await(submit(new KvwClient.Direct<>(), OpType.CREATE, key, value, null, ttlMillis(ttl)));
+    }
+
+    /**
      * Stores {@code value} only if the key's latest version is
      * {@code expected}; else {@link ConflictException} (also for a key that
      * never existed). {@link InvalidVersionException} for {@link Version#UNKNOWN}.
@@ -109,6 +173,18 @@ public final class Bucket implements AutoCloseable {
     public Version update(String key, byte[] value, Version expected) {
         return client.await(submit(new KvwClient.Direct<>(), OpType.UPDATE, key, value,
                 Objects.requireNonNull(expected, "expected")));
+    }
+
+    /** {@link #updateAsync} that sets a new TTL: renews a lease ({@link Feature#TTL_ON_WRITE}). */
+    public CompletableFuture<Version> updateAsync(String key, byte[] value, Version expected, Duration ttl) {
+        return submit(new CompletableFuture<>(), OpType.UPDATE, key, value,
+                Objects.requireNonNull(expected, "expected"), ttlMillis(ttl));
+    }
+
+    /** Blocking {@link #updateAsync(String, byte[], Version, Duration)}. */
+    public Version update(String key, byte[] value, Version expected, Duration ttl) {
+        return client.await(submit(new KvwClient.Direct<>(), OpType.UPDATE, key, value,
+                Objects.requireNonNull(expected, "expected"), ttlMillis(ttl)));
     }
 
     /**
@@ -153,6 +229,16 @@ public final class Bucket implements AutoCloseable {
         return client.await(submit(new KvwClient.Direct<>(), OpType.PURGE, key, null, null));
     }
 
+    /** {@link #purgeAsync} whose purge marker itself goes away after {@code ttl} ({@link Feature#TTL}). */
+    public CompletableFuture<Version> purgeAsync(String key, Duration ttl) {
+        return submit(new CompletableFuture<>(), OpType.PURGE, key, null, null, ttlMillis(ttl));
+    }
+
+    /** Blocking {@link #purgeAsync(String, Duration)}. */
+    public Version purge(String key, Duration ttl) {
+        return client.await(submit(new KvwClient.Direct<>(), OpType.PURGE, key, null, null, ttlMillis(ttl)));
+    }
+
     // ------------------------------------------------------------ reads
 
     /**
@@ -184,20 +270,54 @@ public final class Bucket implements AutoCloseable {
 
     // ------------------------------------------------------------ internals
 
+    /** A TTL as kvw's milliseconds; values kvw refuses stay refusable (never NO_TTL). */
+    private static long ttlMillis(Duration ttl) {
+        Objects.requireNonNull(ttl, "ttl");
+        if (ttl.equals(TTL_NEVER)) return kvw_nativeConstants.KVW_TTL_NEVER;
+        if (ttl.isZero() || ttl.isNegative()) return -2; // refused: InvalidTtlException
+        long ms = ClientOptions.millis(ttl);
+        return ms == NO_TTL ? -2 : ms;
+    }
+
     private <T> CompletableFuture<T> submit(CompletableFuture<T> f, OpType op, String key, byte[] value,
                                             Version expected) {
+        return submit(f, op, key, value, expected, NO_TTL);
+    }
+
+    private <T> CompletableFuture<T> submit(CompletableFuture<T> f, OpType op, String key, byte[] value,
+                                            Version expected, long ttl) {
         Objects.requireNonNull(key, "key");
         if (op == OpType.PUT || op == OpType.CREATE || op == OpType.UPDATE) Objects.requireNonNull(value, "value");
         long id = client.register(f);
         int rc;
         try {
-            rc = call(op, key, value, expected, id);
+            rc = ttl == NO_TTL ? call(op, key, value, expected, id) : callTtl(op, key, value, expected, ttl, id);
         } catch (RuntimeException | Error e) { // e.g. OutOfMemoryError copying the arguments
             client.forget(id);
             throw e;
         }
-        if (rc != 0) client.refused(id, f, rc, op, key);
+        if (rc != 0) {
+            String detail = null;
+            if (rc == kvw_nativeConstants.KVW_ENOTSUP)
+                detail = featureStatus(op == OpType.PUT || op == OpType.UPDATE ? Feature.TTL_ON_WRITE : Feature.TTL);
+            client.refused(id, f, rc, op, key, detail);
+        }
         return f;
+    }
+
+    private int callTtl(OpType op, String key, byte[] value, Version expected, long ttl, long id) {
+        switch (op) {
+            case PUT:
+                return kvw_native.kvwb_put_ttl(handle, key, value, ttl, id);
+            case CREATE:
+                return kvw_native.kvwb_create_ttl(handle, key, value, ttl, id);
+            case UPDATE:
+                return kvw_native.kvwb_update_ttl(handle, key, value, expected.toString(), ttl, id);
+            case PURGE:
+                return kvw_native.kvwb_purge_ttl(handle, key, ttl, id);
+            default:
+                throw new IllegalArgumentException("no TTL on " + op);
+        }
     }
 
     private int call(OpType op, String key, byte[] value, Version expected, long id) {

@@ -20,8 +20,12 @@ public final class BucketOptions {
     final long maxBytes;
     final int maxValueSize;
     final Storage storage;
+    final boolean allowTtl;
+    final Duration limitMarkerTtl;
 
     private BucketOptions(Builder b) {
+        allowTtl = b.allowTtl;
+        limitMarkerTtl = b.limitMarkerTtl;
         createIfMissing = b.createIfMissing;
         history = b.history;
         replicas = b.replicas;
@@ -51,6 +55,9 @@ public final class BucketOptions {
             check(kvw_native.kvwb_bucket_options_set_max_bytes(o, maxBytes), "maxBytes");
             check(kvw_native.kvwb_bucket_options_set_max_value_size(o, maxValueSize), "maxValueSize");
             check(kvw_native.kvwb_bucket_options_set_storage(o, storage.code), "storage");
+            check(kvw_native.kvwb_bucket_options_set_allow_ttl(o, allowTtl ? 1 : 0), "allowTtl");
+            check(kvw_native.kvwb_bucket_options_set_limit_marker_ttl_ms(o, ClientOptions.millis(limitMarkerTtl)),
+                    "limitMarkerTtl");
             return o;
         } catch (RuntimeException e) {
             o.delete();
@@ -72,8 +79,29 @@ public final class BucketOptions {
         private long maxBytes;
         private int maxValueSize;
         private Storage storage = Storage.FILE;
+        private boolean allowTtl;
+        private Duration limitMarkerTtl = Duration.ZERO;
 
         private Builder() {}
+
+        /**
+         * Keys may carry their own TTL ({@code createAsync(key, value, ttl)}…);
+         * needs nats-server 2.11+, else {@link NotSupportedException} [false].
+         */
+        public Builder allowTtl(boolean allow) {
+            this.allowTtl = allow;
+            return this;
+        }
+
+        /**
+         * When a key's last value ages out (maxAge or its TTL) the server
+         * leaves a purge marker that lives this long; whole seconds; implies
+         * {@link #allowTtl} [zero: no markers].
+         */
+        public Builder limitMarkerTtl(Duration ttl) {
+            this.limitMarkerTtl = Objects.requireNonNull(ttl);
+            return this;
+        }
 
         /** Create the bucket when it does not exist [false]. */
         public Builder createIfMissing(boolean create) {

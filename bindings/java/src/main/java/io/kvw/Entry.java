@@ -1,7 +1,9 @@
 package io.kvw;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * A key's latest record, as {@link Bucket#get} and {@link Bucket#getEntry}
@@ -15,12 +17,19 @@ public final class Entry {
     private final byte[] value;
     private final Version version;
     private final EntryOperation operation;
+    private final Duration ttl; // null: none
 
-    Entry(String key, byte[] value, Version version, EntryOperation operation) {
+    Entry(String key, byte[] value, Version version, EntryOperation operation, Duration ttl) {
         this.key = key;
         this.value = value;
         this.version = version;
         this.operation = operation;
+        this.ttl = ttl;
+    }
+
+    /** The record's own TTL (nats-server 2.11+), {@link Bucket#TTL_NEVER}, or empty when it has none. */
+    public Optional<Duration> ttl() {
+        return Optional.ofNullable(ttl);
     }
 
     public String key() {

@@ -7,6 +7,7 @@ import io.kvw.internal.kvwb_bucket_options;
 import io.kvw.internal.kvwb_client;
 import io.kvw.internal.kvwb_client_options;
 import io.kvw.internal.kvwb_completion;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -53,6 +54,7 @@ public final class KvwClient implements AutoCloseable {
     private static final AtomicInteger CLIENTS = new AtomicInteger();
     private static final int ECLOSED = kvw_nativeConstants.KVW_ECLOSED;
     private static final int ENOTFOUND = kvw_nativeConstants.KVW_ENOTFOUND;
+    private static final int KVW_TTL_NEVER = kvw_nativeConstants.KVW_TTL_NEVER;
     private static final int OP_GET = kvw_nativeConstants.KVW_OP_GET;
     private static final int OP_GET_ENTRY = kvw_nativeConstants.KVW_OP_GET_ENTRY;
 
@@ -117,6 +119,24 @@ public final class KvwClient implements AutoCloseable {
     }
 
     /** The libkvw version this binding runs on, e.g. "0.1.0". */
+    /**
+     * The version of the server this client is connected to now, e.g.
+     * "2.11.3"; it can change after a reconnect to another server.
+     * Throws {@link ClosedException} / {@link NotConnectedException}.
+     */
+    public String serverVersion() {
+        int v;
+        handleLock.readLock().lock();
+        try {
+            if (closed) throw KvwException.create(ECLOSED, "the client is closed", null, null, 0, null, true);
+            v = kvw_native.kvwb_client_server_version(handle);
+        } finally {
+            handleLock.readLock().unlock();
+        }
+        if (v < 0) throw KvwException.create(v, Native.strerror(v), null, null, 0, null, true);
+        return (v / 10000) + "." + (v / 100 % 100) + "." + (v % 100);
+    }
+
     public static String libraryVersion() {
         Native.init();
         return kvw_native.kvw_library_version_string();
@@ -254,9 +274,10 @@ public final class KvwClient implements AutoCloseable {
     }
 
     /** The submit returned {@code rc} (no record will come): fail the future. */
-    void refused(long id, CompletableFuture<?> f, int rc, OpType op, String key) {
+    void refused(long id, CompletableFuture<?> f, int rc, OpType op, String key, String detail) {
         pending.remove(id);
-        f.completeExceptionally(KvwException.create(rc, Native.strerror(rc), op, key, 0, null, false));
+        f.completeExceptionally(KvwException.create(rc, detail != null ? detail : Native.strerror(rc), op, key, 0,
+                null, false));
     }
 
     /** Waits for a blocking call's future; rethrows a kvw failure with the caller's stack. */
@@ -359,7 +380,9 @@ public final class KvwClient implements AutoCloseable {
             Version v = rev > 0 ? Version.ofRevision(rev) : Version.fromCanonical(r.getVersion());
             if (!read) return v;
             EntryOperation eo = EntryOperation.of(r.getEntry_op());
-            return Optional.of(new Entry(r.getKey(), r.value_bytes(), v, eo == null ? EntryOperation.PUT : eo));
+            long ttl = r.getTtl_ms();
+            return Optional.of(new Entry(r.getKey(), r.value_bytes(), v, eo == null ? EntryOperation.PUT : eo,
+                    ttl == 0 ? null : ttl == KVW_TTL_NEVER ? Bucket.TTL_NEVER : Duration.ofMillis(ttl)));
         }
         if (read && status == ENOTFOUND) return Optional.empty();
         long rev = r.getRevision();

@@ -46,6 +46,10 @@ public enum KvwError {
     SERVER(-19),
     /** KVW_EINTERNAL: an unexpected client-side failure. */
     INTERNAL(-20),
+    /** KVW_ENOTSUP: the server or bucket cannot do this; the message says what is missing. */
+    NOT_SUPPORTED(-21),
+    /** KVW_EBADTTL: a TTL below 1 s, not whole seconds, or too large. */
+    INVALID_TTL(-22),
     /** A code this binding does not know (a newer libkvw). */
     UNKNOWN(Integer.MIN_VALUE);
 
@@ -62,7 +66,7 @@ public enum KvwError {
 
     /** The constant for a C code; {@link #UNKNOWN} for one not listed here. */
     public static KvwError of(int code) {
-        if (code <= -1 && code >= -20) return values()[-code - 1];
+        if (code <= -1 && code >= -22) return values()[-code - 1];
         return UNKNOWN;
     }
 }

@@ -143,6 +143,8 @@ public class KvwException extends RuntimeException {
             case PERMISSION_DENIED: return new PermissionDeniedException(code, detail, op, key, serverError, current, stack);
             case TLS: return new KvwTlsException(code, detail, op, key, serverError, current, stack);
             case SERVER: return new ServerException(code, detail, op, key, serverError, current, stack);
+            case NOT_SUPPORTED: return new NotSupportedException(code, detail, op, key, serverError, current, stack);
+            case INVALID_TTL: return new InvalidTtlException(code, detail, op, key, serverError, current, stack);
             default: return new KvwException(code, detail, op, key, serverError, current, stack);
         }
     }

@@ -63,7 +63,9 @@ class ErrorsTest {
                 Map.entry(KvwError.PERMISSION_DENIED, PermissionDeniedException.class),
                 Map.entry(KvwError.TLS, KvwTlsException.class),
                 Map.entry(KvwError.SERVER, ServerException.class),
-                Map.entry(KvwError.INTERNAL, KvwException.class));
+                Map.entry(KvwError.INTERNAL, KvwException.class),
+                Map.entry(KvwError.NOT_SUPPORTED, NotSupportedException.class),
+                Map.entry(KvwError.INVALID_TTL, InvalidTtlException.class));
         for (KvwError err : KvwError.values()) {
             if (err == KvwError.UNKNOWN) continue;
             KvwException e = KvwException.create(err.code(), "detail", OpType.PUT, "k", 0, null, true);
