@@ -52,7 +52,8 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
     if (with_ttl) {
         rc = kvw::check_ttl(ttl_ms);
         if (rc != KVW_OK) return rc;
-        const bool overwrites = kind == KVW_OP_PUT || kind == KVW_OP_UPDATE;
+        // Over a value: its expiry must not uncover an older revision.
+        const bool overwrites = kind == KVW_OP_PUT || kind == KVW_OP_UPDATE || kind == KVW_OP_DELETE;
         if (!b->impl->supports(overwrites ? KVW_FEATURE_TTL_ON_WRITE : KVW_FEATURE_TTL)) return KVW_ENOTSUP;
     }
     if (static_cast<uint64_t>(len) > static_cast<uint64_t>(INT32_MAX) ||
@@ -307,6 +308,11 @@ KVW_API int kvw_put_ttl(kvw_bucket *b, const char *key, const void *value, size_
                         kvw_write_cb cb, void *user_data)
 {
     return submit(b, KVW_OP_PUT, key, value, len, nullptr, cb, user_data, ttl_checked(ttl_ms));
+}
+
+KVW_API int kvw_delete_ttl(kvw_bucket *b, const char *key, int64_t ttl_ms, kvw_write_cb cb, void *user_data)
+{
+    return submit(b, KVW_OP_DELETE, key, nullptr, 0, nullptr, cb, user_data, ttl_checked(ttl_ms));
 }
 
 KVW_API int kvw_purge_ttl(kvw_bucket *b, const char *key, int64_t ttl_ms, kvw_write_cb cb, void *user_data)

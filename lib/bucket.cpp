@@ -210,9 +210,9 @@ const char *Bucket::feature_status(int feature)
         if (!supports(KVW_FEATURE_TTL)) {
             text = std::string(feature_status(KVW_FEATURE_TTL));
         } else {
-            text = "a TTL on put or update needs a bucket with history 1: bucket '" + name_ + "' keeps " +
-                   std::to_string(history_.load()) +
-                   " revisions per key, and when a value with a TTL expired the revision before it "
+            text = "a TTL on put, update or delete needs a bucket with history 1: bucket '" + name_ +
+                   "' keeps " + std::to_string(history_.load()) +
+                   " revisions per key, and when a record with a TTL expired the revision before it "
                    "would be the key's value again (use create or purge with a TTL)";
         }
         break;

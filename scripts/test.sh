@@ -20,15 +20,16 @@ passed=0
 failed=0
 failures=()
 stage() {  # stage NAME COMMAND...
-    local name=$1
+    local name=$1 start=$SECONDS
     shift
     printf '\n======== %s\n' "$name"
     if "$@"; then
         passed=$((passed + 1))
+        printf '======== passed in %d s: %s\n' $((SECONDS - start)) "$name"
     else
         failed=$((failed + 1))
         failures+=("$name")
-        printf '######## FAILED: %s\n' "$name"
+        printf '######## FAILED (%d s): %s\n' $((SECONDS - start)) "$name"
     fi
 }
 want() { [[ " $STAGES " == *" $1 "* ]]; }
@@ -45,12 +46,14 @@ c_suites() {
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
         ctest --test-dir build --output-on-failure --timeout 600
 }
-sanitized() {  # sanitized address|thread
+sanitized() (  # sanitized address|thread  (a subshell: the options stay in it)
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp"
     build "build-$1" -DCMAKE_BUILD_TYPE=Debug -DKVW_SANITIZE="$1" &&
-        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-            TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp" \
-            ctest --test-dir "build-$1" --output-on-failure --timeout 900 --no-tests=error -LE no-sanitizer
-}
+        ctest --test-dir "build-$1" --output-on-failure --timeout 900 --no-tests=error -LE no-sanitizer &&
+        # The TTL paths (stream JSON, Nats-TTL, markers) run only on 2.11+.
+        on_server "$NEWEST" "build-$1/tests/test_ttl"
+)
 valgrind_suites() {
     build build &&
         KVW_TEST_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$ROOT/tests/valgrind.supp" \

@@ -153,6 +153,7 @@ static void test_bad_ttl_values(void **state)
         assert_int_equal(kvw_create_ttl(ctx->bucket, "k", "v", 1, bad[i], kt_rec_cb, r), KVW_EBADTTL);
         assert_int_equal(kvw_put_ttl(ctx->bucket, "k", "v", 1, bad[i], kt_rec_cb, r), KVW_EBADTTL);
         assert_int_equal(kvw_purge_ttl(ctx->bucket, "k", bad[i], kt_rec_cb, r), KVW_EBADTTL);
+        assert_int_equal(kvw_delete_ttl(ctx->bucket, "k", bad[i], kt_rec_cb, r), KVW_EBADTTL);
         assert_int_equal(kt_rec_calls(r), 0);
     }
     /* Argument checks come first, as for the ops without TTL. */
@@ -192,6 +193,7 @@ static void test_refused_without_support(void **state)
     assert_int_equal(kvw_purge_ttl(ctx->bucket, "k", 5000, kt_rec_cb, r), KVW_ENOTSUP);
     assert_int_equal(kvw_put_ttl(ctx->bucket, "k", "v", 1, 5000, kt_rec_cb, r), KVW_ENOTSUP);
     assert_int_equal(kvw_update_ttl(ctx->bucket, "k", "v", 1, &v, 5000, kt_rec_cb, r), KVW_ENOTSUP);
+    assert_int_equal(kvw_delete_ttl(ctx->bucket, "k", 5000, kt_rec_cb, r), KVW_ENOTSUP);
     assert_int_equal(kt_rec_calls(r), 0);
     /* Nothing reached the server. */
     assert_int_equal(kt_get_entry(ctx, ctx->bucket, "k")->status, KVW_ENOTFOUND);
@@ -300,6 +302,18 @@ static void test_renewed_lease_survives(void **state)
     kt_rec *p = kt_rec_new(ctx);
     submit_wait(ctx, p, kvw_put_ttl(ctx->bucket, "p", "x", 1, 1000, kt_rec_cb, p));
     kt_assert_status(p, KVW_OK);
+    /* delete_ttl: the DEL marker goes away too, leaving no record. */
+    kt_assert_status(kt_put_s(ctx, ctx->bucket, "d", "x"), KVW_OK);
+    kt_rec *d = kt_rec_new(ctx);
+    submit_wait(ctx, d, kvw_delete_ttl(ctx->bucket, "d", 1000, kt_rec_cb, d));
+    kt_assert_status(d, KVW_OK);
+    kt_rec *de = kt_get_entry(ctx, ctx->bucket, "d");
+    assert_int_equal(de->entry_op, KVW_ENTRY_DELETE);
+    assert_int_equal(de->ttl_ms, 1000);
+    int64_t deadline = kt_now_ms() + 5000;
+    while (kt_get_entry(ctx, ctx->bucket, "d")->status != KVW_ENOTFOUND && kt_now_ms() < deadline)
+        kt_sleep_ms(100);
+    kt_assert_status(kt_get_entry(ctx, ctx->bucket, "d"), KVW_ENOTFOUND);
     wait_get(ctx, "kept", KVW_ENOTFOUND, 5000);
     wait_get(ctx, "p", KVW_ENOTFOUND, 5000);
 }
@@ -317,6 +331,7 @@ static void test_ttl_on_write_needs_history_1(void **state)
     kvw_version v = kvw_version_from_u64(1);
     assert_int_equal(kvw_put_ttl(ctx->bucket, "k", "v", 1, 5000, kt_rec_cb, r), KVW_ENOTSUP);
     assert_int_equal(kvw_update_ttl(ctx->bucket, "k", "v", 1, &v, 5000, kt_rec_cb, r), KVW_ENOTSUP);
+    assert_int_equal(kvw_delete_ttl(ctx->bucket, "k", 5000, kt_rec_cb, r), KVW_ENOTSUP);
     /* create and purge stay safe with history: what lies below them is a marker. */
     kt_assert_status(kt_put_s(ctx, ctx->bucket, "k", "old"), KVW_OK);
     kt_assert_status(kt_delete(ctx, ctx->bucket, "k"), KVW_OK);

@@ -59,7 +59,8 @@ static const char usage_text[] =
     "  --bucket NAME     KV bucket, created when missing [$KVW_BUCKET]\n"
     "  --expect VERSION  expected latest version (update, delete)\n"
     "  --timeout MS      deadline of the op in milliseconds [5000]\n"
-    "  --ttl DUR         put, create, update, purge: the record expires after DUR\n"
+    "  --ttl DUR         put, create, update, delete, purge: the record expires\n"
+    "                    after DUR; put/update/delete need a bucket with history 1\n"
     "                    (whole seconds: 30, 30s, 5m, 2h, 1d, or never; 2.11+)\n"
     "  --history N       revisions kept per key, when the bucket is created [1]\n"
     "  --marker-ttl DUR  when the bucket is created (or with enable-ttl): keys that\n"
@@ -405,6 +406,7 @@ static int submit(context *ctx, completion *c)
         case KVW_OP_UPDATE:
             return kvw_update_ttl(b, k, v, vlen, &ctx->expected, ctx->ttl_ms, on_complete, c);
         case KVW_OP_PURGE: return kvw_purge_ttl(b, k, ctx->ttl_ms, on_complete, c);
+        case KVW_OP_DELETE: return kvw_delete_ttl(b, k, ctx->ttl_ms, on_complete, c);
         default: return KVW_EINTERNAL; /* refused before connecting */
         }
     }
@@ -471,9 +473,9 @@ static int run_single_op(context *ctx)
 
     int rc = submit(ctx, &c);
     if (rc == KVW_ENOTSUP) {
-        int feature = ctx->cmd->op == KVW_OP_PUT || ctx->cmd->op == KVW_OP_UPDATE
-                          ? KVW_FEATURE_TTL_ON_WRITE
-                          : KVW_FEATURE_TTL;
+        int feature = ctx->cmd->op == KVW_OP_CREATE || ctx->cmd->op == KVW_OP_PURGE
+                          ? KVW_FEATURE_TTL
+                          : KVW_FEATURE_TTL_ON_WRITE;
         report(name, rc, kvw_bucket_feature_status(ctx->bucket, feature));
         return exit_code_for(rc);
     }
@@ -689,11 +691,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    int takes_ttl = ctx.cmd->run == run_single_op && !is_read(ctx.cmd->op) &&
-                    ctx.cmd->op != KVW_OP_DELETE;
+    int takes_ttl = ctx.cmd->run == run_single_op && !is_read(ctx.cmd->op);
     if (o.ttl) {
         if (!takes_ttl) {
             usage_error("%s does not take --ttl", name);
+            return EXIT_USAGE;
+        }
+        if (ctx.has_expected && ctx.cmd->op == KVW_OP_DELETE) {
+            usage_error("delete --expect does not take --ttl");
             return EXIT_USAGE;
         }
         if (parse_duration(o.ttl, &ctx.ttl_ms) != 0 || ctx.ttl_ms == 0) {

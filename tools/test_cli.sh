@@ -167,7 +167,7 @@ t "bench, closed port" 1 '' -- bench --ops 10 --server $DEAD
 
 t "--ttl on get" 2 '' -- --server $DEAD --bucket b get k --ttl 5s
 err_has "get does not take --ttl"
-t "--ttl on delete" 2 '' -- --server $DEAD --bucket b delete k --ttl 5s
+t "--ttl on delete --expect" 2 '' -- --server $DEAD --bucket b delete k --expect 3 --ttl 5s
 t "--ttl not a duration" 2 '' -- --server $DEAD --bucket b create k v --ttl soon
 err_has "--ttl needs a duration"
 t "--ttl zero" 2 '' -- --server $DEAD --bucket b create k v --ttl 0s
@@ -307,6 +307,8 @@ if ((major * 100 + minor >= 211)); then
     t "history 3: put --ttl refused" 1 '' -- --server "$URL" --bucket clittl3 --history 3 put k v --ttl 5s
     err_has "history 1"
     t "history 3: purge --ttl" 0 '#' -- --server "$URL" --bucket clittl3 purge k --ttl 5s
+    t "history 3: delete --ttl refused" 1 '' -- --server "$URL" --bucket clittl3 delete k --ttl 5s
+    t "delete --ttl" 0 '#' -- "${TT[@]}" delete k --ttl 5s
     t "plain bucket: create --ttl refused" 1 '' -- "${S[@]}" create tk v --ttl 5s
     err_has "KVW_ENOTSUP"
     t "enable-ttl" 0 '*' -- "${S[@]}" enable-ttl --marker-ttl 2s

@@ -862,6 +862,15 @@ int kvwb_purge_ttl(kvwb_bucket *b, const char *key, int64_t ttl_ms, int64_t op_i
     return op_end(ctx, kvw_purge_ttl(b->kvw, key, ttl_ms, on_result, ctx));
 }
 
+int kvwb_delete_ttl(kvwb_bucket *b, const char *key, int64_t ttl_ms, int64_t op_id)
+{
+    struct op_ctx *ctx;
+    int rc = op_begin(b, op_id, &ctx);
+    if (rc != 0)
+        return rc;
+    return op_end(ctx, kvw_delete_ttl(b->kvw, key, ttl_ms, on_result, ctx));
+}
+
 /* -------------------------------------------------------- version text */
 
 char *kvwb_version_from_revision(int64_t revision)

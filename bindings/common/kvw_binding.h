@@ -210,6 +210,7 @@ int kvwb_create_ttl(kvwb_bucket *bucket, const char *key, const void *data, size
 int kvwb_update_ttl(kvwb_bucket *bucket, const char *key, const void *data, size_t len,
                     const char *expected_version, int64_t ttl_ms, int64_t op_id);
 int kvwb_purge_ttl(kvwb_bucket *bucket, const char *key, int64_t ttl_ms, int64_t op_id);
+int kvwb_delete_ttl(kvwb_bucket *bucket, const char *key, int64_t ttl_ms, int64_t op_id);
 
 /* ---------------------------------------------------------- completions */
 

@@ -354,8 +354,9 @@ KVW_API int64_t kvw_bucket_max_value_size(const kvw_bucket *bucket);
  *                             (allow_ttl / kvw_bucket_enable_ttl): kvw_create_ttl,
  *                             kvw_purge_ttl
  *   KVW_FEATURE_TTL_ON_WRITE  KVW_FEATURE_TTL and history 1: kvw_put_ttl,
- *                             kvw_update_ttl (with older revisions kept, a
- *                             value's expiry would bring the one before it back)
+ *                             kvw_update_ttl, kvw_delete_ttl (with older
+ *                             revisions kept, a record's expiry would bring
+ *                             the one before it back)
  *   KVW_FEATURE_LIMIT_MARKERS 2.11+ and limit_marker_ttl_ms set: aged-out keys
  *                             leave a PURGE marker
  *   KVW_FEATURE_ATOMIC_BATCH  2.12+ and stream allow_atomic (reported only)
@@ -508,6 +509,13 @@ KVW_API int kvw_update_ttl(kvw_bucket *bucket, const char *key, const void *valu
 /** kvw_put whose value expires. Needs KVW_FEATURE_TTL_ON_WRITE. */
 KVW_API int kvw_put_ttl(kvw_bucket *bucket, const char *key, const void *value, size_t len,
                         int64_t ttl_ms, kvw_write_cb cb, void *user_data);
+/**
+ * kvw_delete whose DEL marker goes away after `ttl_ms`, so markers of deleted
+ * keys do not pile up. Needs KVW_FEATURE_TTL_ON_WRITE (with history > 1 use
+ * kvw_purge_ttl: an expiring DEL marker would bring the value below it back).
+ */
+KVW_API int kvw_delete_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, kvw_write_cb cb,
+                           void *user_data);
 /** kvw_purge whose PURGE marker itself goes away after `ttl_ms` (nats.go PurgeTTL). */
 KVW_API int kvw_purge_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, kvw_write_cb cb,
                           void *user_data);

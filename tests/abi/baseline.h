@@ -64,7 +64,8 @@
     X(int, kvw_create_ttl, (kvw_bucket *, const char *, const void *, size_t, int64_t, kvw_write_cb, void *)) \
     X(int, kvw_update_ttl, (kvw_bucket *, const char *, const void *, size_t, const kvw_version *, int64_t, kvw_write_cb, void *)) \
     X(int, kvw_put_ttl, (kvw_bucket *, const char *, const void *, size_t, int64_t, kvw_write_cb, void *)) \
-    X(int, kvw_purge_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *))
+    X(int, kvw_purge_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *)) \
+    X(int, kvw_delete_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *))
 
 /* Values that cross the boundary as plain integers: X(name, value). */
 #define KVW_ABI_CONSTANTS(X) \

@@ -96,9 +96,10 @@ func (b *Bucket) Update(ctx context.Context, key string, value []byte, expected 
 }
 
 // Delete writes a delete marker (best effort: it succeeds whether or not the
-// key existed) and returns the marker's version.
-func (b *Bucket) Delete(ctx context.Context, key string) (Version, error) {
-	r, err := b.do(ctx, opDelete, key, nil, Version{}, noTTL)
+// key existed) and returns the marker's version. With TTL(d) the marker goes
+// away after d (FeatureTTLOnWrite: history-1 buckets only).
+func (b *Bucket) Delete(ctx context.Context, key string, opts ...WriteOption) (Version, error) {
+	r, err := b.do(ctx, opDelete, key, nil, Version{}, ttlOf(opts))
 	return r.version, err
 }
 
@@ -150,8 +151,8 @@ func (b *Bucket) UpdateAsync(key string, value []byte, expected Version, cb func
 }
 
 // DeleteAsync is the async form of Delete.
-func (b *Bucket) DeleteAsync(key string, cb func(Version, error)) error {
-	return b.async(opDelete, key, nil, Version{}, pending{write: cb})
+func (b *Bucket) DeleteAsync(key string, cb func(Version, error), opts ...WriteOption) error {
+	return b.async(opDelete, key, nil, Version{}, pending{write: cb, ttl: ttlOf(opts)})
 }
 
 // DeleteWithVersionAsync is the async form of DeleteWithVersion.
@@ -287,6 +288,8 @@ func (b *Bucket) submitTTL(kind opKind, key string, value []byte, expected Versi
 		return native.Kvwb_update_ttl(b.h, key, value, expected.String(), ttl, id)
 	case opPurge:
 		return native.Kvwb_purge_ttl(b.h, key, ttl, id)
+	case opDelete:
+		return native.Kvwb_delete_ttl(b.h, key, ttl, id)
 	}
 	return codeInvalid // TTL is only offered on the ops above
 }

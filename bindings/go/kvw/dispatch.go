@@ -45,10 +45,10 @@ func (k opKind) isRead() bool   { return k == opGet || k == opGetEntry }
 
 // ttlFeature is the feature a TTL on op k needs.
 func (k opKind) ttlFeature() Feature {
-	if k == opPut || k == opUpdate {
-		return FeatureTTLOnWrite
+	if k == opCreate || k == opPurge {
+		return FeatureTTL
 	}
-	return FeatureTTL
+	return FeatureTTLOnWrite
 }
 
 // pending is one submitted op waiting for its record. Exactly one of ch,

@@ -15,7 +15,7 @@ const TTLNever time.Duration = -1
 // noTTL marks an op sent without a Nats-TTL header (the plain shim call).
 const noTTL int64 = 0
 
-// A WriteOption changes one write (Put, Create, Update, Purge).
+// A WriteOption changes one write (Put, Create, Update, Delete, Purge).
 type WriteOption func(*writeOptions)
 
 type writeOptions struct {

@@ -127,6 +127,10 @@ func TestTTLLeaseRenewal(t *testing.T) {
 	if _, err := b.Get(testCtx(t), "lapsed"); !errors.Is(err, kvw.ErrNotFound) {
 		t.Fatalf("lapsed lease: %v", err)
 	}
+	mustWrite(t, "delete with TTL")(b.Delete(testCtx(t), "kept", kvw.TTL(time.Second)))
+	if e := mustGet(t)(b.GetEntry(testCtx(t), "kept")); e.Op != kvw.EntryDelete || e.TTL != time.Second {
+		t.Fatalf("delete marker %v with TTL %v", e.Op, e.TTL)
+	}
 	// Async forms take the option too.
 	done := make(chan error, 1)
 	if err := b.PutAsync("p", []byte("x"), func(_ kvw.Version, err error) { done <- err }, kvw.TTL(time.Second)); err != nil {
@@ -145,6 +149,8 @@ func TestTTLOnWriteNeedsHistoryOne(t *testing.T) {
 	if !strings.Contains(ke.Message, "history 1") {
 		t.Fatalf("message %q does not say why", ke.Message)
 	}
+	_, err = b.Delete(testCtx(t), "k", kvw.TTL(5*time.Second))
+	wantErr(t, err, kvw.ErrNotSupported, "delete")
 	mustWrite(t, "purge with TTL")(b.Purge(testCtx(t), "k", kvw.TTL(5*time.Second)))
 }
 

@@ -68,6 +68,8 @@ class TestTTL < KvwTest::Case
     end
     assert_equal "a", b.get("kept")
     assert_nil b.get("lapsed")
+    b.delete("kept", ttl: 1)
+    assert_equal [:delete, 1], b.get_entry("kept").then { |e| [e.op, e.ttl] }
     q = Queue.new
     b.put_async("p", "x", ttl: 1) { |ver, err| q << [ver, err] }
     assert_nil q.pop[1]
@@ -76,6 +78,7 @@ class TestTTL < KvwTest::Case
     h = ttl_bucket(history: 3)
     e = assert_raises(Kvw::NotSupported) { h.put("k", "v", ttl: 5) }
     assert_includes e.message, "history 1"
+    assert_raises(Kvw::NotSupported) { h.delete("k", ttl: 5) }
     h.purge("k", ttl: 5)
   end
 

@@ -84,14 +84,14 @@ module Kvw
 
     # Writes a delete marker (succeeds whether or not the key existed).
     # +get+ then returns nil and +create+ works again. Returns the marker's Version.
-    def delete(key)
-      key = check_key(key, :delete)
-      run(WRITE, :delete, key, nil) { |id| Native.kvwb_delete(@native, key, id) }
+    # With +ttl:+ the marker goes away after that many seconds (history-1
+    # buckets only: supports?(:ttl_on_write)).
+    def delete(key, ttl: nil)
+      submit_delete(key, ttl, nil)
     end
 
-    def delete_async(key, &block)
-      key = check_key(key, :delete)
-      run(WRITE, :delete, key, need(block)) { |id| Native.kvwb_delete(@native, key, id) }
+    def delete_async(key, ttl: nil, &block)
+      submit_delete(key, ttl, need(block))
     end
 
     # Logical delete under CAS: writes an empty value if the key's latest
@@ -246,6 +246,16 @@ module Kvw
       end
     end
 
+    def submit_delete(key, ttl, block)
+      key = check_key(key, :delete)
+      if ttl.nil?
+        run(WRITE, :delete, key, block) { |id| Native.kvwb_delete(@native, key, id) }
+      else
+        ms = ttl_ms(ttl)
+        run(WRITE, :delete, key, block) { |id| Native.kvwb_delete_ttl(@native, key, ms, id) }
+      end
+    end
+
     def feature_code(feature)
       FEATURES.fetch(feature) { raise ArgumentError, "unknown feature #{feature.inspect}: one of #{FEATURES.keys}" }
     end
@@ -272,7 +282,7 @@ module Kvw
       op = Op.new(kind, opname, self, block)
       rc = @dispatcher.submit(op) { |id| yield id }
       unless rc.zero?
-        detail = rc == Native::KVW_ENOTSUP ? feature_status(%i[put update].include?(opname) ? :ttl_on_write : :ttl) : nil
+        detail = rc == Native::KVW_ENOTSUP ? feature_status(%i[create purge].include?(opname) ? :ttl : :ttl_on_write) : nil
         raise Error.for_code(rc, detail, op: opname, key: key)
       end
       return nil if block

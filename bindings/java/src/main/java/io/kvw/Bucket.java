@@ -26,7 +26,7 @@ import java.util.concurrent.CompletableFuture;
  * one key submitted from one thread reach the server in submission order.
  *
  * <p>Per-key TTL (nats-server 2.11+): {@code create}, {@code purge} and, on
- * buckets with history 1, {@code put} and {@code update} take a
+ * buckets with history 1, {@code put}, {@code update} and {@code delete} take a
  * {@link Duration}: whole seconds, at least 1 s, or {@link #TTL_NEVER}; others
  * fail with {@link InvalidTtlException}. Without the feature the op fails with
  * {@link NotSupportedException}, whose message is {@link #featureStatus}.
@@ -201,6 +201,16 @@ public final class Bucket implements AutoCloseable {
         return client.await(submit(new KvwClient.Direct<>(), OpType.DELETE, key, null, null));
     }
 
+    /** {@link #deleteAsync} whose marker goes away after {@code ttl} ({@link Feature#TTL_ON_WRITE}). */
+    public CompletableFuture<Version> deleteAsync(String key, Duration ttl) {
+        return submit(new CompletableFuture<>(), OpType.DELETE, key, null, null, ttlMillis(ttl));
+    }
+
+    /** Blocking {@link #deleteAsync(String, Duration)}. */
+    public Version delete(String key, Duration ttl) {
+        return client.await(submit(new KvwClient.Direct<>(), OpType.DELETE, key, null, null, ttlMillis(ttl)));
+    }
+
     /**
      * Logical delete under compare-and-set: writes an empty value only if the
      * key's latest version is {@code expected}, else {@link ConflictException}
@@ -299,7 +309,7 @@ public final class Bucket implements AutoCloseable {
         if (rc != 0) {
             String detail = null;
             if (rc == kvw_nativeConstants.KVW_ENOTSUP)
-                detail = featureStatus(op == OpType.PUT || op == OpType.UPDATE ? Feature.TTL_ON_WRITE : Feature.TTL);
+                detail = featureStatus(op == OpType.CREATE || op == OpType.PURGE ? Feature.TTL : Feature.TTL_ON_WRITE);
             client.refused(id, f, rc, op, key, detail);
         }
         return f;
@@ -315,6 +325,8 @@ public final class Bucket implements AutoCloseable {
                 return kvw_native.kvwb_update_ttl(handle, key, value, expected.toString(), ttl, id);
             case PURGE:
                 return kvw_native.kvwb_purge_ttl(handle, key, ttl, id);
+            case DELETE:
+                return kvw_native.kvwb_delete_ttl(handle, key, ttl, id);
             default:
                 throw new IllegalArgumentException("no TTL on " + op);
         }

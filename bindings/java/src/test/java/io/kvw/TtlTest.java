@@ -96,11 +96,15 @@ class TtlTest extends ServerTestBase {
         }
         assertTrue(b.get("kept").isPresent());
         assertTrue(b.get("lapsed").isEmpty());
+        b.delete("kept", Duration.ofSeconds(1));
+        assertEquals(EntryOperation.DELETE, b.getEntry("kept").get().operation());
+        assertEquals(Optional.of(Duration.ofSeconds(1)), b.getEntry("kept").get().ttl());
         thrown(ConflictException.class, () -> b.update("kept", b("a"), Version.ofRevision(1), Duration.ofSeconds(2)));
 
         Bucket h = ttlBucket("h", 3);
         NotSupportedException e = thrown(NotSupportedException.class, () -> h.put("k", b("v"), Duration.ofSeconds(5)));
         assertTrue(e.getMessage().contains("history 1"), e.getMessage());
+        thrown(NotSupportedException.class, () -> h.delete("k", Duration.ofSeconds(5)));
         h.purge("k", Duration.ofSeconds(5));
     }
 
