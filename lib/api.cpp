@@ -100,7 +100,6 @@ KVW_API int kvw_library_check_version(int header_version)
     return major == KVW_VERSION_MAJOR && minor <= KVW_VERSION_MINOR ? KVW_OK : KVW_EINVAL;
 }
 
-// Each options version's size: a caller's struct of version v is only that long.
 KVW_API int kvw_client_options_init_version(kvw_client_options *opts, unsigned int version)
 {
     if (opts == nullptr || version != 1) return KVW_EINVAL;
@@ -118,14 +117,9 @@ KVW_API int(kvw_client_options_init)(kvw_client_options *opts)
 
 KVW_API int kvw_bucket_options_init_version(kvw_bucket_options *opts, unsigned int version)
 {
-    size_t size;
-    switch (version) {
-    // Version 1 ended with `storage`; its tail padding is not the caller's to write.
-    case 1: size = offsetof(kvw_bucket_options, allow_ttl); break;
-    case 2: size = sizeof(kvw_bucket_options); break;
-    default: return KVW_EINVAL;
-    }
-    if (opts == nullptr) return KVW_EINVAL;
+    // A version-1 struct ends with `storage`; its tail padding is not ours to write.
+    const size_t size = kvw::bucket_options_size(version);
+    if (opts == nullptr || size == 0) return KVW_EINVAL;
     static const kvw_bucket_options defaults = KVW_BUCKET_OPTIONS_INIT;  // zero padding, as above
     std::memcpy(static_cast<void *>(opts), &defaults, size);
     opts->version = version;

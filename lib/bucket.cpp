@@ -90,15 +90,24 @@ int read_options(kvw_bucket_options *o, const kvw_bucket_options *opts)
 {
     *o = KVW_BUCKET_OPTIONS_INIT;
     if (opts == nullptr) return KVW_OK;
-    size_t n;
-    switch (opts->version) {
-    case 1: n = offsetof(kvw_bucket_options, allow_ttl); break;
-    case 2: n = sizeof(kvw_bucket_options); break;
-    default: return KVW_EINVAL;
-    }
+    const size_t n = bucket_options_size(opts->version);
+    if (n == 0) return KVW_EINVAL;
     std::memcpy(static_cast<void *>(o), opts, n);
     return KVW_OK;
 }
+
+}  // namespace
+
+size_t bucket_options_size(unsigned int version)
+{
+    switch (version) {
+    case 1: return offsetof(kvw_bucket_options, allow_ttl);  // 0.1 ended with `storage`
+    case 2: return sizeof(kvw_bucket_options);
+    default: return 0;
+    }
+}
+
+namespace {
 
 StreamFeatures features_of(const json &cfg)
 {
@@ -228,8 +237,10 @@ const char *Bucket::feature_status(int feature)
         break;
     }
     std::lock_guard<std::mutex> lock(status_mu_);
-    status_[feature] = std::move(text);
-    return status_[feature].c_str();
+    for (const std::string &t : status_texts_)
+        if (t == text) return t.c_str();
+    status_texts_.push_back(std::move(text));
+    return status_texts_.back().c_str();
 }
 
 int Bucket::enable_ttl(int64_t limit_marker_ttl_ms)

@@ -5,6 +5,7 @@
 #include <kvw/kvw.h>
 
 #include <atomic>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,10 @@
 namespace kvw {
 
 class Client;
+
+// Bytes of a kvw_bucket_options of `version` (a caller's struct is only that
+// long); 0 for a version this library does not know.
+size_t bucket_options_size(unsigned int version);
 
 // What a bucket's stream configuration allows (kvw.h, FEATURES).
 struct StreamFeatures {
@@ -62,8 +67,10 @@ private:
     std::atomic<bool> atomic_{false};
     std::atomic<bool> batched_{false};
     std::atomic<int> history_{1};
+    // Every feature_status text handed out, kept until the bucket goes: a
+    // caller may hold one while another thread asks again. A handful at most.
     std::mutex status_mu_;
-    std::string status_[6];  // feature_status texts, by feature
+    std::list<std::string> status_texts_;
     std::atomic<bool> closed_{false};
 };
 

@@ -13,7 +13,10 @@
 //   Status "404"                             -> KVW_ENOTFOUND
 //   any other Status                         -> KVW_ESERVER
 //   Nats-Sequence not a decimal u64 > 0      -> KVW_ESERVER
-//   else KVW_OK with that version; KV-Operation DEL/PURGE, else PUT.
+//   else KVW_OK with that version; KV-Operation DEL/PURGE, else PUT, unless
+//   there is no KV-Operation and a server marker's Nats-Marker-Reason says
+//   MaxAge/Purge (PURGE) or Remove (DEL); Nats-TTL "never" -> -1, whole
+//   seconds "N" -> N*1000, "1m0s" -> 60000, anything unreadable -> 0.
 // Invariants besides: OK has a version, an entry kind and no message; any
 // other status has a message, no version and no entry kind; the same bytes
 // always give the same classification.
@@ -89,6 +92,7 @@ struct Expected {
     int status;
     uint64_t version;
     kvw_entry_op op;
+    int64_t ttl_ms;  // -2: not predicted (a Go duration other than the listed ones)
 };
 
 // `get` returns a header's value or nullptr.
@@ -96,21 +100,36 @@ Expected expected(const std::function<const char *(const char *)> &get, size_t d
 {
     const char *status = get("Status");
     if (data_len == 0 && status != nullptr && std::strncmp(status, "503", 3) == 0)
-        return {KVW_ENOTCONN, 0, KVW_ENTRY_NONE};
+        return {KVW_ENOTCONN, 0, KVW_ENTRY_NONE, 0};
     if (status != nullptr)
-        return {std::strcmp(status, "404") == 0 ? KVW_ENOTFOUND : KVW_ESERVER, 0, KVW_ENTRY_NONE};
+        return {std::strcmp(status, "404") == 0 ? KVW_ENOTFOUND : KVW_ESERVER, 0, KVW_ENTRY_NONE, 0};
     const char *seq = get("Nats-Sequence");
     const uint64_t version = seq != nullptr ? strict_u64(seq) : 0;
-    if (version == 0) return {KVW_ESERVER, 0, KVW_ENTRY_NONE};
+    if (version == 0) return {KVW_ESERVER, 0, KVW_ENTRY_NONE, 0};
     const char *kv = get("KV-Operation");
     const std::string op = kv != nullptr ? kv : "";
-    return {KVW_OK, version, op == "DEL" ? KVW_ENTRY_DELETE : op == "PURGE" ? KVW_ENTRY_PURGE : KVW_ENTRY_PUT};
+    kvw_entry_op entry = op == "DEL" ? KVW_ENTRY_DELETE : op == "PURGE" ? KVW_ENTRY_PURGE : KVW_ENTRY_PUT;
+    const char *reason = get("Nats-Marker-Reason");
+    if (kv == nullptr && reason != nullptr) {
+        const std::string r = reason;
+        if (r == "MaxAge" || r == "Purge") entry = KVW_ENTRY_PURGE;
+        if (r == "Remove") entry = KVW_ENTRY_DELETE;
+    }
+    const char *ttl = get("Nats-TTL");
+    int64_t ttl_ms = 0;
+    if (ttl != nullptr) {
+        const std::string t = ttl;
+        const bool digits = !t.empty() && t.size() <= 12 && t.find_first_not_of("0123456789") == std::string::npos;
+        ttl_ms = t == "never" ? -1 : t == "1m0s" ? 60000 : digits ? std::stoll(t) * 1000 : -2;
+    }
+    return {KVW_OK, version, entry, ttl_ms};
 }
 
 void compare(const kvw::Record &r, const Expected &want, const std::function<void()> &dump)
 {
     check_invariants(r);
-    if (r.status != want.status || r.version != want.version || r.op != want.op) {
+    const bool ttl_ok = want.status != KVW_OK || (want.ttl_ms == -2 ? r.ttl_ms >= -1 : r.ttl_ms == want.ttl_ms);
+    if (r.status != want.status || r.version != want.version || r.op != want.op || !ttl_ok) {
         std::fprintf(stderr, "parse_record: status %d version %llu op %d; want %d %llu %d (%s)\n", r.status,
                      static_cast<unsigned long long>(r.version), r.op, want.status,
                      static_cast<unsigned long long>(want.version), want.op, r.message.c_str());
@@ -134,7 +153,7 @@ void from_header_api(FuzzedDataProvider &in)
     const int n = in.ConsumeIntegralInRange<int>(0, 6);
     for (int i = 0; i < n; ++i) {
         std::string name, value;
-        switch (in.ConsumeIntegralInRange<int>(0, 4)) {
+        switch (in.ConsumeIntegralInRange<int>(0, 6)) {
         case 0:
             name = "Status";
             value = pick(in, {"404", "408", "503", "500", "400", "200", "404 Message Not Found"});
@@ -156,6 +175,14 @@ void from_header_api(FuzzedDataProvider &in)
             name = "KV-Operation";
             value = pick(in, {"DEL", "PURGE", "PUT", "del", ""});
             break;
+        case 4:
+            name = "Nats-Marker-Reason";
+            value = pick(in, {"MaxAge", "Purge", "Remove", "maxage", ""});
+            break;
+        case 5:
+            name = "Nats-TTL";
+            value = pick(in, {"1m0s", "60", "never", "1.5h", "500ms", "-5", "abc", "99999999999999999999", ""});
+            break;
         default:
             name = in.ConsumeRandomLengthString(16).c_str();
             value = in.ConsumeRandomLengthString(32).c_str();
@@ -165,7 +192,8 @@ void from_header_api(FuzzedDataProvider &in)
             // "Nats-Sequence-X", "Status" with "Status-x"): a nats.c bug
             // (docs/reliability-security.md), kept out of this comparison.
             if (name.rfind("Status", 0) == 0 || name.rfind("Description", 0) == 0 ||
-                name.rfind("Nats-Sequence", 0) == 0 || name.rfind("KV-Operation", 0) == 0)
+                name.rfind("Nats-Sequence", 0) == 0 || name.rfind("KV-Operation", 0) == 0 ||
+                name.rfind("Nats-Marker-Reason", 0) == 0 || name.rfind("Nats-TTL", 0) == 0)
                 continue;
             break;
         }
@@ -216,7 +244,7 @@ void from_wire(FuzzedDataProvider &in)
     int count = 0;
     const natsStatus hs = natsMsgHeader_Keys(copy, &keys, &count);
     std::free(static_cast<void *>(keys));
-    Expected want{KVW_ESERVER, 0, KVW_ENTRY_NONE};
+    Expected want{KVW_ESERVER, 0, KVW_ENTRY_NONE, 0};
     if (hs == NATS_OK || hs == NATS_NOT_FOUND) {
         auto get = [&](const char *k) -> const char * {
             const char *v = nullptr;

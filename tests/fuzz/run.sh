@@ -20,7 +20,7 @@ ROOT=$PWD
 FUZZ=$ROOT/tests/fuzz
 OUT=${KVW_FUZZ_BUILD:-$ROOT/build-fuzz}
 CXX=${KVW_FUZZ_CXX:-clang++}
-ALL_TARGETS=(fuzz_keys fuzz_version fuzz_record)
+ALL_TARGETS=(fuzz_keys fuzz_version fuzz_record fuzz_ttl)
 
 mode=run
 case ${1:-} in
@@ -63,6 +63,7 @@ max_len() {
     case $1 in
     fuzz_keys) echo 2048 ;;
     fuzz_version) echo 128 ;;
+    fuzz_ttl) echo 256 ;;
     *) echo 4096 ;;
     esac
 }
