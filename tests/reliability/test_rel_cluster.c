@@ -23,7 +23,10 @@
 
 #include <kvw/kvw.h>
 
+#include <nats/nats.h>
+
 #include "rel.h"
+#include "support/natsreader.h"
 
 enum { RATE = 4000, MAX_OPS = 200000, RESUME_MS = 30000 };
 
@@ -158,15 +161,12 @@ static void client_on_cluster(rel_cluster *c, kvw_client **out)
 
 /* A client given every node's URL and a fresh R3 bucket (named into bucket /
  * stream, 64 and 80 bytes) whose three replicas are current. */
-static void open_r3(rel_cluster *c, kvw_client **client, kvw_bucket **b, int history, char *bucket,
-                    char *stream)
+static void open_r3_with(rel_cluster *c, kvw_client **client, kvw_bucket **b, kvw_bucket_options bo,
+                         char *bucket, char *stream)
 {
     client_on_cluster(c, client);
-    kvw_bucket_options bo;
-    kvw_bucket_options_init(&bo);
     bo.create_if_missing = 1;
     bo.replicas = 3;
-    bo.history = history;
     kt_unique_name(bucket, 64, "r3");
     snprintf(stream, 80, "KV_%s", bucket);
     int rc = KVW_ETIMEDOUT;
@@ -183,6 +183,15 @@ static void open_r3(rel_cluster *c, kvw_client **client, kvw_bucket **b, int his
     while (rel_cluster_stream_current(c, 0, stream) != 3 && kt_now_ms() < dl)
         kt_sleep_ms(100);
     assert_int_equal(rel_cluster_stream_current(c, 0, stream), 3);
+}
+
+static void open_r3(rel_cluster *c, kvw_client **client, kvw_bucket **b, int history, char *bucket,
+                    char *stream)
+{
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.history = history;
+    open_r3_with(c, client, b, bo, bucket, stream);
 }
 
 static void test_kill_stream_leader(void **state)
@@ -276,7 +285,7 @@ enum { CAS_CLIENTS = 4, CAS_RACERS = 32, CAS_ROUNDS = 60 };
 typedef struct cas_round {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int done, ok, conflict, other, with_10164, with_10071, other_code, other_server_error;
+    int done, ok, conflict, exists, other, with_10164, with_10071, other_code, other_server_error;
     kvw_version winner;
 } cas_round;
 
@@ -291,6 +300,8 @@ static void cas_cb(const kvw_result *r, void *user_data)
         k->conflict++;
         k->with_10164 += r->server_error == 10164;
         k->with_10071 += r->server_error == 10071;
+    } else if (r->status == KVW_EEXIST) {
+        k->exists++;
     } else {
         k->other++;
         k->other_code = r->status;
@@ -374,11 +385,173 @@ static void test_racing_cas_conflicts_are_conflicts(void **state)
     pthread_mutex_destroy(&k.mu);
 }
 
+/* ------------------------------------------------------------------------
+ * Per-key TTL on an R3 bucket (nats-server 2.11+), as users deploy KV: a
+ * lease created with a TTL expires on every replica, racing creators on the
+ * expired key from several clients get exactly one winner, a renewed lease
+ * survives, and a key that ages out leaves a limit marker. */
+
+typedef struct sync_op {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, status;
+    kvw_version version;
+    kvw_entry_op entry_op;
+    int64_t ttl_ms;
+} sync_op;
+
+static void sync_cb(const kvw_result *r, void *user_data)
+{
+    sync_op *o = user_data;
+    pthread_mutex_lock(&o->mu);
+    o->status = r->status;
+    o->version = r->version;
+    o->entry_op = r->entry_op;
+    o->ttl_ms = r->ttl_ms;
+    o->done++;
+    pthread_cond_signal(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* Runs one submit (rc) and waits for its callback; returns its status. */
+static int sync_wait(sync_op *o, int rc)
+{
+    assert_int_equal(rc, 0);
+    pthread_mutex_lock(&o->mu);
+    while (o->done < 1)
+        pthread_cond_wait(&o->cv, &o->mu);
+    o->done = 0;
+    pthread_mutex_unlock(&o->mu);
+    return o->status;
+}
+
+static void sync_init(sync_op *o)
+{
+    memset(o, 0, sizeof *o);
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_cond_init(&o->cv, NULL);
+}
+
+/* Polls get until it is KVW_ENOTFOUND; asserts within `ms`. */
+static void wait_expired(kvw_bucket *b, sync_op *o, const char *key, int ms)
+{
+    int64_t dl = kt_now_ms() + ms;
+    while (sync_wait(o, kvw_get(b, key, sync_cb, o)) != KVW_ENOTFOUND) {
+        if (kt_now_ms() > dl) fail_msg("%s did not expire within %d ms", key, ms);
+        kt_sleep_ms(100);
+    }
+}
+
+static void test_ttl_on_r3(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    client_on_cluster(c, &f->client);
+    int server = kvw_client_server_version(f->client);
+    if (server < 21100) {
+        print_message("[  SKIP    ] per-key TTL needs nats-server 2.11 or newer (this is %d.%d.%d)\n",
+                      server / 10000, server / 100 % 100, server % 100);
+        skip();
+    }
+    kvw_client_free(f->client);
+    f->client = NULL;
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.history = 1;
+    bo.allow_ttl = 1;
+    bo.limit_marker_ttl_ms = 2000;
+    bo.max_age_ms = 3000;
+    char bucket[64], stream[80];
+    open_r3_with(c, &f->client, &f->bucket, bo, bucket, stream);
+    assert_int_equal(kvw_bucket_supports(f->bucket, KVW_FEATURE_TTL_ON_WRITE), 1);
+    sync_op o;
+    sync_init(&o);
+
+    /* A lease expires; the key reads as gone through each node. */
+    assert_int_equal(sync_wait(&o, kvw_create_ttl(f->bucket, "lease", "a", 1, 1000, sync_cb, &o)), KVW_OK);
+    assert_int_equal(sync_wait(&o, kvw_get_entry(f->bucket, "lease", sync_cb, &o)), KVW_OK);
+    assert_int_equal(o.ttl_ms, 1000);
+    wait_expired(f->bucket, &o, "lease", 8000);
+    for (int i = 0; i < REL_CLUSTER_NODES; i++) {
+        kt_nats n;
+        assert_int_equal(kt_nats_open(&n, ts_server_url(c->node[i])), 0);
+        kvStore *kv = NULL;
+        kvEntry *e = NULL;
+        assert_int_equal(js_KeyValue(&kv, n.js, bucket), NATS_OK);
+        natsStatus st = kvStore_Get(&e, kv, "lease");
+        kvEntry_Destroy(e);
+        kvStore_Destroy(kv);
+        kt_nats_close(&n);
+        /* nats.c 3.4.1 reads the server's limit marker as a value-less entry. */
+        assert_true(st == NATS_NOT_FOUND || st == NATS_OK);
+    }
+
+    /* Racing creators on the expired key, from four clients: one wins. */
+    enum { RACERS = 16, CLIENTS = 4 };
+    kvw_client *clients[CLIENTS] = {f->client};
+    kvw_bucket *buckets[CLIENTS] = {f->bucket};
+    for (int i = 1; i < CLIENTS; i++) {
+        client_on_cluster(c, &clients[i]);
+        assert_int_equal(kvw_bucket_open(&buckets[i], clients[i], bucket, NULL), KVW_OK);
+    }
+    cas_round k;
+    memset(&k, 0, sizeof k);
+    pthread_mutex_init(&k.mu, NULL);
+    pthread_cond_init(&k.cv, NULL);
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(kvw_create_ttl(buckets[i % CLIENTS], "lease", "b", 1, 5000, cas_cb, &k), 0);
+    pthread_mutex_lock(&k.mu);
+    while (k.done < RACERS)
+        pthread_cond_wait(&k.cv, &k.mu);
+    pthread_mutex_unlock(&k.mu);
+    print_message("racing creators on an expired R3 key: %d won, %d KVW_EEXIST, %d other (last %s)\n", k.ok,
+                  k.exists, k.other, kvw_err_name(k.other_code));
+    assert_int_equal(k.ok, 1);
+    assert_int_equal(k.exists, RACERS - 1);
+    for (int i = 1; i < CLIENTS; i++) {
+        kvw_bucket_free(buckets[i]);
+        kvw_client_free(clients[i]);
+    }
+
+    /* A renewed lease survives its first TTL; an unrenewed one does not. */
+    kvw_version v;
+    assert_int_equal(sync_wait(&o, kvw_create_ttl(f->bucket, "kept", "a", 1, 2000, sync_cb, &o)), KVW_OK);
+    v = o.version;
+    assert_int_equal(sync_wait(&o, kvw_create_ttl(f->bucket, "lapsed", "a", 1, 2000, sync_cb, &o)), KVW_OK);
+    for (int i = 0; i < 3; i++) {
+        kt_sleep_ms(1000);
+        assert_int_equal(sync_wait(&o, kvw_update_ttl(f->bucket, "kept", "a", 1, &v, 2000, sync_cb, &o)),
+                         KVW_OK);
+        v = o.version;
+    }
+    assert_int_equal(sync_wait(&o, kvw_get(f->bucket, "kept", sync_cb, &o)), KVW_OK);
+    assert_int_equal(sync_wait(&o, kvw_get(f->bucket, "lapsed", sync_cb, &o)), KVW_ENOTFOUND);
+
+    /* max_age removes a plain value and the cluster leaves a PURGE marker. */
+    assert_int_equal(sync_wait(&o, kvw_put(f->bucket, "aging", "a", 1, sync_cb, &o)), KVW_OK);
+    int64_t dl = kt_now_ms() + 10000;
+    do {
+        kt_sleep_ms(200);
+        sync_wait(&o, kvw_get_entry(f->bucket, "aging", sync_cb, &o));
+    } while (o.status == KVW_OK && o.entry_op == KVW_ENTRY_PUT && kt_now_ms() < dl);
+    assert_int_equal(o.status, KVW_OK);
+    assert_int_equal(o.entry_op, KVW_ENTRY_PURGE);
+    assert_int_equal(sync_wait(&o, kvw_create(f->bucket, "aging", "b", 1, sync_cb, &o)), KVW_OK);
+    print_message("FIGURES cluster TTL: R3 lease expired and read back on %d nodes, 1 of %d racing "
+                  "creators won, renewed lease kept, MaxAge left a PURGE marker\n",
+                  REL_CLUSTER_NODES, RACERS);
+    pthread_cond_destroy(&k.cv);
+    pthread_mutex_destroy(&k.mu);
+    pthread_cond_destroy(&o.cv);
+    pthread_mutex_destroy(&o.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kill_stream_leader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_cas_conflicts_are_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ttl_on_r3, setup, teardown),
     };
     kt_filter_from_env();
     return cmocka_run_group_tests_name("reliability/cluster", tests, group_setup, group_teardown);

@@ -21,7 +21,7 @@ type Client struct {
 // Connect deadline can cap it.
 const defaultConnectTimeout = 2 * time.Second
 
-// LibraryVersion is the version of the libkvw linked at run time ("0.1.0").
+// LibraryVersion is the version of the libkvw linked at run time ("0.2.0").
 func LibraryVersion() string { return native.Kvw_library_version_string() }
 
 // checkLibrary refuses a libkvw older than (or of another major version

@@ -40,7 +40,7 @@ module Kvw
   KEY_MAX = Native::KVW_KEY_MAX
 
   class << self
-    # Version of the libkvw loaded at run time, e.g. "0.1.0".
+    # Version of the libkvw loaded at run time, e.g. "0.2.0".
     def library_version
       Native.kvw_library_version_string
     end

@@ -118,7 +118,7 @@ public final class KvwClient implements AutoCloseable {
         return new KvwClient(h, options);
     }
 
-    /** The libkvw version this binding runs on, e.g. "0.1.0". */
+    /** The libkvw version this binding runs on, e.g. "0.2.0". */
     /**
      * The version of the server this client is connected to now, e.g.
      * "2.11.3"; it can change after a reconnect to another server.
