@@ -99,6 +99,12 @@ matrix() {
             { echo "FAILED: rel_$t on nats-server $NEWEST"; tail -n 40 "build/matrix-$NEWEST-rel_$t.log"; rc=1; }
     done
     echo "nats-server $NEWEST: fault suites ($((SECONDS - start)) s)"
+    for v in "$(scripts/nats-servers.sh --list | head -n 1)" "$NEWEST"; do
+        start=$SECONDS
+        on_server "$v" bash tools/test_cli_cluster.sh build/tools/kvw | tail -n 2 ||
+            { echo "FAILED: CLI on a 3-node cluster of $v"; rc=1; }
+        echo "nats-server $v: CLI on a 3-node cluster, R3 bucket ($((SECONDS - start)) s)"
+    done
     return $rc
 }
 

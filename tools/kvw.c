@@ -63,6 +63,7 @@ static const char usage_text[] =
     "                    after DUR; put/update/delete need a bucket with history 1\n"
     "                    (whole seconds: 30, 30s, 5m, 2h, 1d, or never; 2.11+)\n"
     "  --history N       revisions kept per key, when the bucket is created [1]\n"
+    "  --replicas N      stream replicas (1..5), when the bucket is created [1]\n"
     "  --marker-ttl DUR  when the bucket is created (or with enable-ttl): keys that\n"
     "                    age out leave a PURGE marker that lives DUR\n"
     "                    (a bucket the tool creates with --ttl or --marker-ttl\n"
@@ -105,6 +106,7 @@ typedef struct cli_options {
     const char *tls_ca;
     const char *ttl;
     const char *history;
+    const char *replicas;
     const char *marker_ttl;
     const char *positional[8];
     int npositional;
@@ -128,6 +130,7 @@ static const option_spec option_specs[] = {
     {"--tls-ca", offsetof(cli_options, tls_ca)},
     {"--ttl", offsetof(cli_options, ttl)},
     {"--history", offsetof(cli_options, history)},
+    {"--replicas", offsetof(cli_options, replicas)},
     {"--marker-ttl", offsetof(cli_options, marker_ttl)},
 };
 
@@ -243,6 +246,18 @@ static int parse_timeout(const char *text, int64_t *out)
     if (errno != 0 || end == text || *end != '\0' || v <= 0 || v > 86400000LL)
         return -1;
     *out = (int64_t)v;
+    return 0;
+}
+
+/* A whole number in 1..max (--history, --replicas). */
+static int parse_count(const char *text, long max, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > max)
+        return -1;
+    *out = (int)v;
     return 0;
 }
 
@@ -711,15 +726,14 @@ int main(int argc, char **argv)
         usage_error("--marker-ttl needs a duration such as 30s, 5m or 1h, not '%s'", o.marker_ttl);
         return EXIT_USAGE;
     }
-    int history = 1;
-    if (o.history) {
-        char *end = NULL;
-        long h = strtol(o.history, &end, 10);
-        if (end == o.history || *end != '\0' || h < 1 || h > 64) {
-            usage_error("--history needs a number from 1 to 64, not '%s'", o.history);
-            return EXIT_USAGE;
-        }
-        history = (int)h;
+    int history = 1, replicas = 1;
+    if (o.history && parse_count(o.history, 64, &history) != 0) {
+        usage_error("--history needs a number from 1 to 64, not '%s'", o.history);
+        return EXIT_USAGE;
+    }
+    if (o.replicas && parse_count(o.replicas, 5, &replicas) != 0) {
+        usage_error("--replicas needs a number from 1 to 5, not '%s'", o.replicas);
+        return EXIT_USAGE;
     }
 
     int rc = ctx.cmd->nargs == 0 ? 0 : kvw_key_check(ctx.key);
@@ -775,6 +789,7 @@ int main(int argc, char **argv)
     /* Writes and reads create a missing bucket; info and enable-ttl do not. */
     bopts.create_if_missing = ctx.cmd->run == run_single_op;
     bopts.history = history;
+    bopts.replicas = replicas;
     bopts.allow_ttl = o.ttl != NULL || o.marker_ttl != NULL;
     bopts.limit_marker_ttl_ms = ctx.cmd->run == run_enable_ttl ? 0 : marker_ttl_ms;
     rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);

@@ -43,21 +43,10 @@ start_server() {
     SERVER_PID=$NATS_SERVER_PID
 }
 
-# js_request SUBJECT JSON: one JetStream API request to $URL over the plain
-# NATS protocol (bash's /dev/tcp; no NATS client needed). Sets JS_REPLY.
+# js_request SUBJECT JSON: one JetStream API request to $URL. Sets JS_REPLY.
 js_request() {
-    local hostport=${URL#nats://} line
-    JS_REPLY=
-    exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || return 1
-    printf 'CONNECT {"verbose":false}\r\nSUB _INBOX.test_cli 1\r\nPUB %s _INBOX.test_cli %d\r\n%s\r\nPING\r\n' \
-        "$1" "${#2}" "$2" >&3
-    while IFS= read -r -t 5 line <&3; do
-        if [[ $line == MSG* ]]; then
-            IFS= read -r -t 5 JS_REPLY <&3
-            break
-        fi
-    done
-    exec 3<&-
+    nats_request "$URL" "$1" "$2"
+    JS_REPLY=$NATS_REPLY
     [[ -n $JS_REPLY ]]
 }
 
@@ -173,6 +162,7 @@ err_has "--ttl needs a duration"
 t "--ttl zero" 2 '' -- --server $DEAD --bucket b create k v --ttl 0s
 t "--ttl negative" 2 '' -- --server $DEAD --bucket b create k v --ttl -5
 t "--history out of range" 2 '' -- --server $DEAD --bucket b put k v --history 65
+t "--replicas out of range" 2 '' -- --server $DEAD --bucket b put k v --replicas 6
 t "--marker-ttl not a duration" 2 '' -- --server $DEAD --bucket b info --marker-ttl x
 
 # ------------------------------------------------------------ no server
