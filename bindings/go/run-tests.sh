@@ -55,13 +55,16 @@ fi
 
 # ---------------------------------------------------------------- server
 SDIR=$(mktemp -d)
-source "$ROOT/scripts/lib/nats-server.sh"
+source "$ROOT/scripts/lib/nats-cluster.sh"
 cleanup() {
     nats_server_stop
     rm -rf "$SDIR"
 }
 trap cleanup EXIT
 nats_server_start "$SDIR"
+# A 3-node cluster too, for the tests of a replicated (R3) bucket.
+nats_cluster_start "$SDIR/cluster"
+export KVW_TEST_CLUSTER_URLS=$NATS_CLUSTER_URLS
 URL=$NATS_SERVER_URL
 export KVW_TEST_URL=$URL
 say "nats-server at $URL"

@@ -33,13 +33,16 @@ test -f build/java-tree/bindings/java/native/libkvw_native.so
 test -f build/java-tree/bindings/java/generated-sources/swig/io/kvw/internal/kvw_native.java
 
 tmp=$(mktemp -d)
-source "$ROOT/scripts/lib/nats-server.sh"
+source "$ROOT/scripts/lib/nats-cluster.sh"
 cleanup() {
     nats_server_stop
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 nats_server_start "$tmp"
+# A 3-node cluster too, for the tests of a replicated (R3) bucket.
+nats_cluster_start "$tmp/cluster"
+export KVW_TEST_CLUSTER_URLS=$NATS_CLUSTER_URLS
 url=$NATS_SERVER_URL
 echo "nats-server at $url"
 

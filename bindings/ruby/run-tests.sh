@@ -43,13 +43,16 @@ CMAKE_RUBYLIB=$ROOT/build-ruby/bindings/ruby/lib
 
 step "private nats-server"
 TMP=$(mktemp -d /tmp/kvw-ruby-tests.XXXXXX)
-source scripts/lib/nats-server.sh
+source scripts/lib/nats-cluster.sh
 cleanup() {
     nats_server_stop
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 nats_server_start "$TMP"
+# A 3-node cluster too, for the tests of a replicated (R3) bucket.
+nats_cluster_start "$TMP/cluster"
+export KVW_TEST_CLUSTER_URLS=$NATS_CLUSTER_URLS
 URL=$NATS_SERVER_URL
 echo "nats-server $NATS_SERVER_PID at $URL"
 export KVW_TEST_SERVER=$URL
