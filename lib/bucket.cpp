@@ -29,28 +29,20 @@ std::string version_text(int v)
 // One JetStream API request with a JSON body and reply. nats.c 3.4.1 does not
 // know the stream fields of 2.11+ (allow_msg_ttl…), so kvw reads and writes
 // stream configurations as JSON itself. An API error in the reply maps like
-// a publish error, with its description in *why.
-int api_request(Client &client, const std::string &subject, const std::string &body, json *reply,
-                std::string *why)
+// a publish error (10059: no such stream).
+int api_request(Client &client, const std::string &subject, const std::string &body, json *reply)
 {
     natsMsg *msg = nullptr;
     natsStatus s = natsConnection_Request(&msg, client.connection(), subject.c_str(), body.data(),
                                           static_cast<int>(body.size()), client.op_timeout_ms());
-    if (s != NATS_OK) {
-        *why = nats_message(s);
-        return from_nats(s);
-    }
+    if (s != NATS_OK) return from_nats(s);
     const char *data = natsMsg_GetData(msg);
     *reply = json::parse(data, data + natsMsg_GetDataLength(msg), nullptr, false);
     natsMsg_Destroy(msg);
-    if (reply->is_discarded() || !reply->is_object()) {
-        *why = "unreadable JetStream API reply";
-        return KVW_ESERVER;
-    }
+    if (reply->is_discarded() || !reply->is_object()) return KVW_ESERVER;
     auto err = reply->find("error");
     if (err == reply->end()) return KVW_OK;
-    const int code = err->value("err_code", 0);
-    *why = err->value("description", std::string("JetStream API error"));
+    const int code = err->is_object() ? err->value("err_code", 0) : 0;
     return code == 10059 ? KVW_ENOBUCKET : from_nats(NATS_ERR, static_cast<jsErrCode>(code));
 }
 
@@ -155,16 +147,15 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     b->direct_get_ = "$JS.API.DIRECT.GET." + b->stream_;
 
     json info;
-    std::string why;
-    rc = api_request(*client, "$JS.API.STREAM.INFO." + b->stream_, "", &info, &why);
+    rc = api_request(*client, "$JS.API.STREAM.INFO." + b->stream_, "", &info);
     if (rc == KVW_ENOBUCKET && o.create_if_missing) {
         const bool wants_ttl = o.allow_ttl || o.limit_marker_ttl_ms > 0;
         const int server = client->server_version();
         if (wants_ttl && server >= 0 && server < kTtlServer) return KVW_ENOTSUP;
         rc = api_request(*client, "$JS.API.STREAM.CREATE." + b->stream_,
-                         bucket_stream_config(name, o).dump(), &info, &why);
+                         bucket_stream_config(name, o).dump(), &info);
         // 10058: another process created it first; open what is there.
-        if (rc != KVW_OK) rc = api_request(*client, "$JS.API.STREAM.INFO." + b->stream_, "", &info, &why);
+        if (rc != KVW_OK) rc = api_request(*client, "$JS.API.STREAM.INFO." + b->stream_, "", &info);
     }
     if (rc != KVW_OK) return rc;
 
@@ -251,15 +242,14 @@ int Bucket::enable_ttl(int64_t limit_marker_ttl_ms)
     const int server = client_->server_version();
     if (server >= 0 && server < kTtlServer) return KVW_ENOTSUP;
     json info;
-    std::string why;
-    int rc = api_request(*client_, "$JS.API.STREAM.INFO." + stream_, "", &info, &why);
+    int rc = api_request(*client_, "$JS.API.STREAM.INFO." + stream_, "", &info);
     if (rc != KVW_OK) return rc;
     // Send back the whole configuration as the server gave it, so fields this
     // kvw does not know stay as they are.
     json cfg = info.value("config", json::object());
     cfg["allow_msg_ttl"] = true;
     if (limit_marker_ttl_ms > 0) cfg["subject_delete_marker_ttl"] = limit_marker_ttl_ms * 1000000;
-    rc = api_request(*client_, "$JS.API.STREAM.UPDATE." + stream_, cfg.dump(), &info, &why);
+    rc = api_request(*client_, "$JS.API.STREAM.UPDATE." + stream_, cfg.dump(), &info);
     if (rc != KVW_OK) return rc;
     const StreamFeatures f = features_of(info.value("config", json::object()));
     set_features(f);
