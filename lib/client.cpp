@@ -259,6 +259,7 @@ int Client::submit(std::unique_ptr<Op> op)
         return KVW_ECLOSED;
     }
     Op *raw = op.release();
+    raw->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_);
     int rc = send_in_order(raw);
     if (rc != KVW_OK) {
         delete raw;
@@ -267,11 +268,34 @@ int Client::submit(std::unique_ptr<Op> op)
     return rc;
 }
 
+int64_t Client::max_wait_ms(const Op &op) const
+{
+    if (op.retries == 0) return op_timeout_ms_;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(op.deadline -
+                                                                            std::chrono::steady_clock::now());
+    return std::max<int64_t>(1, left.count());
+}
+
+bool Client::retry_later(Op *op)
+{
+    using namespace std::chrono;
+    // 25, 50, 100 … 400 ms: a leader election takes seconds, a restart less.
+    const auto backoff = milliseconds(25 << std::min(op->retries, 4));
+    const auto due = steady_clock::now() + backoff;
+    if (due + milliseconds(5) >= op->deadline) return false;
+    std::lock_guard<std::mutex> lk(mu_);
+    if (dead_ || timer_stop_) return false;  // closing: the caller finishes it
+    ++op->retries;
+    if (retries_.empty() || due < retries_.begin()->first) timer_cv_.notify_all();
+    retries_.emplace(due, op);
+    return true;
+}
+
 int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
 {
     // nats.c reports the timeout itself; this later deadline only catches an
     // ack nats.c never reports (e.g. the connection closed for good).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_ + 1000);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(po->MaxWait + 1000);
     {
         std::lock_guard<std::mutex> lk(mu_);
         // Registered before the publish: the ack can arrive before it returns.
@@ -319,8 +343,17 @@ int Client::request_last(Op *op, const std::string &subject)
         // front of an empty queue can be earlier than the one the timer
         // sleeps until.
         if (read_deadlines_.empty()) timer_cv_.notify_all();
-        read_deadlines_.push_back(
-            {std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_), token});
+        const auto at = op->retries == 0
+                            ? std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_)
+                            : op->deadline;
+        if (read_deadlines_.empty() || read_deadlines_.back().at <= at) {
+            read_deadlines_.push_back({at, token});
+        } else {  // a retried read: its deadline is older than the newest ones
+            auto pos = std::upper_bound(read_deadlines_.begin(), read_deadlines_.end(), at,
+                                        [](auto t, const Deadline &d) { return t < d.at; });
+            if (pos == read_deadlines_.begin()) timer_cv_.notify_all();
+            read_deadlines_.insert(pos, {at, token});
+        }
     }
     natsStatus s = natsConnection_PublishRequest(nc_, op->bucket->direct_get_subject().c_str(), reply.c_str(),
                                                  body.data(), static_cast<int>(body.size()));
@@ -333,13 +366,20 @@ int Client::request_last(Op *op, const std::string &subject)
     return from_nats(s);
 }
 
-Op *Client::take_write(natsMsg *msg, bool *keep)
+Op *Client::take_write(natsMsg *msg, bool *keep, bool no_responders)
 {
     std::lock_guard<std::mutex> lk(mu_);
     *keep = false;
     auto it = writes_.find(msg);
     if (it == writes_.end()) return nullptr;
     if (it->second.publishing) *keep = it->second.msg_ours = true;
+    Op *op = it->second.op;
+    // Under mu_: publish() cannot free the message meanwhile.
+    if (no_responders && op != nullptr && op->value.empty() &&
+        (op->kind == KVW_OP_PUT || op->kind == KVW_OP_UPDATE)) {
+        const int len = natsMsg_GetDataLength(msg);
+        if (len > 0) op->value.assign(natsMsg_GetData(msg), static_cast<size_t>(len));
+    }
     return take_entry_locked(it);
 }
 
@@ -451,7 +491,8 @@ void Client::on_ack_cb(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, vo
     std::shared_lock<std::shared_mutex> lk(g_registry_mu);
     Client *c = lookup_locked(closure);
     bool keep = false;
-    Op *op = c != nullptr ? c->take_write(msg, &keep) : nullptr;
+    const bool no_responders = pae != nullptr && pae->Err == NATS_NO_RESPONDERS;
+    Op *op = c != nullptr ? c->take_write(msg, &keep, no_responders) : nullptr;
     // With an AckHandler the message is ours to free, unless the publish call
     // that sent it is still running (a timeout can come first): publish() then.
     if (!keep) natsMsg_Destroy(msg);
@@ -543,6 +584,11 @@ void Client::timer_main()
                 next_sweep = now + write_sweep_;
             }
         }
+        std::vector<Op *> resend;
+        while (!retries_.empty() && retries_.begin()->first <= now) {
+            resend.push_back(retries_.begin()->second);
+            retries_.erase(retries_.begin());
+        }
         while (!read_deadlines_.empty() && read_deadlines_.front().at <= now) {
             Deadline d = read_deadlines_.front();
             read_deadlines_.pop_front();
@@ -552,18 +598,26 @@ void Client::timer_main()
                 reads_.erase(it);
             }
         }
-        if (!expired.empty()) {
+        if (!expired.empty() || !resend.empty()) {
             lk.unlock();
             for (Op *op : expired) {
                 op->fail(KVW_ETIMEDOUT, "no reply from the server within " + std::to_string(op_timeout_ms_) +
                                             " ms: the outcome is unknown");
                 complete(op);
             }
+            for (Op *op : resend) {
+                int rc = send_step(*this, *op);
+                if (rc != KVW_OK) {
+                    op->fail(rc, std::string("sending again after \"no responders\" failed: ") + kvw_strerror(rc));
+                    complete(op);
+                }
+            }
             lk.lock();
             continue;
         }
         auto next = next_sweep;
         if (!read_deadlines_.empty() && read_deadlines_.front().at < next) next = read_deadlines_.front().at;
+        if (!retries_.empty() && retries_.begin()->first < next) next = retries_.begin()->first;
         if (next == clock::time_point::max())
             timer_cv_.wait(lk);
         else
@@ -609,8 +663,10 @@ void Client::close_now()
         for (auto &w : writes_)
             if (w.second.op != nullptr) cancelled.push_back(w.second.op);
         for (auto &r : reads_) cancelled.push_back(r.second);
+        for (auto &r : retries_) cancelled.push_back(r.second);
         writes_.clear();
         reads_.clear();
+        retries_.clear();
         read_deadlines_.clear();
         g_registry.erase(registry_id_);
     }

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <deque>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -54,6 +55,13 @@ public:
     // KVW_ENOTCONN / KVW_ENOTSUP (kvw.h, kvw_client_server_version).
     int server_version() const;
     int64_t op_timeout_ms() const { return op_timeout_ms_; }
+    // How long nats.c may wait for this send's ack: op_timeout_ms, or what
+    // is left of the op's deadline when it is sent again.
+    int64_t max_wait_ms(const Op &op) const;
+    // Schedules the op (just taken from the tables after "no responders")
+    // to be sent again after a backoff. false: its deadline would pass first
+    // (or the client is closing), and the caller finishes it.
+    bool retry_later(Op *op);
 
 private:
     Client(const kvw_client_options &opts);
@@ -64,7 +72,9 @@ private:
     // nats.c has handed `msg` back (ack handler, pending list at close):
     // returns its op, if any. *keep: the publish call for it is still running
     // and reading it, so publish() frees it, not the caller.
-    Op *take_write(natsMsg *msg, bool *keep);
+    // no_responders: the op may be sent again, so a value it did not keep
+    // (put, update) is copied out of the message first.
+    Op *take_write(natsMsg *msg, bool *keep, bool no_responders = false);
     Op *take_read(uint64_t token);
 
     static void on_ack_cb(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
@@ -110,8 +120,12 @@ private:
     // whose publish call is still running stays (publish() removes it).
     Op *take_entry_locked(std::unordered_map<natsMsg *, Registration>::iterator &it);
     std::unordered_map<uint64_t, Op *> reads_;
-    // Reads have no other timeout: exact deadlines, FIFO (one timeout for all).
+    // Reads have no other timeout: exact deadlines, in order (a retried read
+    // keeps its op's deadline and is inserted where it belongs).
     std::deque<Deadline> read_deadlines_;
+    // Ops waiting to be sent again after "no responders", by due time; the
+    // timer sends them.
+    std::multimap<std::chrono::steady_clock::time_point, Op *> retries_;
     // The timer sweeps writes_ every write_sweep_ while writes are on the wire;
     // it sleeps without a write deadline when the table was empty, and the
     // next publish wakes it.

@@ -160,7 +160,7 @@ int send_step(Client &client, Op &op)
 
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MaxWait = client.op_timeout_ms();
+    po.MaxWait = client.max_wait_ms(op);
     switch (op.kind) {
     case KVW_OP_CREATE:
         if (op.step == Op::Step::Send)
@@ -197,6 +197,9 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
     const char *text = pae != nullptr && pae->ErrText != nullptr ? pae->ErrText : natsStatus_GetText(err);
     int code = from_nats(err, js_err);
     op.server_error = static_cast<int>(js_err);
+    // No stream received it (no leader yet, JetStream restarting): sending it
+    // again is safe, until the op's deadline.
+    if (err == NATS_NO_RESPONDERS && client.retry_later(&op)) return false;
 
     if (code == KVW_ECONFLICT) {
         op.version = last_sequence_in(text);  // 0 (unknown) for 10164
@@ -216,6 +219,11 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
     if (code == KVW_ETIMEDOUT)
         op.fail(code, "no acknowledgement within " + std::to_string(client.op_timeout_ms()) +
                           " ms: the outcome is unknown");
+    else if (err == NATS_NO_RESPONDERS)
+        op.fail(code, "no JetStream responder for the bucket until the op's deadline (" +
+                          std::to_string(op.retries + 1) +
+                          " tries): no stream leader (election, restart) or the bucket was deleted; "
+                          "nothing was stored");
     else if (code == KVW_ECONFLICT && op.version == 0)
         op.fail(code, std::string(text) + " (the server did not say the key's current version)");
     else
@@ -226,6 +234,8 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
 bool on_reply(Client &client, Op &op, natsMsg *reply)
 {
     Record r = parse_record(reply);
+    // As for writes: nobody answered, so asking again is safe until the deadline.
+    if (r.status == KVW_ENOTCONN && natsMsg_IsNoResponders(reply) && client.retry_later(&op)) return false;
     if (r.status != KVW_OK && r.status != KVW_ENOTFOUND) {
         op.fail(r.status, r.message);
         return true;

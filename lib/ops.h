@@ -5,6 +5,7 @@
 #include <kvw/kvw.h>
 #include <nats/nats.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,11 @@ struct Op {
     int64_t ttl_ms = 0;              // a checked Nats-TTL to send (0: none)
     kvw_write_cb cb = nullptr;
     void *user_data = nullptr;
+
+    // The op's deadline (submit + op_timeout_ms): "no responders" answers
+    // (no stream leader yet, JetStream restarting) are retried until then.
+    std::chrono::steady_clock::time_point deadline;
+    int retries = 0;
 
     // create: which step is on the wire.
     enum class Step { Send, Probe, SendOverMarker } step = Step::Send;

@@ -31,6 +31,7 @@
 enum { RATE = 4000, MAX_OPS = 200000, RESUME_MS = 30000 };
 
 static rel_cluster g_cluster;
+static int64_t g_op_timeout_ms = 2000; /* op deadline of the clients the next test opens */
 
 static int group_setup(void **state)
 {
@@ -69,6 +70,7 @@ static int teardown(void **state)
         if (!ts_server_running(c->node[i]))
             ts_server_start(c->node[i]);
     free(f);
+    g_op_timeout_ms = 2000;
     return 0;
 }
 
@@ -152,7 +154,7 @@ static void client_on_cluster(rel_cluster *c, kvw_client **out)
     kvw_client_options_init(&o);
     o.servers = c->urls;
     o.name = "kvw-rel-cluster";
-    o.op_timeout_ms = 2000;
+    o.op_timeout_ms = g_op_timeout_ms;
     o.max_reconnect = -1;
     o.reconnect_wait_ms = 100;
     o.max_inflight = 4096;
@@ -272,6 +274,55 @@ static void test_kill_stream_leader(void **state)
                   "%lld ms, writes verified %d on each of 2 survivors\n",
                   t.submitted, c->name[victim1], c->name[victim2], t.callbacks, t.ok, t.unknown,
                   t.failed, (long long)resume1, (long long)resume2, verified);
+}
+
+/* ------------------------------------------------------------------------
+ * A leader failover with a 5 s op deadline: while the stream has no leader
+ * the server answers "no responders", and kvw sends those ops again until
+ * their deadline instead of failing them, so the application sees slower
+ * writes, not failures. Reports what ended how, and how long writes took to
+ * resume after the kill. */
+static void test_failover_within_deadline(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    g_op_timeout_ms = 5000;
+    char bucket[64], stream[80];
+    open_r3(c, &f->client, &f->bucket, 1, bucket, stream);
+    f->load = rel_load_new(MAX_OPS, "f");
+    assert_non_null(f->load);
+    f->load->rate_per_s = 2000;
+    submitter sub = {f->bucket, f->load, {0}};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, submit_main, &sub), 0);
+    run_for(f->load, 1500);
+    int victim = -1;
+    int inflight_at_kill = kvw_client_inflight(f->client);
+    int64_t resume = kill_leader_and_wait(c, f->load, stream, &victim);
+    run_for(f->load, 3000);
+    __atomic_store_n(&f->load->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    assert_int_equal(rel_wait_all(f->load, 30000), 0);
+    rel_tally t;
+    rel_tally_of(f->load, &t);
+    rel_tally_print("failover load", &t);
+    rel_assert_exactly_once(f->load);
+    long busy = sub.refused[-KVW_EBUSY];
+    print_message("FIGURES cluster failover (op deadline 5 s): ops %d, OK %d, timed out (outcome unknown) %d, "
+                  "not connected %d, other failures %d; writes resumed %lld ms after the leader kill; "
+                  "in flight at the kill %d; submits refused EBUSY (window full, retried) %ld\n",
+                  t.submitted, t.ok, t.by_status[-KVW_ETIMEDOUT], t.by_status[-KVW_ENOTCONN],
+                  t.failed - t.by_status[-KVW_ENOTCONN], (long long)resume, inflight_at_kill, busy);
+    /* Not one op failed for want of a leader before its deadline: an
+     * ENOTCONN now means 5 s of "no responders". */
+    for (int i = 0; i < t.submitted; i++)
+        assert_int_not_equal(f->load->ops[i].status, KVW_ESERVER);
+    rel_verify_stats v;
+    rel_load *loads[] = {f->load};
+    assert_int_equal(kvw_client_close(f->client), 0);
+    assert_int_equal(rel_verify(ts_server_url(c->node[any_up(c, victim)]), bucket, loads, 1, 1, &v), 0);
+    rel_verify_print("read through a survivor", &v);
+    rel_assert_verified(&v);
 }
 
 /* ------------------------------------------------------------------------
@@ -550,6 +601,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kill_stream_leader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_within_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_cas_conflicts_are_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ttl_on_r3, setup, teardown),
     };
