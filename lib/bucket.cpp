@@ -8,7 +8,10 @@
 #include <nats/nats.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace kvw {
 
@@ -26,15 +29,21 @@ std::string version_text(int v)
     return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
 }
 
-// One JetStream API request with a JSON body and reply. nats.c 3.4.1 does not
-// know the stream fields of 2.11+ (allow_msg_ttl…), so kvw reads and writes
-// stream configurations as JSON itself. An API error in the reply maps like
-// a publish error (10059: no such stream).
-int api_request(Client &client, const std::string &subject, const std::string &body, json *reply)
+// One JetStream API request with a JSON body and reply, within `wait_ms`.
+// nats.c 3.4.1 does not know the stream fields of 2.11+ (allow_msg_ttl…), so
+// kvw reads and writes stream configurations as JSON itself. An API error in
+// the reply maps like a publish error (10059: no such stream). *transient:
+// no answer, "no responders", 10008 (JetStream temporarily unavailable) or
+// 10005 (no suitable peers for placement): what a cluster formed a moment
+// ago answers while it elects its meta leader and learns its peers (10005
+// also means too few servers for the replicas: then it fails at the deadline).
+int api_request_once(Client &client, const std::string &subject, const std::string &body, int64_t wait_ms,
+                     json *reply, bool *transient)
 {
     natsMsg *msg = nullptr;
     natsStatus s = natsConnection_Request(&msg, client.connection(), subject.c_str(), body.data(),
-                                          static_cast<int>(body.size()), client.op_timeout_ms());
+                                          static_cast<int>(body.size()), wait_ms);
+    *transient = s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS;
     if (s != NATS_OK) return from_nats(s);
     const char *data = natsMsg_GetData(msg);
     *reply = json::parse(data, data + natsMsg_GetDataLength(msg), nullptr, false);
@@ -43,7 +52,26 @@ int api_request(Client &client, const std::string &subject, const std::string &b
     auto err = reply->find("error");
     if (err == reply->end()) return KVW_OK;
     const int code = err->is_object() ? err->value("err_code", 0) : 0;
+    *transient = code == 10008 || code == 10005;
     return code == 10059 ? KVW_ENOBUCKET : from_nats(NATS_ERR, static_cast<jsErrCode>(code));
+}
+
+// api_request_once, again while the failure is transient, until the client's
+// op timeout: a cluster formed a moment ago drops the first requests
+// (measured on 2.15.2: about 1 s), so each try waits at most 1 s.
+// Creating a stream twice with the same configuration is not an error.
+int api_request(Client &client, const std::string &subject, const std::string &body, json *reply)
+{
+    using namespace std::chrono;
+    const auto deadline = steady_clock::now() + milliseconds(client.op_timeout_ms());
+    for (;;) {
+        const int64_t left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+        bool transient = false;
+        const int rc = api_request_once(client, subject, body, std::max<int64_t>(1, std::min<int64_t>(1000, left)),
+                                        reply, &transient);
+        if (!transient || steady_clock::now() + milliseconds(100) >= deadline) return rc;
+        if (rc != KVW_ETIMEDOUT) std::this_thread::sleep_for(milliseconds(100));  // answered at once
+    }
 }
 
 // The stream nats.c's js_CreateKeyValue makes for a bucket (ADR-8), plus the

@@ -10,6 +10,9 @@
 #       Sets NATS_CLUSTER_URLS (the three client URLs, comma-separated),
 #       NATS_CLUSTER_URL and NATS_CLUSTER_PID (arrays, index 0..2). On
 #       failure prints the nodes' logs and returns 1.
+#   nats_cluster_launch DIR [nats-server args...]
+#       The same without waiting for the cluster to be ready (as a client
+#       meets a cluster formed a moment ago).
 #   nats_cluster_node_stop I / nats_cluster_node_start I
 #       Stops node I (SIGTERM) / starts it again on its ports and store.
 #   nats_cluster_stream_leader STREAM
@@ -26,6 +29,24 @@ _nats_free_port() {
 }
 
 nats_cluster_start() {
+    nats_cluster_launch "$@" || return 1
+    # Ready when an R3 stream can be placed: the meta leader is elected and
+    # every peer is known.
+    local deadline=$((SECONDS + 30)) probe='{"name":"KVW_CLUSTER_PROBE","subjects":["kvw.cluster.probe"],"num_replicas":3,"storage":"memory"}'
+    while ((SECONDS < deadline)); do
+        if nats_request "${NATS_CLUSTER_URL[0]}" '$JS.API.STREAM.CREATE.KVW_CLUSTER_PROBE' "$probe" &&
+            [[ $NATS_REPLY != *'"error"'* ]]; then
+            nats_request "${NATS_CLUSTER_URL[0]}" '$JS.API.STREAM.DELETE.KVW_CLUSTER_PROBE' '' || true
+            return 0
+        fi
+        sleep 0.25
+    done
+    echo "the nats-server cluster did not accept an R3 stream within 30 s (last reply: $NATS_REPLY)" >&2
+    _nats_cluster_logs
+    return 1
+}
+
+nats_cluster_launch() {
     local dir=$1 i
     shift
     NATS_CLUSTER_DIR=$dir
@@ -42,20 +63,6 @@ nats_cluster_start() {
         nats_cluster_node_start "$i" || { _nats_cluster_logs; return 1; }
     done
     NATS_CLUSTER_URLS=$(IFS=,; echo "${NATS_CLUSTER_URL[*]}")
-    # Ready when an R3 stream can be placed: the meta leader is elected and
-    # every peer is known.
-    local deadline=$((SECONDS + 30)) probe='{"name":"KVW_CLUSTER_PROBE","subjects":["kvw.cluster.probe"],"num_replicas":3,"storage":"memory"}'
-    while ((SECONDS < deadline)); do
-        if nats_request "${NATS_CLUSTER_URL[0]}" '$JS.API.STREAM.CREATE.KVW_CLUSTER_PROBE' "$probe" &&
-            [[ $NATS_REPLY != *'"error"'* ]]; then
-            nats_request "${NATS_CLUSTER_URL[0]}" '$JS.API.STREAM.DELETE.KVW_CLUSTER_PROBE' '' || true
-            return 0
-        fi
-        sleep 0.25
-    done
-    echo "the nats-server cluster did not accept an R3 stream within 30 s (last reply: $NATS_REPLY)" >&2
-    _nats_cluster_logs
-    return 1
 }
 
 nats_cluster_node_start() {

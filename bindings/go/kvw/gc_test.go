@@ -44,12 +44,15 @@ func TestGCStressDroppedReferences(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			var puts sync.WaitGroup
 			for i := 0; i < perRound; i++ {
 				id := fmt.Sprintf("%d/%d", r, i)
 				val := []byte(fmt.Sprintf("value-%s-\x00-end", id))
 				wg.Add(1)
+				puts.Add(1)
 				err := b.PutAsync(fmt.Sprintf("k%d", i%200), val, func(v kvw.Version, err error) {
 					defer wg.Done()
+					defer puts.Done()
 					mu.Lock()
 					defer mu.Unlock()
 					calls[id]++
@@ -64,7 +67,10 @@ func TestGCStressDroppedReferences(t *testing.T) {
 					val[j] = 'X'
 				}
 			}
-			// Reads whose entries are checked in the callback.
+			// Reads whose entries are checked in the callback, once the puts
+			// completed: on nats-server 2.10+ a read may overtake a write
+			// still in flight.
+			puts.Wait()
 			for i := 0; i < 200; i++ {
 				wg.Add(1)
 				key := fmt.Sprintf("k%d", i)
