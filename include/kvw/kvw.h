@@ -84,7 +84,7 @@ typedef enum kvw_error {
     KVW_ECONFLICT = -7,    /**< expected version is not the key's last (JetStream 10071, or 10164 on clusters) */
     KVW_ENOTFOUND = -8,    /**< get: no live value; get_entry: the key has no record */
     KVW_ETIMEDOUT = -9,    /**< no answer in time: the write may have landed */
-    KVW_ENOTCONN = -10,    /**< no connection to a server, or no JetStream responder (restart, leader election) */
+    KVW_ENOTCONN = -10,    /**< no connection to a server, or no JetStream responder until the op's deadline (restart, leader election); nothing was stored */
     KVW_ENOBUCKET = -11,   /**< the bucket does not exist */
     KVW_EFULL = -12,       /**< the bucket or server storage is full */
     KVW_ECLOSED = -13,     /**< client or bucket closed; pending ops end with this */
@@ -185,7 +185,9 @@ typedef struct kvw_client_options {
     const char *tls_key_file;
     int tls_required;               /**< 1: insist on TLS even without a CA file [0] */
     int64_t connect_timeout_ms;     /**< per connection attempt [2000] */
-    int64_t op_timeout_ms;          /**< deadline of every op [5000] */
+    int64_t op_timeout_ms;          /**< deadline of every op [5000]; "no responders" answers
+                                         (no stream leader yet, JetStream restarting) are sent
+                                         again with a backoff until it passes */
     uint32_t max_inflight;          /**< ops accepted but not yet completed [16384] */
     int max_reconnect;              /**< reconnect attempts; -1 forever, KVW_NO_RECONNECT never [60] */
     int64_t reconnect_wait_ms;      /**< pause between attempts to one server [2000] */
