@@ -259,7 +259,6 @@ int Client::submit(std::unique_ptr<Op> op)
         return KVW_ECLOSED;
     }
     Op *raw = op.release();
-    raw->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_);
     int rc = send_in_order(raw);
     if (rc != KVW_OK) {
         delete raw;
@@ -295,7 +294,12 @@ int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
 {
     // nats.c reports the timeout itself; this later deadline only catches an
     // ack nats.c never reports (e.g. the connection closed for good).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(po->MaxWait + 1000);
+    const auto now = std::chrono::steady_clock::now();
+    const auto deadline = now + std::chrono::milliseconds(po->MaxWait + 1000);
+    // The op's own deadline starts at its first send (the clock is read here
+    // anyway; a create's later steps and retries keep it).
+    if (op->deadline == std::chrono::steady_clock::time_point{})
+        op->deadline = now + std::chrono::milliseconds(op_timeout_ms_);
     {
         std::lock_guard<std::mutex> lk(mu_);
         // Registered before the publish: the ack can arrive before it returns.
@@ -343,9 +347,9 @@ int Client::request_last(Op *op, const std::string &subject)
         // front of an empty queue can be earlier than the one the timer
         // sleeps until.
         if (read_deadlines_.empty()) timer_cv_.notify_all();
-        const auto at = op->retries == 0
-                            ? std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_)
-                            : op->deadline;
+        if (op->deadline == std::chrono::steady_clock::time_point{})
+            op->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_);
+        const auto at = op->deadline;
         if (read_deadlines_.empty() || read_deadlines_.back().at <= at) {
             read_deadlines_.push_back({at, token});
         } else {  // a retried read: its deadline is older than the newest ones

@@ -30,8 +30,8 @@ struct Op {
     kvw_write_cb cb = nullptr;
     void *user_data = nullptr;
 
-    // The op's deadline (submit + op_timeout_ms): "no responders" answers
-    // (no stream leader yet, JetStream restarting) are retried until then.
+    // The op's deadline (its first send + op_timeout_ms): "no responders"
+    // answers (no stream leader yet, JetStream restarting) are retried until then.
     std::chrono::steady_clock::time_point deadline;
     int retries = 0;
 
