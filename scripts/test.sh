@@ -15,7 +15,7 @@ scripts/install-deps.sh build-essential cmake ninja-build pkg-config git libnats
     libuv1-dev libcmocka-dev valgrind swig ruby ruby-dev openssl python3-cryptography \
     clang libclang-rt-14-dev nlohmann-json3-dev || exit 1
 
-STAGES=${KVW_TEST_STAGES:-"c matrix asan tsan valgrind fuzz bindings bindings-newest bench"}
+STAGES=${KVW_TEST_STAGES:-"c matrix cluster asan tsan valgrind fuzz bindings bindings-newest bench"}
 passed=0
 failed=0
 failures=()
@@ -94,22 +94,32 @@ matrix() {
         echo "nats-server $v: C suites, ABI 0.1 program, CLI ($((SECONDS - start)) s)"
     done
     start=$SECONDS
-    for t in restart cluster stall close soak; do
+    for t in restart stall close soak; do
         on_server "$NEWEST" build/tests/reliability/test_rel_$t >"build/matrix-$NEWEST-rel_$t.log" 2>&1 ||
             { echo "FAILED: rel_$t on nats-server $NEWEST"; tail -n 40 "build/matrix-$NEWEST-rel_$t.log"; rc=1; }
     done
     echo "nats-server $NEWEST: fault suites ($((SECONDS - start)) s)"
+    return $rc
+}
+# 3-node clusters (scripts/lib/nats-cluster.sh, tests/reliability/rel.c) with
+# R3 buckets: leader kills, failover within the op deadline, racing CAS, TTL,
+# and the CLI, on the newest server (the c stage runs rel_cluster on 2.9.10).
+cluster() {
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo || return 1
+    local v rc=0
+    on_server "$NEWEST" build/tests/reliability/test_rel_cluster >"build/cluster-$NEWEST.log" 2>&1 ||
+        { echo "FAILED: rel_cluster on nats-server $NEWEST"; tail -n 40 "build/cluster-$NEWEST.log"; rc=1; }
+    grep -h -e '^FIGURES' -e 'SKIP' "build/cluster-$NEWEST.log"
     for v in "$(scripts/nats-servers.sh --list | head -n 1)" "$NEWEST"; do
-        start=$SECONDS
         on_server "$v" bash tools/test_cli_cluster.sh build/tools/kvw | tail -n 2 ||
             { echo "FAILED: CLI on a 3-node cluster of $v"; rc=1; }
-        echo "nats-server $v: CLI on a 3-node cluster, R3 bucket ($((SECONDS - start)) s)"
     done
     return $rc
 }
 
 want c && stage "C suites, CLI, ABI and consumers (ctest)" c_suites
 want matrix && stage "server matrix: $(scripts/nats-servers.sh --list | tr '\n' ' ')" matrix
+want cluster && stage "3-node clusters, R3 buckets (nats-server $NEWEST)" cluster
 want asan && stage "C suites under ASan+UBSan" sanitized address
 want tsan && stage "C suites under TSan" sanitized thread
 want valgrind && stage "conformance under valgrind memcheck" valgrind_suites
