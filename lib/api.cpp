@@ -33,11 +33,15 @@ int guarded(F &&body)
     }
 }
 
-// No TTL (the ops of 0.1): no Nats-TTL header.
-constexpr int64_t kNoTtl = 0;
+// A TTL for the _ttl ops (checked in submit); the ops of 0.1 pass none.
+struct Ttl {
+    bool set;
+    int64_t ms;
+};
+constexpr Ttl kNoTtl{false, 0};
 
 int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_t len,
-           const kvw_version *expected, kvw_write_cb cb, void *user_data, int64_t ttl_ms = kNoTtl)
+           const kvw_version *expected, kvw_write_cb cb, void *user_data, Ttl ttl = kNoTtl)
 {
     if (b == nullptr || cb == nullptr || (value == nullptr && len > 0)) return KVW_EINVAL;
     int rc = kvw::check_key(key);
@@ -48,9 +52,9 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
         rev = kvw::revision_of(*expected);
         if (rev == 0) return KVW_EBADVERSION;
     }
-    const bool with_ttl = ttl_ms != kNoTtl;
+    const bool with_ttl = ttl.set;
     if (with_ttl) {
-        rc = kvw::check_ttl(ttl_ms);
+        rc = kvw::check_ttl(ttl.ms);
         if (rc != KVW_OK) return rc;
         // Over a value: its expiry must not uncover an older revision.
         const bool overwrites = kind == KVW_OP_PUT || kind == KVW_OP_UPDATE || kind == KVW_OP_DELETE;
@@ -75,16 +79,12 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
             op->borrowed_len = len;
         }
         op->expected = rev;
-        op->ttl_ms = ttl_ms;
+        op->ttl_ms = ttl.ms;  // checked: never 0 when set
         op->cb = cb;
         op->user_data = user_data;
         return b->impl->client().submit(std::move(op));
     });
 }
-
-// A _ttl function's TTL: 0 would read as "no TTL" inside submit, so it is
-// turned into a value check_ttl refuses.
-int64_t ttl_checked(int64_t ttl_ms) { return ttl_ms == kNoTtl ? INT64_MIN : ttl_ms; }
 
 }  // namespace
 
@@ -289,29 +289,29 @@ KVW_API int kvw_purge(kvw_bucket *b, const char *key, kvw_write_cb cb, void *use
 KVW_API int kvw_create_ttl(kvw_bucket *b, const char *key, const void *value, size_t len, int64_t ttl_ms,
                            kvw_write_cb cb, void *user_data)
 {
-    return submit(b, KVW_OP_CREATE, key, value, len, nullptr, cb, user_data, ttl_checked(ttl_ms));
+    return submit(b, KVW_OP_CREATE, key, value, len, nullptr, cb, user_data, Ttl{true, ttl_ms});
 }
 
 KVW_API int kvw_update_ttl(kvw_bucket *b, const char *key, const void *value, size_t len,
                            const kvw_version *expected, int64_t ttl_ms, kvw_write_cb cb, void *user_data)
 {
-    return submit(b, KVW_OP_UPDATE, key, value, len, expected, cb, user_data, ttl_checked(ttl_ms));
+    return submit(b, KVW_OP_UPDATE, key, value, len, expected, cb, user_data, Ttl{true, ttl_ms});
 }
 
 KVW_API int kvw_put_ttl(kvw_bucket *b, const char *key, const void *value, size_t len, int64_t ttl_ms,
                         kvw_write_cb cb, void *user_data)
 {
-    return submit(b, KVW_OP_PUT, key, value, len, nullptr, cb, user_data, ttl_checked(ttl_ms));
+    return submit(b, KVW_OP_PUT, key, value, len, nullptr, cb, user_data, Ttl{true, ttl_ms});
 }
 
 KVW_API int kvw_delete_ttl(kvw_bucket *b, const char *key, int64_t ttl_ms, kvw_write_cb cb, void *user_data)
 {
-    return submit(b, KVW_OP_DELETE, key, nullptr, 0, nullptr, cb, user_data, ttl_checked(ttl_ms));
+    return submit(b, KVW_OP_DELETE, key, nullptr, 0, nullptr, cb, user_data, Ttl{true, ttl_ms});
 }
 
 KVW_API int kvw_purge_ttl(kvw_bucket *b, const char *key, int64_t ttl_ms, kvw_write_cb cb, void *user_data)
 {
-    return submit(b, KVW_OP_PURGE, key, nullptr, 0, nullptr, cb, user_data, ttl_checked(ttl_ms));
+    return submit(b, KVW_OP_PURGE, key, nullptr, 0, nullptr, cb, user_data, Ttl{true, ttl_ms});
 }
 
 KVW_API int kvw_get(kvw_bucket *b, const char *key, kvw_read_cb cb, void *user_data)

@@ -235,7 +235,7 @@ bool on_reply(Client &client, Op &op, natsMsg *reply)
 {
     Record r = parse_record(reply);
     // As for writes: nobody answered, so asking again is safe until the deadline.
-    if (r.status == KVW_ENOTCONN && natsMsg_IsNoResponders(reply) && client.retry_later(&op)) return false;
+    if (r.status == KVW_ENOTCONN && client.retry_later(&op)) return false;  // ENOTCONN: no responders
     if (r.status != KVW_OK && r.status != KVW_ENOTFOUND) {
         op.fail(r.status, r.message);
         return true;

@@ -391,7 +391,8 @@ typedef struct context {
     const char *value;
     kvw_version expected;
     int has_expected;
-    int64_t ttl_ms; /* 0: no --ttl */
+    int64_t ttl_ms;        /* 0: no --ttl */
+    int64_t marker_ttl_ms; /* 0: no --marker-ttl */
 } context;
 
 typedef int (*command_runner)(context *ctx);
@@ -569,10 +570,7 @@ static int run_info(context *ctx)
 /* `enable-ttl`: allow_msg_ttl (and limit markers) on an existing bucket. */
 static int run_enable_ttl(context *ctx)
 {
-    int64_t marker = 0;
-    if (ctx->opts->marker_ttl)
-        parse_duration(ctx->opts->marker_ttl, &marker); /* checked in main */
-    int rc = kvw_bucket_enable_ttl(ctx->bucket, marker);
+    int rc = kvw_bucket_enable_ttl(ctx->bucket, ctx->marker_ttl_ms);
     if (rc == KVW_ENOTSUP) {
         report("enable-ttl", rc, kvw_bucket_feature_status(ctx->bucket, KVW_FEATURE_TTL));
         return EXIT_OTHER;
@@ -721,8 +719,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    int64_t marker_ttl_ms = 0;
-    if (o.marker_ttl && (parse_duration(o.marker_ttl, &marker_ttl_ms) != 0 || marker_ttl_ms <= 0)) {
+    if (o.marker_ttl && (parse_duration(o.marker_ttl, &ctx.marker_ttl_ms) != 0 || ctx.marker_ttl_ms <= 0)) {
         usage_error("--marker-ttl needs a duration such as 30s, 5m or 1h, not '%s'", o.marker_ttl);
         return EXIT_USAGE;
     }
@@ -791,7 +788,7 @@ int main(int argc, char **argv)
     bopts.history = history;
     bopts.replicas = replicas;
     bopts.allow_ttl = o.ttl != NULL || o.marker_ttl != NULL;
-    bopts.limit_marker_ttl_ms = ctx.cmd->run == run_enable_ttl ? 0 : marker_ttl_ms;
+    bopts.limit_marker_ttl_ms = ctx.cmd->run == run_enable_ttl ? 0 : ctx.marker_ttl_ms;
     rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);
     if (rc != 0) {
         report("bucket", rc,
