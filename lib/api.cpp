@@ -61,8 +61,12 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
         if (!b->impl->supports(overwrites ? KVW_FEATURE_TTL_ON_WRITE : KVW_FEATURE_TTL)) return KVW_ENOTSUP;
     }
     if (static_cast<uint64_t>(len) > static_cast<uint64_t>(INT32_MAX) ||
-        static_cast<int64_t>(len) > b->impl->max_payload(kvw::header_bytes(kind, with_ttl)))
+        static_cast<int64_t>(len) > b->impl->max_payload(kvw::header_bytes(kind, with_ttl, false)))
         return KVW_ETOOBIG;
+    // A value within a write id's bytes of the limit goes without one (sent
+    // once), so that the advertised maximum stays what 0.1 accepted.
+    const bool with_id = b->impl->client().resends() &&
+                         static_cast<int64_t>(len) <= b->impl->max_payload(kvw::header_bytes(kind, with_ttl, true));
     if (b->impl->closed()) return KVW_ECLOSED;
 
     return guarded([&]() -> int {
@@ -80,6 +84,7 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
         }
         op->expected = rev;
         op->ttl_ms = ttl.ms;  // checked: never 0 when set
+        op->with_id = with_id;
         op->cb = cb;
         op->user_data = user_data;
         return b->impl->client().submit(std::move(op));
@@ -102,11 +107,13 @@ KVW_API int kvw_library_check_version(int header_version)
 
 KVW_API int kvw_client_options_init_version(kvw_client_options *opts, unsigned int version)
 {
-    if (opts == nullptr || version != 1) return KVW_EINVAL;
+    const size_t size = kvw::client_options_size(version);
+    if (opts == nullptr || size == 0) return KVW_EINVAL;
     // Copied from static storage, whose padding is zero: the result is the
     // same bytes every time (a stack temporary would copy garbage padding).
     static const kvw_client_options defaults = KVW_CLIENT_OPTIONS_INIT;
-    std::memcpy(opts, &defaults, sizeof defaults);
+    std::memcpy(static_cast<void *>(opts), &defaults, size);
+    opts->version = version;
     return KVW_OK;
 }
 
@@ -155,6 +162,13 @@ KVW_API void kvw_client_free(kvw_client *client)
     if (client == nullptr) return;
     guarded([&]() -> int { return client->impl->close(); });
     delete client;  // the client itself lives on while buckets, ops or the loop hold it
+}
+
+KVW_API int kvw_client_drain(kvw_client *client, int64_t timeout_ms)
+{
+    if (client == nullptr || timeout_ms < 0) return KVW_EINVAL;
+    std::shared_ptr<kvw::Client> impl = client->impl;
+    return guarded([&]() -> int { return impl->drain(timeout_ms); });
 }
 
 KVW_API int kvw_client_fd(kvw_client *client)

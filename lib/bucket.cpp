@@ -94,7 +94,9 @@ json bucket_stream_config(const std::string &name, const kvw_bucket_options &o)
         {"discard", "new"},
         {"storage", o.storage == KVW_STORAGE_MEMORY ? "memory" : "file"},
         {"num_replicas", o.replicas},
-        {"duplicate_window", max_age > 0 && max_age < two_minutes ? max_age : two_minutes},
+        {"duplicate_window", o.duplicate_window_ms > 0      ? o.duplicate_window_ms * ms
+                             : max_age > 0 && max_age < two_minutes ? max_age
+                                                                    : two_minutes},
         {"allow_rollup_hdrs", true},
         {"deny_delete", true},
         {"allow_direct", true},
@@ -122,7 +124,8 @@ size_t bucket_options_size(unsigned int version)
 {
     switch (version) {
     case 1: return offsetof(kvw_bucket_options, allow_ttl);  // 0.1 ended with `storage`
-    case 2: return sizeof(kvw_bucket_options);
+    case 2: return offsetof(kvw_bucket_options, duplicate_window_ms);
+    case 3: return sizeof(kvw_bucket_options);
     default: return 0;
     }
 }
@@ -162,7 +165,8 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     const int storage = enum_bits(o.storage);
     if (o.history < 1 || o.history > 64 || o.max_age_ms < 0 || o.max_bytes < 0 || o.max_value_size < 0 ||
         o.replicas < 1 || o.replicas > 5 || (storage != KVW_STORAGE_FILE && storage != KVW_STORAGE_MEMORY) ||
-        (o.allow_ttl != 0 && o.allow_ttl != 1) || o.limit_marker_ttl_ms < 0)
+        (o.allow_ttl != 0 && o.allow_ttl != 1) || o.limit_marker_ttl_ms < 0 || o.duplicate_window_ms < 0 ||
+        (o.max_age_ms > 0 && o.duplicate_window_ms > o.max_age_ms))  // the server's rule
         return KVW_EINVAL;
     if (o.limit_marker_ttl_ms > 0 && check_ttl(o.limit_marker_ttl_ms) != KVW_OK) return KVW_EBADTTL;
     if (client->closed()) return KVW_ECLOSED;
@@ -194,6 +198,7 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     const int64_t stream_limit = cfg.value("max_msg_size", int64_t(-1));
     if (stream_limit > 0 && stream_limit < limit) limit = stream_limit;
     b->max_message_ = limit;
+    b->duplicate_window_ms_ = cfg.value("duplicate_window", int64_t(0)) / 1000000;
 
     b->set_features(features_of(cfg));
     *out = std::move(b);

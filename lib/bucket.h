@@ -43,6 +43,8 @@ public:
     // Largest payload for an op whose headers take `header_bytes`.
     int64_t max_payload(int64_t header_bytes) const { return max_message_ - header_bytes; }
     int64_t max_value_size() const { return max_message_; }
+    // How long the stream remembers write ids (0: it does not).
+    int64_t duplicate_window_ms() const { return duplicate_window_ms_; }
 
     // Features (kvw.h, FEATURES). supports() is lock-free: ops ask per submit.
     bool supports(int feature) const;
@@ -62,6 +64,7 @@ private:
     std::string subject_prefix_;  // "$KV.<name>."
     std::string direct_get_;
     int64_t max_message_ = 0;  // headers + payload, the smaller of server and stream limits
+    int64_t duplicate_window_ms_ = 0;
     std::atomic<bool> ttl_{false};
     std::atomic<bool> markers_{false};
     std::atomic<bool> atomic_{false};

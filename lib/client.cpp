@@ -50,10 +50,20 @@ bool set(const char *s) { return s != nullptr && *s != '\0'; }
 
 }  // namespace
 
+size_t client_options_size(unsigned int version)
+{
+    switch (version) {
+    case 1: return offsetof(kvw_client_options, resend_after_ms);  // 0.1 ended with `uv_loop`
+    case 2: return sizeof(kvw_client_options);
+    default: return 0;
+    }
+}
+
 Client::Client(const kvw_client_options &o)
     : registry_id_(g_next_client_id.fetch_add(1)),
       op_timeout_ms_(o.op_timeout_ms),
       max_inflight_(o.max_inflight),
+      resend_after_ms_(o.resend_after_ms),
       // A write's safety-net deadline is op_timeout + 1 s; sweeping ten times
       // per timeout (10 ms..500 ms) finds it at most that much later.
       write_sweep_(std::min<int64_t>(500, std::max<int64_t>(10, o.op_timeout_ms / 10))),
@@ -65,8 +75,10 @@ int Client::open(std::shared_ptr<Client> *out, const kvw_client_options *opts)
 {
     kvw_client_options o = KVW_CLIENT_OPTIONS_INIT;
     if (opts != nullptr) {
-        if (opts->version != KVW_CLIENT_OPTIONS_VERSION) return KVW_EINVAL;
-        o = *opts;
+        // Only the caller's version's fields: an older program's struct is shorter.
+        const size_t n = client_options_size(opts->version);
+        if (n == 0) return KVW_EINVAL;
+        std::memcpy(static_cast<void *>(&o), opts, n);
     }
     // Zero means "the default", so a zeroed struct with a version is valid.
     const kvw_client_options defaults = KVW_CLIENT_OPTIONS_INIT;
@@ -75,6 +87,8 @@ int Client::open(std::shared_ptr<Client> *out, const kvw_client_options *opts)
     if (o.max_inflight == 0) o.max_inflight = defaults.max_inflight;
     if (o.reconnect_wait_ms == 0) o.reconnect_wait_ms = defaults.reconnect_wait_ms;
     if (o.max_reconnect == 0) o.max_reconnect = defaults.max_reconnect;
+    if (o.resend_after_ms == 0) o.resend_after_ms = defaults.resend_after_ms;
+    if (o.resend_after_ms < 0 && o.resend_after_ms != KVW_RESEND_NEVER) return KVW_EINVAL;
     if (o.connect_timeout_ms < 0 || o.op_timeout_ms < 0 || o.max_inflight > (1u << 30) ||
         o.reconnect_wait_ms < 0 || o.max_reconnect < KVW_NO_RECONNECT)
         return KVW_EINVAL;
@@ -175,6 +189,7 @@ int Client::connect(const kvw_client_options &o)
     // thread, a non-blocking one (write deadline above).
     if (s == NATS_OK) s = natsOptions_SetSendAsap(nopts_, true);
     if (s == NATS_OK) s = natsOptions_SetErrorHandler(nopts_, &Client::on_async_error_cb, closure_of(registry_id_));
+    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(nopts_, &Client::on_reconnected_cb, closure_of(registry_id_));
     if (s != NATS_OK) return from_nats(s);
 
     s = natsConnection_Connect(&nc_, nopts_);
@@ -208,6 +223,9 @@ int Client::connect(const kvw_client_options &o)
     if (s != NATS_OK) return from_nats(s);
     inbox_ = inbox;
     natsInbox_Destroy(inbox);
+    // The inbox ends with a NUID (22 characters, random per process and
+    // connection): with a counter it makes write ids no other client repeats.
+    id_prefix_ = inbox_.substr(inbox_.rfind('.') + 1) + "-";
     s = natsConnection_Subscribe(&inbox_sub_, nc_, (inbox_ + ".*").c_str(), &Client::on_reply_cb,
                                  closure_of(registry_id_));
     // Replies are consumed at once; never drop one as a slow consumer.
@@ -254,14 +272,16 @@ int Client::submit(std::unique_ptr<Op> op)
         return KVW_EBUSY;
     }
     std::shared_lock<std::shared_mutex> lk(submit_mu_);
-    if (closed_) {
+    if (closed_ || draining_) {
         inflight_.fetch_sub(1);
         return KVW_ECLOSED;
     }
+    undecided_.fetch_add(1);
     Op *raw = op.release();
     int rc = send_in_order(raw);
     if (rc != KVW_OK) {
         delete raw;
+        undecided_.fetch_sub(1);
         inflight_.fetch_sub(1);
     }
     return rc;
@@ -269,22 +289,35 @@ int Client::submit(std::unique_ptr<Op> op)
 
 int64_t Client::max_wait_ms(const Op &op) const
 {
-    if (op.retries == 0) return op_timeout_ms_;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(op.deadline -
-                                                                            std::chrono::steady_clock::now());
-    return std::max<int64_t>(1, left.count());
+    int64_t wait = op_timeout_ms_;
+    if (op.deadline != std::chrono::steady_clock::time_point{}) {  // sent before
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(op.deadline -
+                                                                                std::chrono::steady_clock::now());
+        wait = std::max<int64_t>(1, left.count());
+    }
+    return op.with_id ? std::min(wait, resend_after_ms_) : wait;
 }
 
-bool Client::retry_later(Op *op)
+bool Client::retry_later(Op *op, bool resend)
 {
     using namespace std::chrono;
-    // 25, 50, 100 … 400 ms: a leader election takes seconds, a restart less.
-    const auto backoff = milliseconds(25 << std::min(op->retries, 4));
-    const auto due = steady_clock::now() + backoff;
-    if (due + milliseconds(5) >= op->deadline) return false;
+    const auto now = steady_clock::now();
+    auto due = now;
+    auto until = op->deadline;
+    if (resend) {
+        // Only while the stream still remembers the id (it counts from the
+        // store, a little after this first send).
+        const auto window = milliseconds(op->bucket->duplicate_window_ms());
+        if (op->id_sent_at + window < until) until = op->id_sent_at + window;
+    } else {
+        // 25, 50, 100 … 400 ms: a leader election takes seconds, a restart
+        // less; the last try goes just before the deadline.
+        due = std::min(due + milliseconds(25 << std::min(op->retries, 4)), until - milliseconds(20));
+    }
+    if (due < now || due + milliseconds(5) >= until) return false;
     std::lock_guard<std::mutex> lk(mu_);
     if (dead_ || timer_stop_) return false;  // closing: the caller finishes it
-    ++op->retries;
+    if (!resend) ++op->retries;
     if (retries_.empty() || due < retries_.begin()->first) timer_cv_.notify_all();
     retries_.emplace(due, op);
     return true;
@@ -335,11 +368,10 @@ int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
     return from_nats(s);
 }
 
-int Client::request_last(Op *op, const std::string &subject)
+int Client::request(Op *op, const std::string &body)
 {
     uint64_t token = next_serial_.fetch_add(1);
     std::string reply = inbox_ + "." + std::to_string(token);
-    std::string body = "{\"last_by_subj\":\"" + subject + "\"}";
     {
         std::lock_guard<std::mutex> lk(mu_);
         reads_[token] = op;
@@ -370,7 +402,7 @@ int Client::request_last(Op *op, const std::string &subject)
     return from_nats(s);
 }
 
-Op *Client::take_write(natsMsg *msg, bool *keep, bool no_responders)
+Op *Client::take_write(natsMsg *msg, bool *keep, bool may_resend)
 {
     std::lock_guard<std::mutex> lk(mu_);
     *keep = false;
@@ -379,7 +411,7 @@ Op *Client::take_write(natsMsg *msg, bool *keep, bool no_responders)
     if (it->second.publishing) *keep = it->second.msg_ours = true;
     Op *op = it->second.op;
     // Under mu_: publish() cannot free the message meanwhile.
-    if (no_responders && op != nullptr && op->value.empty() &&
+    if (may_resend && op != nullptr && op->value.empty() &&
         (op->kind == KVW_OP_PUT || op->kind == KVW_OP_UPDATE)) {
         const int len = natsMsg_GetDataLength(msg);
         if (len > 0) op->value.assign(natsMsg_GetData(msg), static_cast<size_t>(len));
@@ -488,6 +520,10 @@ void Client::complete(Op *op)
         release_key(*op);
     }
     delivery_.push(op);
+    if (undecided_.fetch_sub(1) == 1 && drain_waiting_.load()) {
+        std::lock_guard<std::mutex> lk(drain_mu_);  // a drain between its check and its wait sees it
+        drain_cv_.notify_all();
+    }
 }
 
 void Client::on_ack_cb(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
@@ -495,8 +531,8 @@ void Client::on_ack_cb(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, vo
     std::shared_lock<std::shared_mutex> lk(g_registry_mu);
     Client *c = lookup_locked(closure);
     bool keep = false;
-    const bool no_responders = pae != nullptr && pae->Err == NATS_NO_RESPONDERS;
-    Op *op = c != nullptr ? c->take_write(msg, &keep, no_responders) : nullptr;
+    // Any failed send may be sent again (no responders, a resend, a check).
+    Op *op = c != nullptr ? c->take_write(msg, &keep, pae != nullptr) : nullptr;
     // With an AckHandler the message is ours to free, unless the publish call
     // that sent it is still running (a timeout can come first): publish() then.
     if (!keep) natsMsg_Destroy(msg);
@@ -536,6 +572,18 @@ void Client::on_async_error_cb(natsConnection *nc, natsSubscription *, natsStatu
     if (Client *c = lookup_locked(closure)) c->fail_denied(subject, why);
 }
 
+void Client::on_reconnected_cb(natsConnection *, void *closure)
+{
+    std::shared_lock<std::shared_mutex> lk(g_registry_mu);
+    if (Client *c = lookup_locked(closure)) {
+        std::lock_guard<std::mutex> tl(c->mu_);
+        if (!c->parked_.empty()) {  // send what waited for the connection
+            c->reconnected_ = true;
+            c->timer_cv_.notify_all();
+        }
+    }
+}
+
 void Client::fail_denied(const std::string &subject, const std::string &why)
 {
     std::vector<Op *> denied;
@@ -568,6 +616,7 @@ void Client::timer_main()
     using clock = std::chrono::steady_clock;
     std::unique_lock<std::mutex> lk(mu_);
     auto next_sweep = clock::time_point::max();
+    auto next_park_check = clock::time_point::min();
     while (!timer_stop_) {
         auto now = clock::now();
         std::vector<Op *> expired;
@@ -593,6 +642,13 @@ void Client::timer_main()
             resend.push_back(retries_.begin()->second);
             retries_.erase(retries_.begin());
         }
+        // Parked ops try again every 50 ms, and at once after a reconnect.
+        if (!parked_.empty() && (reconnected_ || now >= next_park_check)) {
+            resend.insert(resend.end(), parked_.begin(), parked_.end());
+            parked_.clear();
+            reconnected_ = false;
+            next_park_check = now + std::chrono::milliseconds(50);
+        }
         while (!read_deadlines_.empty() && read_deadlines_.front().at <= now) {
             Deadline d = read_deadlines_.front();
             read_deadlines_.pop_front();
@@ -609,23 +665,52 @@ void Client::timer_main()
                                             " ms: the outcome is unknown");
                 complete(op);
             }
-            for (Op *op : resend) {
-                int rc = send_step(*this, *op);
-                if (rc != KVW_OK) {
-                    op->fail(rc, std::string("sending again after \"no responders\" failed: ") + kvw_strerror(rc));
-                    complete(op);
-                }
-            }
+            resend_due(resend);
             lk.lock();
             continue;
         }
         auto next = next_sweep;
+        if (!parked_.empty() && next_park_check < next) next = next_park_check;
         if (!read_deadlines_.empty() && read_deadlines_.front().at < next) next = read_deadlines_.front().at;
         if (!retries_.empty() && retries_.begin()->first < next) next = retries_.begin()->first;
         if (next == clock::time_point::max())
             timer_cv_.wait(lk);
         else
             timer_cv_.wait_until(lk, next);
+    }
+}
+
+// On the timer thread, without mu_: sends each op's current step again, or
+// parks it while the connection is down (finishing it if its deadline passed).
+void Client::resend_due(const std::vector<Op *> &due)
+{
+    if (due.empty()) return;
+    if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED) {
+        const auto now = std::chrono::steady_clock::now();
+        std::vector<Op *> late;
+        {
+            std::lock_guard<std::mutex> lk(mu_);  // close joins this thread before it sweeps parked_
+            for (Op *op : due) (op->deadline <= now + std::chrono::milliseconds(5) ? late : parked_).push_back(op);
+        }
+        for (Op *op : late) {
+            if (op->maybe_stored)
+                op->fail(KVW_ETIMEDOUT, "no acknowledgement within " + std::to_string(op_timeout_ms_) +
+                                            " ms, the connection lost meanwhile: the outcome is unknown");
+            else
+                op->fail(KVW_ENOTCONN, "not connected to a JetStream responder until the op's deadline; "
+                                       "nothing was stored");
+            complete(op);
+        }
+        return;
+    }
+    for (Op *op : due) {
+        int rc = send_step(*this, *op);
+        if (rc != KVW_OK) {
+            op->fail(op->maybe_stored ? KVW_ETIMEDOUT : rc,
+                     std::string("sending again failed: ") + kvw_strerror(rc) +
+                         (op->maybe_stored ? " (an earlier send may have landed: the outcome is unknown)" : ""));
+            complete(op);
+        }
     }
 }
 
@@ -668,9 +753,11 @@ void Client::close_now()
             if (w.second.op != nullptr) cancelled.push_back(w.second.op);
         for (auto &r : reads_) cancelled.push_back(r.second);
         for (auto &r : retries_) cancelled.push_back(r.second);
+        cancelled.insert(cancelled.end(), parked_.begin(), parked_.end());
         writes_.clear();
         reads_.clear();
         retries_.clear();
+        parked_.clear();
         read_deadlines_.clear();
         g_registry.erase(registry_id_);
     }
@@ -727,6 +814,23 @@ int Client::close()
     case KVW_DELIVERY_LIBUV: break;  // the loop delivers, then closes kvw's handle
     }
     return KVW_OK;
+}
+
+int Client::drain(int64_t timeout_ms)
+{
+    if (delivery_.in_callback()) return KVW_EINVAL;
+    {
+        std::unique_lock<std::shared_mutex> lk(submit_mu_);  // every submit that got in has sent
+        draining_ = true;
+    }
+    drain_waiting_.store(true);
+    bool all = true;
+    {
+        std::unique_lock<std::mutex> lk(drain_mu_);
+        all = drain_cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [this] { return undecided_.load() == 0; });
+    }
+    close();
+    return all ? KVW_OK : KVW_ETIMEDOUT;
 }
 
 int Client::poll(int timeout_ms)

@@ -20,8 +20,13 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace kvw {
+
+// Bytes of a kvw_client_options of `version`; 0 for a version this library
+// does not know.
+size_t client_options_size(unsigned int version);
 
 class Client : public std::enable_shared_from_this<Client> {
 public:
@@ -37,12 +42,15 @@ public:
     // Steps of ops (used by ops.cpp). On 0 the op belongs to the tables; on
     // failure it is still the caller's and nothing was sent.
     int publish(Op *op, natsMsg *msg, jsPubOptions *po);
-    int request_last(Op *op, const std::string &subject);
+    // A direct get on the op's bucket with this JSON body.
+    int request(Op *op, const std::string &body);
     // Hands a finished op to the delivery queue.
     void complete(Op *op);
 
     // Public close semantics (deferred inside a callback; see kvw.h).
     int close();
+    // kvw_client_drain: refuse new ops, wait for outcomes, close.
+    int drain(int64_t timeout_ms);
     // POLL mode: wait and deliver on the calling thread.
     int poll(int timeout_ms);
     int fd() const { return delivery_.mode() == KVW_DELIVERY_POLL ? delivery_.fd() : KVW_EINVAL; }
@@ -55,13 +63,20 @@ public:
     // KVW_ENOTCONN / KVW_ENOTSUP (kvw.h, kvw_client_server_version).
     int server_version() const;
     int64_t op_timeout_ms() const { return op_timeout_ms_; }
-    // How long nats.c may wait for this send's ack: op_timeout_ms, or what
-    // is left of the op's deadline when it is sent again.
+    // Writes carry ids and are sent again when their ack is late.
+    bool resends() const { return resend_after_ms_ > 0; }
+    uint64_t next_write_id() { return next_write_id_.fetch_add(1); }
+    // "<this client's NUID>-<id>": unique across processes and restarts.
+    std::string write_id_text(uint64_t id) const { return id_prefix_ + std::to_string(id); }
+    // How long nats.c may wait for this send's ack: op_timeout_ms (at most
+    // resend_after_ms for a write with an id), or less when sent again.
     int64_t max_wait_ms(const Op &op) const;
-    // Schedules the op (just taken from the tables after "no responders")
-    // to be sent again after a backoff. false: its deadline would pass first
-    // (or the client is closing), and the caller finishes it.
-    bool retry_later(Op *op);
+    // Schedules the op (just taken from the tables) to be sent again: after
+    // a backoff ("no responders": nothing was received), or at once with the
+    // same write id (`resend`: its ack did not come), while the stream still
+    // remembers that id. false: its deadline would pass first (or the client
+    // is closing), and the caller finishes it.
+    bool retry_later(Op *op, bool resend);
 
 private:
     Client(const kvw_client_options &opts);
@@ -72,14 +87,15 @@ private:
     // nats.c has handed `msg` back (ack handler, pending list at close):
     // returns its op, if any. *keep: the publish call for it is still running
     // and reading it, so publish() frees it, not the caller.
-    // no_responders: the op may be sent again, so a value it did not keep
+    // may_resend: the op may be sent again, so a value it did not keep
     // (put, update) is copied out of the message first.
-    Op *take_write(natsMsg *msg, bool *keep, bool no_responders = false);
+    Op *take_write(natsMsg *msg, bool *keep, bool may_resend = false);
     Op *take_read(uint64_t token);
 
     static void on_ack_cb(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
     static void on_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
     static void on_async_error_cb(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure);
+    static void on_reconnected_cb(natsConnection *nc, void *closure);
     // The server drops a publish it does not permit and says so only on the
     // connection: fail the ops waiting on that subject instead of timing out.
     void fail_denied(const std::string &subject, const std::string &why);
@@ -87,6 +103,9 @@ private:
     const uint64_t registry_id_;
     const int64_t op_timeout_ms_;
     const uint32_t max_inflight_;
+    const int64_t resend_after_ms_;  // <= 0: no write ids, no resends
+    std::string id_prefix_;          // "<NUID>-", set at connect
+    std::atomic<uint64_t> next_write_id_{1};
 
     natsOptions *nopts_ = nullptr;
     natsConnection *nc_ = nullptr;
@@ -126,6 +145,11 @@ private:
     // Ops waiting to be sent again after "no responders", by due time; the
     // timer sends them.
     std::multimap<std::chrono::steady_clock::time_point, Op *> retries_;
+    // Due ops that found the connection down: sent once it is back (nats.c
+    // would only buffer them), finished when their deadline passes first.
+    std::vector<Op *> parked_;
+    bool reconnected_ = false;  // under mu_: parked ops go at once
+    void resend_due(const std::vector<Op *> &due);
     // The timer sweeps writes_ every write_sweep_ while writes are on the wire;
     // it sleeps without a write deadline when the table was empty, and the
     // next publish wakes it.
@@ -143,6 +167,12 @@ private:
 
     std::shared_mutex submit_mu_;  // submitters share it; close takes it alone
     bool closed_ = false;
+    bool draining_ = false;  // under submit_mu_: submits refused, close follows
+    // Accepted ops not yet handed to delivery (drain waits for 0).
+    std::atomic<int> undecided_{0};
+    std::atomic<bool> drain_waiting_{false};
+    std::mutex drain_mu_;
+    std::condition_variable drain_cv_;
     std::mutex close_mu_;
     std::atomic<bool> close_requested_{false};
 

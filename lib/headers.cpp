@@ -12,9 +12,9 @@ constexpr int64_t kExpect = 37 + 20 + 2;             // "Nats-Expected-Last-Subj
 constexpr int64_t kTtlLine = 10 + 20 + 2;            // "Nats-TTL: " "<=19 digits>s" "\r\n"
 }  // namespace
 
-int64_t header_bytes(kvw_op kind, bool with_ttl)
+int64_t header_bytes(kvw_op kind, bool with_ttl, bool with_id)
 {
-    int64_t lines = with_ttl ? kTtlLine : 0;
+    int64_t lines = (with_ttl ? kTtlLine : 0) + (with_id ? 13 + kMaxWriteIdLen + 2 : 0);
     switch (kind) {
     case KVW_OP_CREATE:
     case KVW_OP_UPDATE:

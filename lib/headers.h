@@ -15,11 +15,16 @@ constexpr char kOperation[] = "KV-Operation";     // "DEL" | "PURGE"
 constexpr char kRollup[] = "Nats-Rollup";         // "sub" with PURGE
 constexpr char kTtl[] = "Nats-TTL";               // per-message TTL (2.11+)
 constexpr char kMarkerReason[] = "Nats-Marker-Reason";  // server-written markers (ADR-48)
+constexpr char kMsgId[] = "Nats-Msg-Id";          // write id: the stream de-duplicates resends
 }  // namespace hdr
 
+// Longest write id kvw sends: a 22-character NUID, '-', a u64 in decimal.
+constexpr int64_t kMaxWriteIdLen = 22 + 1 + 20;
+
 // Bytes kvw adds as headers to a write of `kind` (with a Nats-TTL when
-// `with_ttl`): the server counts them against the message size.
-int64_t header_bytes(kvw_op kind, bool with_ttl);
+// `with_ttl`, a Nats-Msg-Id when `with_id`): the server counts them against
+// the message size.
+int64_t header_bytes(kvw_op kind, bool with_ttl, bool with_id);
 
 // KVW_OK when `ttl_ms` is a TTL kvw can send (whole seconds in
 // [1 s, KVW_TTL_MAX_MS], or KVW_TTL_NEVER), else KVW_EBADTTL.

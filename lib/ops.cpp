@@ -132,13 +132,23 @@ void Op::deliver() const
     cb(&r, user_data);
 }
 
+void Op::go_to(Step s)
+{
+    step = s;
+    write_id = 0;
+    sends = 0;
+}
+
 int send_step(Client &client, Op &op)
 {
     const Bucket &b = *op.bucket;
     const std::string subject = b.subject(op.key);
     if (op.kind == KVW_OP_GET || op.kind == KVW_OP_GET_ENTRY ||
         (op.kind == KVW_OP_CREATE && op.step == Op::Step::Probe))
-        return client.request_last(&op, subject);
+        return client.request(&op, "{\"last_by_subj\":\"" + subject + "\"}");
+    if (op.step == Op::Step::CheckOwn)  // the first record after the expected one
+        return client.request(&op, "{\"seq\":" + std::to_string(op.expected_at(op.checked) + 1) +
+                                       ",\"next_by_subj\":\"" + subject + "\"}");
 
     const bool carries_value = op.kind == KVW_OP_PUT || op.kind == KVW_OP_CREATE || op.kind == KVW_OP_UPDATE;
     const char *data = "";
@@ -161,6 +171,16 @@ int send_step(Client &client, Op &op)
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = client.max_wait_ms(op);
+    std::string id;
+    if (op.with_id) {
+        if (op.write_id == 0) {
+            op.write_id = client.next_write_id();
+            op.id_sent_at = std::chrono::steady_clock::now();
+        }
+        ++op.sends;
+        id = client.write_id_text(op.write_id);
+        po.MsgId = id.c_str();
+    }
     switch (op.kind) {
     case KVW_OP_CREATE:
         if (op.step == Op::Step::Send)
@@ -185,9 +205,38 @@ int send_step(Client &client, Op &op)
     return client.publish(&op, msg, &po);
 }
 
+namespace {
+
+// The conflict stands (it was not this op's own earlier send): create reads
+// the key next, the other CAS ops end with it. `text` says why.
+bool conflicted(Client &client, Op &op, const std::string &text)
+{
+    if (op.kind == KVW_OP_CREATE) {
+        if (op.step == Op::Step::Send) {
+            op.go_to(Op::Step::Probe);
+            int rc = send_step(client, op);
+            if (rc == KVW_OK) return false;
+            op.fail(rc, std::string("create: reading the key's latest record failed: ") + kvw_strerror(rc));
+            return true;
+        }
+        // Someone wrote over the same marker first: they created it.
+        op.fail(KVW_EEXIST, "key already exists (another writer won the create: " + text + ")");
+        return true;
+    }
+    if (op.version == 0)
+        op.fail(KVW_ECONFLICT, text + " (the server did not say the key's current version)");
+    else
+        op.fail(KVW_ECONFLICT, text);
+    return true;
+}
+
+constexpr int kDuplicateInProcess = 10158;  // a resend while its first send is being replicated
+
+}  // namespace
+
 bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
 {
-    if (pa != nullptr) {
+    if (pa != nullptr) {  // a resend of a stored write is acked as a duplicate, with its version
         op.status = KVW_OK;
         op.version = pa->Sequence;
         return true;
@@ -198,34 +247,39 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
     int code = from_nats(err, js_err);
     op.server_error = static_cast<int>(js_err);
     // No stream received it (no leader yet, JetStream restarting): sending it
-    // again is safe, until the op's deadline.
-    if (err == NATS_NO_RESPONDERS && client.retry_later(&op)) return false;
+    // again is safe, until the op's deadline. With a write id, so is sending
+    // it again when no ack came, or while its first send is in process.
+    if (err == NATS_NO_RESPONDERS && client.retry_later(&op, false)) return false;
+    if (err == NATS_TIMEOUT) op.maybe_stored = true;
+    if (err == NATS_TIMEOUT && op.with_id && client.retry_later(&op, true)) return false;
+    if (static_cast<int>(js_err) == kDuplicateInProcess && client.retry_later(&op, false)) return false;
 
     if (code == KVW_ECONFLICT) {
         op.version = last_sequence_in(text);  // 0 (unknown) for 10164
-        if (op.kind == KVW_OP_CREATE) {
-            if (op.step == Op::Step::Send) {
-                op.step = Op::Step::Probe;
-                int rc = send_step(client, op);
-                if (rc == KVW_OK) return false;
-                op.fail(rc, std::string("create: reading the key's latest record failed: ") + kvw_strerror(rc));
-                return true;
-            }
-            // Someone wrote over the same marker first: they created it.
-            op.fail(KVW_EEXIST, std::string("key already exists (another writer won the create: ") + text + ")");
-            return true;
+        // A resend refused as a conflict may conflict with its own first send
+        // (nats-server 2.12+ checks a stream's expectations before its write
+        // ids): read the record after the expected one and compare ids.
+        if (op.sends > 1) {
+            op.message = text;
+            op.checked = op.step;
+            op.step = Op::Step::CheckOwn;
+            int rc = send_step(client, op);
+            if (rc == KVW_OK) return false;
+            op.step = op.checked;
         }
+        return conflicted(client, op, text);
     }
-    if (code == KVW_ETIMEDOUT)
-        op.fail(code, "no acknowledgement within " + std::to_string(client.op_timeout_ms()) +
-                          " ms: the outcome is unknown");
+    // An earlier send timed out: whatever this one says, that one may have landed.
+    if (code == KVW_ETIMEDOUT || static_cast<int>(js_err) == kDuplicateInProcess ||
+        (op.maybe_stored && (err == NATS_NO_RESPONDERS || code == KVW_ENOTCONN)))
+        op.fail(KVW_ETIMEDOUT, "no acknowledgement within " + std::to_string(client.op_timeout_ms()) + " ms" +
+                                   (op.sends > 1 ? " (" + std::to_string(op.sends) + " sends)" : std::string()) +
+                                   ": the outcome is unknown");
     else if (err == NATS_NO_RESPONDERS)
         op.fail(code, "no JetStream responder for the bucket until the op's deadline (" +
                           std::to_string(op.retries + 1) +
                           " tries): no stream leader (election, restart) or the bucket was deleted; "
                           "nothing was stored");
-    else if (code == KVW_ECONFLICT && op.version == 0)
-        op.fail(code, std::string(text) + " (the server did not say the key's current version)");
     else
         op.fail(code, text);
     return true;
@@ -235,7 +289,21 @@ bool on_reply(Client &client, Op &op, natsMsg *reply)
 {
     Record r = parse_record(reply);
     // As for writes: nobody answered, so asking again is safe until the deadline.
-    if (r.status == KVW_ENOTCONN && client.retry_later(&op)) return false;  // ENOTCONN: no responders
+    if (r.status == KVW_ENOTCONN && client.retry_later(&op, false)) return false;  // ENOTCONN: no responders
+    if (op.step == Op::Step::CheckOwn) {
+        const char *id = r.status == KVW_OK ? header(reply, hdr::kMsgId) : nullptr;
+        if (id != nullptr && client.write_id_text(op.write_id) == id) {
+            op.status = KVW_OK;  // stored by an earlier send whose ack was lost
+            op.message.clear();
+            op.server_error = 0;
+            op.version = r.version;
+            return true;
+        }
+        const std::string text = std::move(op.message);
+        op.message.clear();
+        op.step = op.checked;
+        return conflicted(client, op, text);
+    }
     if (r.status != KVW_OK && r.status != KVW_ENOTFOUND) {
         op.fail(r.status, r.message);
         return true;
@@ -248,14 +316,14 @@ bool on_reply(Client &client, Op &op, natsMsg *reply)
                 op.fail(KVW_EEXIST, "key already exists (its record kept changing during create)");
                 return true;
             }
-            op.step = Op::Step::Send;
+            op.go_to(Op::Step::Send);
         } else if (r.op == KVW_ENTRY_PUT) {
             op.version = r.version;
             op.server_error = 0;
             op.fail(KVW_EEXIST, "key already exists");
             return true;
         } else {
-            op.step = Op::Step::SendOverMarker;  // a CAS over the marker: one racer wins
+            op.go_to(Op::Step::SendOverMarker);  // a CAS over the marker: one racer wins
             op.expected = r.version;
         }
         op.version = 0;

@@ -35,8 +35,21 @@ struct Op {
     std::chrono::steady_clock::time_point deadline;
     int retries = 0;
 
-    // create: which step is on the wire.
-    enum class Step { Send, Probe, SendOverMarker } step = Step::Send;
+    // Idempotent resends (kvw_client_options.resend_after_ms): the write id
+    // (Nats-Msg-Id) of the message on the wire, 0 before its first send; a
+    // new step gets a new id. `sends` counts the sends of this id, and
+    // `id_sent_at` is its first (the stream remembers it from then on).
+    bool with_id = false;
+    uint64_t write_id = 0;
+    int sends = 0;
+    std::chrono::steady_clock::time_point id_sent_at;
+    bool maybe_stored = false;  // a send of it got no answer: it may have landed
+
+    // Which step is on the wire. create: Send, then Probe and SendOverMarker
+    // over a delete marker. CheckOwn: a resent CAS was refused, and the
+    // record after the expected version is read to see whether it is this
+    // op's own earlier send (its ack lost); `checked` is the step it checks.
+    enum class Step { Send, Probe, SendOverMarker, CheckOwn } step = Step::Send, checked = Step::Send;
     int probes = 0;
     bool holds_key = false;  // a create that later ops on its key wait behind
 
@@ -50,6 +63,10 @@ struct Op {
     std::string read_value;
 
     void fail(int code, std::string msg);
+    // Moves on to step `s`; a write step gets a new write id.
+    void go_to(Step s);
+    // The version CAS step `s` expects (0: no record, create's first send).
+    uint64_t expected_at(Step s) const { return kind == KVW_OP_CREATE && s == Step::Send ? 0 : expected; }
     // Copies a borrowed value into `value` (the op will be sent after its
     // submit call returned). KVW_ENOMEM if that fails.
     int keep_value();

@@ -94,7 +94,7 @@ matrix() {
         echo "nats-server $v: C suites, ABI 0.1 program, CLI ($((SECONDS - start)) s)"
     done
     start=$SECONDS
-    for t in restart stall close soak; do
+    for t in restart stall close resend soak; do
         on_server "$NEWEST" build/tests/reliability/test_rel_$t >"build/matrix-$NEWEST-rel_$t.log" 2>&1 ||
             { echo "FAILED: rel_$t on nats-server $NEWEST"; tail -n 40 "build/matrix-$NEWEST-rel_$t.log"; rc=1; }
     done

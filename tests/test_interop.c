@@ -274,14 +274,43 @@ static void test_put_read_by_nats(void **state)
     kt_assert_status(p, KVW_OK);
     assert_nats_value(kv, "a.b", bin, sizeof bin, kt_rev(p->version));
 
-    /* A plain put carries no headers at all (no KV-Operation, no correlation header). */
+    /* A plain put carries one header, its write id (Nats-Msg-Id: the stream
+     * de-duplicates resends by it): no KV-Operation, nothing else. */
     natsMsg *m = last_raw(ctx, "a.b");
     assert_int_equal(natsMsg_GetDataLength(m), sizeof bin);
-    assert_int_equal(header_count(m), 0);
+    assert_int_equal(header_count(m), 1);
+    const char *id = NULL;
+    assert_int_equal(natsMsgHeader_Get(m, "Nats-Msg-Id", &id), NATS_OK);
+    print_message("write id: %s\n", id);
+    assert_true(strlen(id) > 23 && strlen(id) <= 43); /* "<22-char NUID>-<counter>" */
+    assert_non_null(strchr(id, '-'));
+    char first_id[64];
+    snprintf(first_id, sizeof first_id, "%s", id);
     natsMsg_Destroy(m);
 
     kt_rec *p2 = kt_put_s(ctx, ctx->bucket, "a.b", "two");
     assert_nats_value(kv, "a.b", "two", 3, kt_rev(p2->version));
+    m = last_raw(ctx, "a.b");
+    assert_int_equal(natsMsgHeader_Get(m, "Nats-Msg-Id", &id), NATS_OK);
+    assert_string_not_equal(id, first_id); /* one id per write */
+    natsMsg_Destroy(m);
+
+    /* With resends off, a put carries no header at all, as in kvw 0.1. */
+    kvw_client_options o;
+    kt_client_options(ctx, &o);
+    o.resend_after_ms = KVW_RESEND_NEVER;
+    kvw_client *plain = NULL;
+    assert_int_equal(kvw_client_open(&plain, &o), 0);
+    kvw_bucket *pb = NULL;
+    assert_int_equal(kvw_bucket_open(&pb, plain, kvw_bucket_name(ctx->bucket), NULL), 0);
+    kt_rec *p3 = kt_put_s(ctx, pb, "a.b", "three");
+    kt_assert_status(p3, KVW_OK);
+    assert_nats_value(kv, "a.b", "three", 5, kt_rev(p3->version));
+    m = last_raw(ctx, "a.b");
+    assert_int_equal(header_count(m), 0);
+    natsMsg_Destroy(m);
+    kvw_bucket_free(pb);
+    kvw_client_free(plain);
 }
 
 static void test_create_update_read_by_nats(void **state)

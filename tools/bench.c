@@ -77,6 +77,7 @@ typedef struct bench_config {
     const char *server; /* NULL: start a private one */
     const char *bucket; /* NULL: generated */
     int64_t timeout_ms;
+    int64_t resend_after_ms; /* kvw resend_after_ms: 0 default, KVW_RESEND_NEVER */
     int64_t raw_maxwait_ms; /* -1: = timeout_ms */
     int raw_send_asap;      /* raw phase: 1 SendAsap (as kvw), 0 nats.c defaults, -1 both */
     uint64_t raw_ops;
@@ -108,6 +109,8 @@ static const char bench_usage[] =
     "  --threads T          submitting threads [1]\n"
     "  --storage S          file or memory [file]\n"
     "  --timeout MS         op deadline (kvw op_timeout_ms, nats.c MaxWait) [5000]\n"
+    "  --resend-after MS    kvw resends a write with no ack after MS, with its write\n"
+    "                       id; `never`: no ids, one send (kvw 0.1) [1000]\n"
     "  --raw-ops N          ops in the js_PublishMsgAsync phase [= --ops]\n"
     "  --raw-maxwait MS     MaxWait of the raw publishes, 0 for none [= --timeout]\n"
     "  --raw-send-asap M    raw phase on a connection with natsOptions_SetSendAsap\n"
@@ -1198,6 +1201,7 @@ static int run_kvw_phase(bench_state *st, phase *ph, int first, int last)
     copts.servers = cfg->server;
     copts.name = "kvw-bench";
     copts.op_timeout_ms = cfg->timeout_ms;
+    copts.resend_after_ms = cfg->resend_after_ms;
     copts.max_inflight = cfg->window;
     copts.delivery = (kvw_delivery)cfg->delivery;
 
@@ -1648,6 +1652,13 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
             if (parse_u64(val, 1, 3600000, &v))
                 return bench_usage_error("--timeout needs milliseconds, not '%s'", val);
             c->timeout_ms = (int64_t)v;
+        } else if (strcmp(name, "--resend-after") == 0) {
+            if (strcmp(val, "never") == 0)
+                c->resend_after_ms = KVW_RESEND_NEVER;
+            else if (parse_u64(val, 1, 3600000, &v))
+                return bench_usage_error("--resend-after needs milliseconds or never, not '%s'", val);
+            else
+                c->resend_after_ms = (int64_t)v;
         } else if (strcmp(name, "--rounds") == 0) {
             if (parse_u64(val, 1, 1000, &v))
                 return bench_usage_error("--rounds needs 1..1000, not '%s'", val);

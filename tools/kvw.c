@@ -59,6 +59,9 @@ static const char usage_text[] =
     "  --bucket NAME     KV bucket, created when missing [$KVW_BUCKET]\n"
     "  --expect VERSION  expected latest version (update, delete)\n"
     "  --timeout MS      deadline of the op in milliseconds [5000]\n"
+    "  --resend-after MS a write whose ack has not come after MS is sent again\n"
+    "                    with the same write id (Nats-Msg-Id: stored once) until\n"
+    "                    --timeout; `never`: one send, no write id [1000]\n"
     "  --ttl DUR         put, create, update, delete, purge: the record expires\n"
     "                    after DUR; put/update/delete need a bucket with history 1\n"
     "                    (whole seconds: 30, 30s, 5m, 2h, 1d, or never; 2.11+)\n"
@@ -99,6 +102,7 @@ typedef struct cli_options {
     const char *bucket;
     const char *expect;
     const char *timeout;
+    const char *resend_after;
     const char *user;
     const char *password;
     const char *token;
@@ -123,6 +127,7 @@ static const option_spec option_specs[] = {
     {"--bucket", offsetof(cli_options, bucket)},
     {"--expect", offsetof(cli_options, expect)},
     {"--timeout", offsetof(cli_options, timeout)},
+    {"--resend-after", offsetof(cli_options, resend_after)},
     {"--user", offsetof(cli_options, user)},
     {"--password", offsetof(cli_options, password)},
     {"--token", offsetof(cli_options, token)},
@@ -757,6 +762,17 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    int64_t resend_after_ms = 0; /* the library's default */
+    if (o.resend_after) {
+        if (strcmp(o.resend_after, "never") == 0) {
+            resend_after_ms = KVW_RESEND_NEVER;
+        } else if (parse_timeout(o.resend_after, &resend_after_ms) != 0) {
+            usage_error("--resend-after needs a positive number of milliseconds or never, not '%s'",
+                        o.resend_after);
+            return EXIT_USAGE;
+        }
+    }
+
     /* ---- connect and open the bucket */
     kvw_client_options copts = KVW_CLIENT_OPTIONS_INIT;
     copts.servers = env_or(o.server, "NATS_URL");
@@ -769,6 +785,7 @@ int main(int argc, char **argv)
     copts.credentials_file = o.creds;
     copts.tls_ca_file = o.tls_ca;
     copts.op_timeout_ms = ctx.op_timeout_ms;
+    copts.resend_after_ms = resend_after_ms;
     copts.delivery = KVW_DELIVERY_POLL;
 
     rc = kvw_client_open(&ctx.client, &copts);

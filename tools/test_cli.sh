@@ -139,6 +139,9 @@ t "put with --expect" 2 '' -- --server $DEAD --bucket b put k v --expect 3
 t "get with --expect" 2 '' -- --server $DEAD --bucket b get k --expect 3
 t "zero timeout" 2 '' -- --server $DEAD --bucket b --timeout 0 get k
 t "non-numeric timeout" 2 '' -- --server $DEAD --bucket b --timeout soon get k
+t "non-numeric --resend-after" 2 '' -- --server $DEAD --bucket b --resend-after soon get k
+err_has "--resend-after needs"
+t "zero --resend-after" 2 '' -- --server $DEAD --bucket b --resend-after 0 get k
 
 # bench parses its own options (scripts/bench-smoke.sh runs it for real).
 t "bench --help" 0 '*' -- bench --help
@@ -276,6 +279,12 @@ CMD="(stream create)" OUT=$JS_REPLY ERR= RC=
     fail "creating a no_ack KV stream"
 t "write with no ack: outcome unknown" 5 '' -- --server "$URL" --bucket noack --timeout 300 put k v
 err_has "kvw: put: KVW_ETIMEDOUT:"
+# Resent with its write id until the deadline, still no ack: unknown, and it says how often.
+t "no ack, resent every 200 ms" 5 '' -- --server "$URL" --bucket noack --timeout 1000 --resend-after 200 put k v
+err_has "sends): the outcome is unknown"
+t "--resend-after never: one send" 0 '#' -- "${S[@]}" --resend-after never put resend v1
+t "--resend-after 200" 0 '#' -- "${S[@]}" --resend-after 200 put resend v2
+t "read back" 0 v2 -- "${S[@]}" get resend
 
 # ------------------------------------------------------------ per-key TTL
 run "${S[@]}" info

@@ -165,7 +165,8 @@ typedef enum kvw_delivery {
     KVW_DELIVERY_POLL = 2    /**< inside kvw_client_poll(); kvw_client_fd() to wait */
 } kvw_delivery;
 
-#define KVW_CLIENT_OPTIONS_VERSION 1
+/* Version 2 (kvw 0.2) added resend_after_ms. */
+#define KVW_CLIENT_OPTIONS_VERSION 2
 
 /**
  * Connection options. Strings are copied by kvw_client_open(). NULL strings
@@ -193,14 +194,26 @@ typedef struct kvw_client_options {
     int64_t reconnect_wait_ms;      /**< pause between attempts to one server [2000] */
     kvw_delivery delivery;          /**< where callbacks run [KVW_DELIVERY_THREAD] */
     void *uv_loop;                  /**< uv_loop_t* for KVW_DELIVERY_LIBUV */
+    /* ---- version 2 */
+    /** Idempotent resends. Every write carries a Nats-Msg-Id unique to this
+     *  client and op; a write whose ack has not come after this long (a lost
+     *  connection, a server restart, a leader change) is sent again with the
+     *  same id until op_timeout_ms has passed, and the bucket's stream stores
+     *  it at most once within its duplicate window. So an op ends with its real
+     *  outcome (OK at the version first stored, or the real conflict) and
+     *  KVW_ETIMEDOUT only when no answer came before the deadline.
+     *  KVW_RESEND_NEVER: one send, no Nats-Msg-Id (kvw 0.1) [1000] */
+    int64_t resend_after_ms;
 } kvw_client_options;
 
 /** max_reconnect value that turns reconnection off. */
 #define KVW_NO_RECONNECT (-2)
+/** resend_after_ms value that turns resends and write ids off. */
+#define KVW_RESEND_NEVER (-1)
 
 #define KVW_CLIENT_OPTIONS_INIT \
     {KVW_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-     0, 2000, 5000, 16384, 60, 2000, KVW_DELIVERY_THREAD, NULL}
+     0, 2000, 5000, 16384, 60, 2000, KVW_DELIVERY_THREAD, NULL, 1000}
 
 /*
  * OPTIONS VERSIONS
@@ -273,6 +286,19 @@ KVW_API int kvw_client_fd(kvw_client *client);
  */
 KVW_API int kvw_client_poll(kvw_client *client, int timeout_ms);
 
+/**
+ * Waits until every op accepted so far has its outcome (its callback is
+ * queued or has run), at most `timeout_ms` (>= 0), then closes the client as
+ * kvw_client_close does. New submits fail with KVW_ECLOSED from the start of
+ * the call. With resends on, ops whose ack was lost get their real outcome
+ * meanwhile instead of KVW_ECLOSED. Returns KVW_OK when nothing was left to
+ * cancel, KVW_ETIMEDOUT when ops still in flight at the end were cancelled
+ * (KVW_ECLOSED, outcome unknown), KVW_EINVAL (NULL, negative timeout).
+ * Blocks the calling thread; inside a callback it returns at once with
+ * KVW_EINVAL (the ops it would wait for may need this callback to return).
+ */
+KVW_API int kvw_client_drain(kvw_client *client, int64_t timeout_ms);
+
 /** Number of ops accepted by this client whose callback has not yet returned. */
 KVW_API int kvw_client_inflight(kvw_client *client);
 
@@ -291,8 +317,9 @@ typedef enum kvw_storage {
     KVW_STORAGE_MEMORY = 1
 } kvw_storage;
 
-/* Version 2 (kvw 0.2) added allow_ttl and limit_marker_ttl_ms. */
-#define KVW_BUCKET_OPTIONS_VERSION 2
+/* Version 2 (kvw 0.2) added allow_ttl and limit_marker_ttl_ms, version 3
+ * (kvw 0.2) duplicate_window_ms. */
+#define KVW_BUCKET_OPTIONS_VERSION 3
 
 /**
  * Only used when the bucket is created; an existing bucket opens as it is
@@ -316,10 +343,16 @@ typedef struct kvw_bucket_options {
      *  see the key go (stream subject_delete_marker_ttl, nats.go's
      *  LimitMarkerTTL). Whole seconds, >= 1000; implies allow_ttl [0] */
     int64_t limit_marker_ttl_ms;
+    /* ---- version 3 */
+    /** How long the server remembers write ids (Nats-Msg-Id) to drop a
+     *  resent write it already stored (stream duplicate_window). kvw resends
+     *  only within it, so keep it above op_timeout_ms [0: 2 minutes, or
+     *  max_age_ms when that is shorter] */
+    int64_t duplicate_window_ms;
 } kvw_bucket_options;
 
 #define KVW_BUCKET_OPTIONS_INIT \
-    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE, 0, 0}
+    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE, 0, 0, 0}
 
 /** Fills `opts` like KVW_BUCKET_OPTIONS_INIT for `version`. KVW_EINVAL on NULL / unknown version. */
 KVW_API int kvw_bucket_options_init_version(kvw_bucket_options *opts, unsigned int version);

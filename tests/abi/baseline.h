@@ -65,7 +65,8 @@
     X(int, kvw_update_ttl, (kvw_bucket *, const char *, const void *, size_t, const kvw_version *, int64_t, kvw_write_cb, void *)) \
     X(int, kvw_put_ttl, (kvw_bucket *, const char *, const void *, size_t, int64_t, kvw_write_cb, void *)) \
     X(int, kvw_purge_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *)) \
-    X(int, kvw_delete_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *))
+    X(int, kvw_delete_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *)) \
+    X(int, kvw_client_drain, (kvw_client *, int64_t))
 
 /* Values that cross the boundary as plain integers: X(name, value). */
 #define KVW_ABI_CONSTANTS(X) \
@@ -85,7 +86,7 @@
     /* 0.2 */ \
     X(KVW_ENOTSUP, -21) X(KVW_EBADTTL, -22) X(KVW_TTL_NEVER, -1) \
     X(KVW_FEATURE_TTL, 1) X(KVW_FEATURE_TTL_ON_WRITE, 2) X(KVW_FEATURE_LIMIT_MARKERS, 3) \
-    X(KVW_FEATURE_ATOMIC_BATCH, 4) X(KVW_FEATURE_FAST_BATCH, 5)
+    X(KVW_FEATURE_ATOMIC_BATCH, 4) X(KVW_FEATURE_FAST_BATCH, 5) X(KVW_RESEND_NEVER, -1)
 
 /* Options versions may only grow: X(name, first released value). */
 #define KVW_ABI_OPTIONS_VERSIONS(X) \
@@ -96,7 +97,7 @@
  * X(struct, field, offset, size).
  */
 #define KVW_ABI_SIZES(X) \
-    X(kvw_version, 16) X(kvw_client_options, 136) X(kvw_bucket_options, 56) X(kvw_result, 80)
+    X(kvw_version, 16) X(kvw_client_options, 144) X(kvw_bucket_options, 64) X(kvw_result, 80)
 
 #define KVW_ABI_VERSION_FIELDS(X) \
     X(kvw_version, len, 0, 1) \
@@ -120,7 +121,9 @@
     X(kvw_client_options, max_reconnect, 108, 4) \
     X(kvw_client_options, reconnect_wait_ms, 112, 8) \
     X(kvw_client_options, delivery, 120, 4) \
-    X(kvw_client_options, uv_loop, 128, 8)
+    X(kvw_client_options, uv_loop, 128, 8) \
+    /* version 2 (0.2); version 1 ended at 136 */ \
+    X(kvw_client_options, resend_after_ms, 136, 8)
 
 #define KVW_ABI_BUCKET_OPTIONS_FIELDS(X) \
     X(kvw_bucket_options, version, 0, 4) \
@@ -133,7 +136,9 @@
     X(kvw_bucket_options, storage, 40, 4) \
     /* version 2 (0.2); version 1 ended at 44 */ \
     X(kvw_bucket_options, allow_ttl, 44, 4) \
-    X(kvw_bucket_options, limit_marker_ttl_ms, 48, 8)
+    X(kvw_bucket_options, limit_marker_ttl_ms, 48, 8) \
+    /* version 3 (0.2) */ \
+    X(kvw_bucket_options, duplicate_window_ms, 56, 8)
 
 #define KVW_ABI_RESULT_FIELDS(X) \
     X(kvw_result, status, 0, 4) \

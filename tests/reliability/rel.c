@@ -75,6 +75,8 @@ void rel_cb(const kvw_result *r, void *user_data)
     rel_key(l, op->id, key, sizeof key);
     int first = __atomic_load_n(&op->calls, __ATOMIC_ACQUIRE) == 0;
     if (first) {
+        op->done_ms = kt_now_ms();
+        snprintf(op->message, sizeof op->message, "%s", r->message ? r->message : "");
         op->status = r->status;
         op->rev = 0;
         if (r->status == KVW_OK)
@@ -110,6 +112,7 @@ int rel_submit(kvw_bucket *b, rel_load *l, int id, kvw_op kind)
         return KVW_ENOMEM;
     rel_key(l, id, key, sizeof key);
     size_t n = rel_value(l, id, val, size);
+    l->ops[id].submit_ms = kt_now_ms();
     int rc = kind == KVW_OP_CREATE ? kvw_create(b, key, val, n, rel_cb, &l->ops[id])
            : kind == KVW_OP_GET    ? kvw_get(b, key, rel_cb, &l->ops[id])
                                    : kvw_put(b, key, val, n, rel_cb, &l->ops[id]);
@@ -199,6 +202,33 @@ void rel_tally_of(rel_load *l, rel_tally *t)
             t->failed++;
         if (-op->status >= 0 && -op->status < 32)
             t->by_status[-op->status]++;
+    }
+}
+
+int rel_early_failures(rel_load *l, int64_t deadline_ms)
+{
+    int early = 0;
+    for (int i = 0; i < l->n; i++) {
+        const rel_op *op = &l->ops[i];
+        if (op->submit_rc == 0 && __atomic_load_n(&op->calls, __ATOMIC_ACQUIRE) > 0 &&
+            (op->status == KVW_ETIMEDOUT || op->status == KVW_ENOTCONN) &&
+            op->done_ms - op->submit_ms < deadline_ms - REL_DEADLINE_SLACK_MS)
+            early++;
+    }
+    return early;
+}
+
+void rel_print_early_failures(rel_load *l, int64_t deadline_ms, int max)
+{
+    for (int i = 0; i < l->n && max > 0; i++) {
+        const rel_op *op = &l->ops[i];
+        if (op->submit_rc == 0 && __atomic_load_n(&op->calls, __ATOMIC_ACQUIRE) > 0 &&
+            (op->status == KVW_ETIMEDOUT || op->status == KVW_ENOTCONN) &&
+            op->done_ms - op->submit_ms < deadline_ms - REL_DEADLINE_SLACK_MS) {
+            print_message("  op %d: %s after %lld ms: %s\n", op->id, kvw_err_name(op->status),
+                          (long long)(op->done_ms - op->submit_ms), op->message);
+            max--;
+        }
     }
 }
 

@@ -43,6 +43,8 @@ typedef struct rel_op {
     int status;     /* written before calls is incremented */
     uint64_t rev;   /* writes reported OK: the version */
     int key_ok;     /* result->key was this op's key */
+    int64_t submit_ms, done_ms; /* kt_now_ms() before the submit call / at the first callback */
+    char message[120];          /* the first callback's result->message (cut) */
 } rel_op;
 
 typedef struct rel_load {
@@ -100,6 +102,14 @@ typedef struct rel_tally {
 } rel_tally;
 
 void rel_tally_of(rel_load *l, rel_tally *t);
+/* Accepted ops that ended KVW_ETIMEDOUT or KVW_ENOTCONN more than
+ * REL_DEADLINE_SLACK_MS before `deadline_ms` after they were submitted:
+ * failures before their deadline really passed (kvw's last "no responders"
+ * retry goes 20 ms before the deadline). */
+#define REL_DEADLINE_SLACK_MS 50
+int rel_early_failures(rel_load *l, int64_t deadline_ms);
+/* Prints up to `max` of them: how early, status and message. */
+void rel_print_early_failures(rel_load *l, int64_t deadline_ms, int max);
 /* Prints the tally (one line, prefixed by `what`). */
 void rel_tally_print(const char *what, const rel_tally *t);
 /* cmocka: every accepted op exactly one callback; none for refused ops. */

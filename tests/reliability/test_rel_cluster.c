@@ -26,12 +26,14 @@
 #include <nats/nats.h>
 
 #include "rel.h"
+#include "support/cutproxy.h"
 #include "support/natsreader.h"
 
 enum { RATE = 4000, MAX_OPS = 200000, RESUME_MS = 30000 };
 
 static rel_cluster g_cluster;
 static int64_t g_op_timeout_ms = 2000; /* op deadline of the clients the next test opens */
+static int64_t g_resend_after_ms = 0;  /* their resend_after_ms (0: the default) */
 
 static int group_setup(void **state)
 {
@@ -158,6 +160,7 @@ static void client_on_cluster(rel_cluster *c, kvw_client **out)
     o.max_reconnect = -1;
     o.reconnect_wait_ms = 100;
     o.max_inflight = 4096;
+    o.resend_after_ms = g_resend_after_ms;
     assert_int_equal(kvw_client_open(out, &o), KVW_OK);
 }
 
@@ -282,13 +285,13 @@ static void test_kill_stream_leader(void **state)
  * their deadline instead of failing them, so the application sees slower
  * writes, not failures. Reports what ended how, and how long writes took to
  * resume after the kill. */
-static void test_failover_within_deadline(void **state)
+static void run_failover(fixture *f, int resends)
 {
-    fixture *f = *state;
     rel_cluster *c = &g_cluster;
     g_op_timeout_ms = 5000;
+    g_resend_after_ms = resends ? 0 : KVW_RESEND_NEVER;
     char bucket[64], stream[80];
-    open_r3(c, &f->client, &f->bucket, 1, bucket, stream);
+    open_r3(c, &f->client, &f->bucket, 4, bucket, stream);  /* history 4: a write stored twice would show */
     f->load = rel_load_new(MAX_OPS, "f");
     assert_non_null(f->load);
     f->load->rate_per_s = 2000;
@@ -308,11 +311,20 @@ static void test_failover_within_deadline(void **state)
     rel_tally_print("failover load", &t);
     rel_assert_exactly_once(f->load);
     long busy = sub.refused[-KVW_EBUSY];
-    print_message("FIGURES cluster failover (op deadline 5 s): ops %d, OK %d, timed out (outcome unknown) %d, "
-                  "not connected %d, other failures %d; writes resumed %lld ms after the leader kill; "
-                  "in flight at the kill %d; submits refused EBUSY (window full, retried) %ld\n",
-                  t.submitted, t.ok, t.by_status[-KVW_ETIMEDOUT], t.by_status[-KVW_ENOTCONN],
-                  t.failed - t.by_status[-KVW_ENOTCONN], (long long)resume, inflight_at_kill, busy);
+    const int early = rel_early_failures(f->load, g_op_timeout_ms);
+    print_message("FIGURES cluster failover (op deadline 5 s, %s): ops %d, OK %d, timed out (outcome unknown) "
+                  "%d, not connected %d, other failures %d, failed before their deadline %d; writes resumed "
+                  "%lld ms after the leader kill; in flight at the kill %d; submits refused EBUSY (window "
+                  "full, retried) %ld\n",
+                  resends ? "resends" : "no resends", t.submitted, t.ok, t.by_status[-KVW_ETIMEDOUT],
+                  t.by_status[-KVW_ENOTCONN], t.failed - t.by_status[-KVW_ENOTCONN], early,
+                  (long long)resume, inflight_at_kill, busy);
+    rel_print_early_failures(f->load, g_op_timeout_ms, 5);
+    g_resend_after_ms = 0;
+    /* With resends, an op fails for want of a leader or an ack only once its
+     * deadline has passed. */
+    if (resends)
+        assert_int_equal(early, 0);
     /* Not one op failed for want of a leader before its deadline: an
      * ENOTCONN now means 5 s of "no responders". */
     for (int i = 0; i < t.submitted; i++)
@@ -324,6 +336,68 @@ static void test_failover_within_deadline(void **state)
     rel_verify_print("read through a survivor", &v);
     rel_assert_verified(&v);
 }
+
+/* ------------------------------------------------------------------------
+ * A lost ack on an R3 bucket: the connection to the node is cut right after
+ * an update reaches it; the resend (through whichever node the client
+ * reaches next) is answered as a duplicate, and the update ends OK at the
+ * version stored, once. */
+static void test_lost_ack_on_r3(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    char bucket[64], stream[80];
+    g_op_timeout_ms = 5000;
+    open_r3(c, &f->client, &f->bucket, 4, bucket, stream);
+    kvw_bucket_free(f->bucket);
+    kvw_client_free(f->client);
+    f->bucket = NULL;
+
+    tp_proxy *proxy = tp_proxy_start(ts_server_port(c->node[0]));
+    assert_non_null(proxy);
+    kvw_client_options o;
+    kvw_client_options_init(&o);
+    o.servers = tp_proxy_url(proxy);
+    o.op_timeout_ms = 5000;
+    o.reconnect_wait_ms = 100;
+    o.resend_after_ms = 300;
+    assert_int_equal(kvw_client_open(&f->client, &o), KVW_OK);
+    assert_int_equal(kvw_bucket_open(&f->bucket, f->client, bucket, NULL), KVW_OK);
+    kt_ctx *ctx = kt_ctx_new(NULL);
+    kt_rec *v1 = kt_put_s(ctx, f->bucket, "k", "v1");
+    kt_assert_status(v1, KVW_OK);
+    char needle[160];
+    snprintf(needle, sizeof needle, "$KV.%s.k ", bucket);
+    tp_proxy_cut_after(proxy, needle);
+    kt_rec *u = kt_update_s(ctx, f->bucket, "k", "v2", v1->version);
+    assert_int_equal(tp_proxy_cuts(proxy), 1);
+    kt_assert_status(u, KVW_OK);
+
+    kt_nats n;
+    assert_int_equal(kt_nats_open(&n, ts_server_url(c->node[1])), 0);
+    kvStore *kv = NULL;
+    assert_int_equal(js_KeyValue(&kv, n.js, bucket), NATS_OK);
+    kvEntryList list = {0};
+    assert_int_equal(kvStore_History(&list, kv, "k", NULL), NATS_OK);
+    assert_int_equal(list.Count, 2); /* v1 and the update, once */
+    assert_int_equal(kvEntry_Revision(list.Entries[1]), kt_rev(u->version));
+    kvEntryList_Destroy(&list);
+    kvStore_Destroy(kv);
+    kt_nats_close(&n);
+    print_message("FIGURES cluster lost ack (R3 update, connection cut after the send): OK at the stored "
+                  "version %llu, 1 record\n", (unsigned long long)kt_rev(u->version));
+    kt_ctx_free(ctx);
+    kvw_bucket_free(f->bucket);
+    kvw_client_free(f->client);
+    f->bucket = NULL;
+    f->client = NULL;
+    tp_proxy_free(proxy);
+}
+
+static void test_failover_within_deadline(void **state) { run_failover(*state, 1); }
+/* The same without write ids and resends (kvw 0.1's behaviour): the figures
+ * to compare; only the contract is asserted. */
+static void test_failover_without_resends(void **state) { run_failover(*state, 0); }
 
 /* ------------------------------------------------------------------------
  * Many updaters racing on one key of an R3 bucket: exactly one CAS per round
@@ -602,6 +676,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kill_stream_leader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_within_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_without_resends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_ack_on_r3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_cas_conflicts_are_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ttl_on_r3, setup, teardown),
     };

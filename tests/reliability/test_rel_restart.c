@@ -9,7 +9,12 @@
  *     writes that failed with a definite error, or were refused, are absent;
  *   - the client reconnects by itself and new writes succeed.
  *
- * KVW_REL_RESTART_OPS overrides the number of puts (default 100000).
+ *   - with resends (the default), no op ends outcome-unknown or "not
+ *     connected" before its deadline has passed.
+ *
+ * KVW_REL_RESTART_OPS overrides the number of puts (default 100000);
+ * KVW_REL_RESEND_AFTER_MS sets the client's resend_after_ms (-1: none, the
+ * figures "before" resends).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -102,6 +107,8 @@ static void run_restart(fixture *f, int sig)
     o.op_timeout_ms = 3000;
     o.max_reconnect = -1;
     o.reconnect_wait_ms = 100;
+    const char *resend = getenv("KVW_REL_RESEND_AFTER_MS");
+    o.resend_after_ms = resend ? atoll(resend) : 0;
     assert_int_equal(kvw_client_open(&f->client, &o), KVW_OK);
     kvw_bucket_options bo;
     kvw_bucket_options_init(&bo);
@@ -186,12 +193,16 @@ static void run_restart(fixture *f, int sig)
     assert_int_equal(v.ok_verified, t.ok + AFTER);
     assert_int_equal(v.ok_revision_read, t.ok + AFTER);
     assert_int_equal(v.unknown_present + v.unknown_absent, t.unknown);
+    const int early = rel_early_failures(f->load, o.op_timeout_ms);
+    rel_print_early_failures(f->load, o.op_timeout_ms, 5);
+    if (o.resend_after_ms != KVW_RESEND_NEVER)
+        assert_int_equal(early, 0);
     print_message("FIGURES restart(%s): ops %d, faults 1, callbacks %ld (+%ld after), OK %d, "
                   "outcome-unknown %d (%d present, %d absent), failed %d, writes verified %d "
-                  "(incl. %d after)\n",
+                  "(incl. %d after), duplicated %d, resends %s\n",
                   sig == SIGKILL ? "SIGKILL" : "SIGTERM", n, t.callbacks, ta.callbacks, t.ok,
                   t.unknown, v.unknown_present, v.unknown_absent, t.failed, v.ok_verified,
-                  AFTER);
+                  AFTER, v.duplicated, o.resend_after_ms == KVW_RESEND_NEVER ? "off" : "on");
 }
 
 static void test_restart_sigkill(void **state) { run_restart(*state, SIGKILL); }
