@@ -52,6 +52,7 @@ typedef struct SWIGCDATA {
 %constant int KVW_VERSION_STRLEN = KVW_VERSION_STRLEN;
 %constant int KVW_KEY_MAX = KVW_KEY_MAX;
 %constant int KVW_NO_RECONNECT = KVW_NO_RECONNECT; /* max_reconnect: never reconnect */
+%constant int KVW_RESEND_NEVER = KVW_RESEND_NEVER; /* resend_after_ms: one send, no write id */
 
 /* kvw_error */
 %constant int KVW_OK = KVW_OK;

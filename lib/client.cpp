@@ -2,6 +2,7 @@
 
 #include "bucket.h"
 #include "errors.h"
+#include "headers.h"
 #include "keys.h"
 
 #include <algorithm>
@@ -223,9 +224,10 @@ int Client::connect(const kvw_client_options &o)
     if (s != NATS_OK) return from_nats(s);
     inbox_ = inbox;
     natsInbox_Destroy(inbox);
-    // The inbox ends with a NUID (22 characters, random per process and
-    // connection): with a counter it makes write ids no other client repeats.
-    id_prefix_ = inbox_.substr(inbox_.rfind('.') + 1) + "-";
+    // The inbox ends with a NUID: 12 random characters (71 bits, drawn per
+    // process) and a sequence. The random part and a process-wide counter
+    // make write ids no other client repeats, in 13-23 characters.
+    id_prefix_ = inbox_.substr(inbox_.rfind('.') + 1, kWriteIdPrefixLen);
     s = natsConnection_Subscribe(&inbox_sub_, nc_, (inbox_ + ".*").c_str(), &Client::on_reply_cb,
                                  closure_of(registry_id_));
     // Replies are consumed at once; never drop one as a slow consumer.
@@ -285,6 +287,24 @@ int Client::submit(std::unique_ptr<Op> op)
         inflight_.fetch_sub(1);
     }
     return rc;
+}
+
+uint64_t Client::next_write_id()
+{
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string Client::write_id_text(uint64_t id) const
+{
+    static const char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    char buf[16];
+    size_t n = sizeof buf;
+    do {
+        buf[--n] = kDigits[id % 62];
+        id /= 62;
+    } while (id != 0);
+    return id_prefix_ + std::string(buf + n, sizeof buf - n);
 }
 
 int64_t Client::max_wait_ms(const Op &op) const

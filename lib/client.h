@@ -65,9 +65,10 @@ public:
     int64_t op_timeout_ms() const { return op_timeout_ms_; }
     // Writes carry ids and are sent again when their ack is late.
     bool resends() const { return resend_after_ms_ > 0; }
-    uint64_t next_write_id() { return next_write_id_.fetch_add(1); }
-    // "<this client's NUID>-<id>": unique across processes and restarts.
-    std::string write_id_text(uint64_t id) const { return id_prefix_ + std::to_string(id); }
+    // Write ids are unique in the process (one counter for all clients).
+    static uint64_t next_write_id();
+    // "<process prefix><id in base 62>": unique across processes and restarts.
+    std::string write_id_text(uint64_t id) const;
     // How long nats.c may wait for this send's ack: op_timeout_ms (at most
     // resend_after_ms for a write with an id), or less when sent again.
     int64_t max_wait_ms(const Op &op) const;
@@ -104,8 +105,7 @@ private:
     const int64_t op_timeout_ms_;
     const uint32_t max_inflight_;
     const int64_t resend_after_ms_;  // <= 0: no write ids, no resends
-    std::string id_prefix_;          // "<NUID>-", set at connect
-    std::atomic<uint64_t> next_write_id_{1};
+    std::string id_prefix_;          // the random part of a NUID, set at connect
 
     natsOptions *nopts_ = nullptr;
     natsConnection *nc_ = nullptr;

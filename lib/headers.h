@@ -18,8 +18,9 @@ constexpr char kMarkerReason[] = "Nats-Marker-Reason";  // server-written marker
 constexpr char kMsgId[] = "Nats-Msg-Id";          // write id: the stream de-duplicates resends
 }  // namespace hdr
 
-// Longest write id kvw sends: a 22-character NUID, '-', a u64 in decimal.
-constexpr int64_t kMaxWriteIdLen = 22 + 1 + 20;
+// Write ids: the 12 random characters of a NUID, then a u64 in base 62.
+constexpr size_t kWriteIdPrefixLen = 12;
+constexpr int64_t kMaxWriteIdLen = kWriteIdPrefixLen + 11;
 
 // Bytes kvw adds as headers to a write of `kind` (with a Nats-TTL when
 // `with_ttl`, a Nats-Msg-Id when `with_id`): the server counts them against

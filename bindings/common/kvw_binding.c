@@ -113,6 +113,7 @@ VALUE_SETTER(client, connect_timeout_ms, int64_t)
 VALUE_SETTER(client, op_timeout_ms, int64_t)
 VALUE_SETTER(client, max_reconnect, int)
 VALUE_SETTER(client, reconnect_wait_ms, int64_t)
+VALUE_SETTER(client, resend_after_ms, int64_t)
 
 int kvwb_client_options_set_max_inflight(kvwb_client_options *opts, int64_t value)
 {
@@ -144,6 +145,7 @@ VALUE_SETTER(bucket, max_bytes, int64_t)
 VALUE_SETTER(bucket, replicas, int)
 VALUE_SETTER(bucket, allow_ttl, int)
 VALUE_SETTER(bucket, limit_marker_ttl_ms, int64_t)
+VALUE_SETTER(bucket, duplicate_window_ms, int64_t)
 
 int kvwb_bucket_options_set_max_value_size(kvwb_bucket_options *opts, int64_t value)
 {
@@ -341,6 +343,29 @@ int kvwb_client_close(kvwb_client *c)
     unlock(c);
     wake_write(c);
     return 0;
+}
+
+int kvwb_client_drain(kvwb_client *c, int64_t timeout_ms)
+{
+    kvw_client *kvw;
+    int rc = 0;
+    if (!c || timeout_ms < 0)
+        return KVW_EINVAL;
+    lock(c);
+    if (c->closed) {
+        unlock(c);
+        return 0;
+    }
+    c->closed = 1;
+    kvw = c->state == ST_OPEN ? c->kvw : NULL;
+    unlock(c);
+    if (kvw)
+        rc = kvw_client_drain(kvw, timeout_ms); /* then closes: as kvwb_client_close */
+    lock(c);
+    c->close_done = 1;
+    unlock(c);
+    wake_write(c);
+    return rc;
 }
 
 void kvwb_client_free(kvwb_client *c)

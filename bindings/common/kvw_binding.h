@@ -69,6 +69,8 @@ int kvwb_client_options_set_op_timeout_ms(kvwb_client_options *opts, int64_t val
 int kvwb_client_options_set_max_inflight(kvwb_client_options *opts, int64_t value);
 int kvwb_client_options_set_max_reconnect(kvwb_client_options *opts, int value);
 int kvwb_client_options_set_reconnect_wait_ms(kvwb_client_options *opts, int64_t value);
+/** 0 = default (1000); > 0 ms; KVW_RESEND_NEVER (-1): no write ids, one send. */
+int kvwb_client_options_set_resend_after_ms(kvwb_client_options *opts, int64_t value);
 
 kvwb_bucket_options *kvwb_bucket_options_new(void);
 void kvwb_bucket_options_free(kvwb_bucket_options *opts); /* NULL ok */
@@ -85,6 +87,8 @@ int kvwb_bucket_options_set_storage(kvwb_bucket_options *opts, int value);
 int kvwb_bucket_options_set_allow_ttl(kvwb_bucket_options *opts, int value);
 /** > 0: limit markers that live this long (whole seconds, >= 1000). */
 int kvwb_bucket_options_set_limit_marker_ttl_ms(kvwb_bucket_options *opts, int64_t value);
+/** How long the stream remembers write ids; 0: 2 minutes (or max_age when shorter). */
+int kvwb_bucket_options_set_duplicate_window_ms(kvwb_bucket_options *opts, int64_t value);
 
 /* ------------------------------------------------------------- clients */
 
@@ -111,6 +115,13 @@ int kvwb_client_open(kvwb_client *client, const kvwb_client_options *opts);
  * Drain with kvwb_next afterwards. Idempotent; 0 or KVW_EINVAL (NULL).
  */
 int kvwb_client_close(kvwb_client *client);
+/**
+ * kvw_client_drain: like kvwb_client_close, but first waits (at most
+ * `timeout_ms`, >= 0) until every accepted op has its outcome. 0 when none
+ * had to be cancelled, KVW_ETIMEDOUT when some were (their records say
+ * KVW_ECLOSED), KVW_EINVAL. On a closed handle: 0 at once.
+ */
+int kvwb_client_drain(kvwb_client *client, int64_t timeout_ms);
 /**
  * Closes, drops the queued records and releases the handle (NULL ok). The
  * kvw client itself is freed when the last bucket / kvwb_wait lets go.

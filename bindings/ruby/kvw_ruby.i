@@ -32,6 +32,7 @@ struct kvwb_rb_args {
     const kvwb_bucket_options *bucket_opts;
     char *name;
     int timeout_ms;
+    int64_t drain_ms;
     int rc;
 };
 
@@ -48,6 +49,11 @@ static void *kvwb_rb_bucket_open_nogvl(void *p) {
 static void *kvwb_rb_wait_nogvl(void *p) {
     struct kvwb_rb_args *a = (struct kvwb_rb_args *)p;
     a->rc = kvwb_wait(a->client, a->timeout_ms);
+    return NULL;
+}
+static void *kvwb_rb_drain_nogvl(void *p) {
+    struct kvwb_rb_args *a = (struct kvwb_rb_args *)p;
+    a->rc = kvwb_client_drain(a->client, a->drain_ms);
     return NULL;
 }
 static void kvwb_rb_wake_ubf(void *p) {
@@ -89,6 +95,14 @@ static int kvwb_rb_wait(kvwb_client *client, int timeout_ms) {
     rb_thread_call_without_gvl(kvwb_rb_wait_nogvl, &a, kvwb_rb_wake_ubf, client);
     return a.rc;
 }
+static int kvwb_rb_client_drain(kvwb_client *client, int64_t timeout_ms) {
+    struct kvwb_rb_args a;
+    memset(&a, 0, sizeof a);
+    a.client = client;
+    a.drain_ms = timeout_ms;
+    rb_thread_call_without_gvl(kvwb_rb_drain_nogvl, &a, NULL, NULL); /* bounded by timeout_ms */
+    return a.rc;
+}
 %}
 
 /* Ruby class names must be constants. */
@@ -102,6 +116,8 @@ static int kvwb_rb_wait(kvwb_client *client, int timeout_ms) {
 %ignore kvwb_client_open;
 %ignore kvwb_bucket_open;
 %ignore kvwb_wait;
+%ignore kvwb_client_drain;
+%rename(kvwb_client_drain) kvwb_rb_client_drain;
 %rename(kvwb_client_open) kvwb_rb_client_open;
 %rename(kvwb_bucket_open) kvwb_rb_bucket_open;
 %rename(kvwb_wait) kvwb_rb_wait;
@@ -111,3 +127,4 @@ int kvwb_rb_client_open(kvwb_client *client, const kvwb_client_options *opts);
 int kvwb_rb_bucket_open(kvwb_bucket *bucket, kvwb_client *client, const char *name,
                         const kvwb_bucket_options *opts);
 int kvwb_rb_wait(kvwb_client *client, int timeout_ms);
+int kvwb_rb_client_drain(kvwb_client *client, int64_t timeout_ms);

@@ -153,6 +153,27 @@ func (cl *Client) Close() error {
 	return nil
 }
 
+// Drain waits until every op accepted so far has its outcome, at most
+// timeout, then closes the client as Close does; new ops fail with ErrClosed
+// from the start. With resends on, writes whose ack was lost get their real
+// outcome meanwhile instead of ErrClosed. It returns nil, or an error
+// matching ErrTimeout when ops still in flight at the end were cancelled
+// (they complete with ErrClosed). nil at once on a closed client.
+func (cl *Client) Drain(timeout time.Duration) error {
+	if timeout < 0 {
+		return refusal(codeInvalid, "drain", "", "negative timeout")
+	}
+	rc := cl.c.closeWith(func() int { return native.Kvwb_client_drain(cl.c.h, millis(timeout)) })
+	if !inCallback() {
+		<-cl.c.runnerDone
+	}
+	runtime.KeepAlive(cl)
+	if rc != 0 {
+		return refusal(rc, "drain", "", "ops still in flight after the timeout were cancelled")
+	}
+	return nil
+}
+
 // Inflight is the number of ops accepted by this client and not yet
 // completed (an async op counts until its callback has returned).
 func (cl *Client) Inflight() int { return int(cl.c.inflight.Load()) }

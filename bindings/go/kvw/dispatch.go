@@ -289,9 +289,15 @@ func inCallback() bool {
 // "closed and drained" while kvwb_client_close was still queuing) and ends
 // the callback goroutine. Concurrent callers wait in closeOnce until done.
 func (c *core) close() {
+	c.closeWith(func() int { return native.Kvwb_client_close(c.h) })
+}
+
+// closeWith closes once with shimClose (close or drain) and returns its
+// status; 0 when the core was closed before.
+func (c *core) closeWith(shimClose func() int) (rc int) {
 	c.closeOnce.Do(func() {
 		c.closing.Store(true)
-		native.Kvwb_client_close(c.h)
+		rc = shimClose()
 		<-c.dispatcherDone
 		c.deliver(nil)
 		c.cbMu.Lock()
@@ -299,6 +305,7 @@ func (c *core) close() {
 		c.cbMu.Unlock()
 		c.cbCond.Signal()
 	})
+	return rc
 }
 
 // decode turns a record into a result for op p.

@@ -14,6 +14,10 @@ const DefaultMaxInflight = 16384
 // (KVW_NO_RECONNECT; 0 means the default).
 const NoReconnect = -2
 
+// NoResend as ClientOptions.ResendAfter: every write is sent once, without
+// a write id (kvw 0.1's behaviour).
+const NoResend time.Duration = -1
+
 // ClientOptions configure Connect. The zero value of every field means kvw's
 // default, named in brackets.
 type ClientOptions struct {
@@ -31,6 +35,12 @@ type ClientOptions struct {
 	MaxInflight     int           // ops accepted but not yet completed, callbacks included [16384]
 	MaxReconnect    int           // reconnect attempts, -1 forever, NoReconnect never [60]
 	ReconnectWait   time.Duration // pause between attempts to one server [2s]
+	// ResendAfter: every write carries a write id (Nats-Msg-Id); one whose
+	// ack has not come after this long (a lost connection, a restart, a
+	// leader change) is sent again with the same id until OpTimeout, and the
+	// stream stores it once. So writes end with their real outcome, and
+	// ErrTimeout only when no answer came in time. NoResend: one send, no id [1s]
+	ResendAfter time.Duration
 }
 
 // Storage is where a bucket created by kvw keeps its data.
@@ -59,6 +69,9 @@ type BucketOptions struct {
 	// TTL) the server leaves a purge marker that lives this long (nats.go's
 	// LimitMarkerTTL). Whole seconds; implies AllowTTL [0]
 	LimitMarkerTTL time.Duration
+	// DuplicateWindow: how long the stream remembers write ids; kvw resends
+	// only within it, so keep it above OpTimeout [2 minutes, or MaxAge when shorter]
+	DuplicateWindow time.Duration
 }
 
 // millis converts d to whole milliseconds, rounding a nonzero sub-millisecond
@@ -131,6 +144,15 @@ func (o *ClientOptions) native() (native.Kvwb_client_options, *Error) {
 	if o.ReconnectWait != 0 {
 		s.num("ReconnectWait", native.Kvwb_client_options_set_reconnect_wait_ms(n, millis(o.ReconnectWait)))
 	}
+	if o.ResendAfter == NoResend {
+		s.num("ResendAfter", native.Kvwb_client_options_set_resend_after_ms(n, int64(native.KVW_RESEND_NEVER)))
+	} else if o.ResendAfter != 0 {
+		ms := millis(o.ResendAfter)
+		if ms < 0 {
+			ms = -2 // only NoResend may be negative: kvw refuses the rest
+		}
+		s.num("ResendAfter", native.Kvwb_client_options_set_resend_after_ms(n, ms))
+	}
 	if s.err != nil {
 		native.Kvwb_client_options_free(n)
 		return nil, s.err
@@ -170,6 +192,9 @@ func (o *BucketOptions) native(name string) (native.Kvwb_bucket_options, *Error)
 	}
 	if o.LimitMarkerTTL != 0 {
 		s.num("LimitMarkerTTL", native.Kvwb_bucket_options_set_limit_marker_ttl_ms(n, millis(o.LimitMarkerTTL)))
+	}
+	if o.DuplicateWindow != 0 {
+		s.num("DuplicateWindow", native.Kvwb_bucket_options_set_duplicate_window_ms(n, millis(o.DuplicateWindow)))
 	}
 	if s.err != nil {
 		native.Kvwb_bucket_options_free(n)

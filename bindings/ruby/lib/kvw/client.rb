@@ -33,6 +33,11 @@ module Kvw
     # max_inflight::     ops accepted but not completed before submits raise Kvw::Busy [16384]
     # max_reconnect::    reconnect attempts: 0 never, -1 forever [60]
     # reconnect_wait::   seconds between attempts to one server [2]
+    # resend_after::     seconds: every write carries a write id (Nats-Msg-Id); one
+    #                    whose ack has not come after this long is sent again with
+    #                    the same id until op_timeout, and the stream stores it
+    #                    once, so writes end with their real outcome [1];
+    #                    :never: one send, no write id
     # on_block_error::   called with the exception when an async block raises
     #                    (default: a warning on $stderr); runs on the dispatcher thread
     #
@@ -54,7 +59,7 @@ module Kvw
     attr_reader :servers
 
     def initialize(servers: nil, connect_timeout: nil, op_timeout: nil, max_inflight: nil,
-                   max_reconnect: nil, reconnect_wait: nil, tls_required: false,
+                   max_reconnect: nil, reconnect_wait: nil, resend_after: nil, tls_required: false,
                    on_block_error: nil, **strings)
       unknown = strings.keys - STRING_OPTIONS
       raise ArgumentError, "unknown option(s): #{unknown.join(', ')}" unless unknown.empty?
@@ -69,6 +74,11 @@ module Kvw
         set(opts, :connect_timeout_ms, millis(:connect_timeout, connect_timeout)) if connect_timeout
         set(opts, :op_timeout_ms, millis(:op_timeout, op_timeout)) if op_timeout
         set(opts, :reconnect_wait_ms, millis(:reconnect_wait, reconnect_wait)) if reconnect_wait
+        if resend_after == :never
+          set(opts, :resend_after_ms, Native::KVW_RESEND_NEVER)
+        elsif resend_after
+          set(opts, :resend_after_ms, millis(:resend_after, resend_after))
+        end
         set(opts, :max_inflight, integer(:max_inflight, max_inflight)) if max_inflight
         set(opts, :max_reconnect, reconnect_attempts(max_reconnect)) if max_reconnect
         rc = Native.kvwb_client_open(native, opts) # releases the GVL
@@ -101,10 +111,13 @@ module Kvw
     #                  Kvw::NotSupported) [false]
     # limit_marker_ttl:: seconds a purge marker lives after a key aged out;
     #                  implies allow_ttl [nil: no markers]
+    # duplicate_window:: seconds the stream remembers write ids; kvw resends a
+    #                  write only within it [nil: 120, or max_age when shorter]
     #
     # Raises Kvw::NoBucket (absent and create: false), Kvw::InvalidBucketName, …
     def bucket(name, create: false, history: nil, max_age: nil, max_bytes: nil,
-               max_value_size: nil, replicas: nil, storage: nil, allow_ttl: false, limit_marker_ttl: nil)
+               max_value_size: nil, replicas: nil, storage: nil, allow_ttl: false, limit_marker_ttl: nil,
+               duplicate_window: nil)
       name = name.to_s if name.is_a?(Symbol)
       raise TypeError, "bucket name must be a String, not #{name.class}" unless name.is_a?(String)
       raise InvalidBucketName.new("bucket name contains a NUL byte: #{name.inspect}") if name.include?("\0")
@@ -121,6 +134,7 @@ module Kvw
         bset(opts, :storage, storage_code(storage)) if storage
         bset(opts, :allow_ttl, 1) if allow_ttl
         bset(opts, :limit_marker_ttl_ms, millis(:limit_marker_ttl, limit_marker_ttl)) if limit_marker_ttl
+        bset(opts, :duplicate_window_ms, millis(:duplicate_window, duplicate_window)) if duplicate_window
         rc = Native.kvwb_bucket_open(native, @dispatcher.native, name, opts) # releases the GVL
       ensure
         Native.kvwb_bucket_options_free(opts)
@@ -138,6 +152,19 @@ module Kvw
     # block, they run nested inside that call). Idempotent.
     def close
       @dispatcher.close
+    end
+
+    # Waits until every op accepted so far has its outcome, at most +timeout+
+    # seconds, then closes as #close does; new ops raise Kvw::Closed from the
+    # start. With resends on, writes whose ack was lost get their real outcome
+    # meanwhile instead of Kvw::Closed. Returns true, or false when ops still
+    # in flight at the end were cancelled (they complete with Kvw::Closed).
+    # The GVL is released while it waits.
+    def drain(timeout)
+      raise TypeError, "timeout must be a number of seconds" unless timeout.is_a?(Numeric)
+      raise ArgumentError, "timeout must be >= 0, got #{timeout}" if timeout.negative?
+
+      @dispatcher.drain_and_close((timeout * 1000).ceil).zero?
     end
 
     # True once #close was called.

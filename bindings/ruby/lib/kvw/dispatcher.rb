@@ -174,8 +174,17 @@ module Kvw
     # kvwb_client_close returns. Then the dispatcher delivers them and stops;
     # this waits for that, unless it is the dispatcher itself.
     def close
+      close_with { Native.kvwb_client_close(@native) }
+    end
+
+    # kvwb_client_drain, then as close; the native status (0 or KVW_ETIMEDOUT).
+    def drain_and_close(timeout_ms)
+      close_with { Native.kvwb_client_drain(@native, timeout_ms) }
+    end
+
+    def close_with
       @closed = true
-      Native.kvwb_client_close(@native)
+      rc = yield
       if dispatcher_thread?
         drain
       else
@@ -186,7 +195,7 @@ module Kvw
         # this thread delivers them.
         drain
       end
-      nil
+      rc
     end
 
     private

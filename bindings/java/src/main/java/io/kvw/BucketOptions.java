@@ -22,8 +22,10 @@ public final class BucketOptions {
     final Storage storage;
     final boolean allowTtl;
     final Duration limitMarkerTtl;
+    final Duration duplicateWindow;
 
     private BucketOptions(Builder b) {
+        duplicateWindow = b.duplicateWindow;
         allowTtl = b.allowTtl;
         limitMarkerTtl = b.limitMarkerTtl;
         createIfMissing = b.createIfMissing;
@@ -58,6 +60,8 @@ public final class BucketOptions {
             check(kvw_native.kvwb_bucket_options_set_allow_ttl(o, allowTtl ? 1 : 0), "allowTtl");
             check(kvw_native.kvwb_bucket_options_set_limit_marker_ttl_ms(o, ClientOptions.millis(limitMarkerTtl)),
                     "limitMarkerTtl");
+            check(kvw_native.kvwb_bucket_options_set_duplicate_window_ms(o, ClientOptions.millis(duplicateWindow)),
+                    "duplicateWindow");
             return o;
         } catch (RuntimeException e) {
             o.delete();
@@ -81,8 +85,19 @@ public final class BucketOptions {
         private Storage storage = Storage.FILE;
         private boolean allowTtl;
         private Duration limitMarkerTtl = Duration.ZERO;
+        private Duration duplicateWindow = Duration.ZERO;
 
         private Builder() {}
+
+        /**
+         * How long the stream remembers write ids; kvw resends a write only
+         * within it, so keep it above the op timeout [zero: 2 minutes, or
+         * maxAge when shorter].
+         */
+        public Builder duplicateWindow(Duration window) {
+            this.duplicateWindow = Objects.requireNonNull(window);
+            return this;
+        }
 
         /**
          * Keys may carry their own TTL ({@code createAsync(key, value, ttl)}…);

@@ -13,13 +13,16 @@ import java.util.concurrent.Executor;
 public final class ClientOptions {
     /** {@link Builder#maxReconnect}: keep trying forever. */
     public static final int RECONNECT_FOREVER = -1;
+    /** {@link Builder#resendAfter}: every write is sent once, without a write id (kvw 0.1). */
+    public static final Duration NO_RESEND = Duration.ofMillis(-1);
+
     /** {@link Builder#maxReconnect}: never reconnect after a lost connection. */
     public static final int NO_RECONNECT = io.kvw.internal.kvw_nativeConstants.KVW_NO_RECONNECT;
 
     final String servers, name, user, password, token, credentialsFile;
     final String tlsCaFile, tlsCertFile, tlsKeyFile;
     final boolean tlsRequired;
-    final Duration connectTimeout, opTimeout, reconnectWait;
+    final Duration connectTimeout, opTimeout, reconnectWait, resendAfter;
     final long maxInflight;
     final Integer maxReconnect;
     final Executor completionExecutor;
@@ -38,6 +41,7 @@ public final class ClientOptions {
         connectTimeout = b.connectTimeout;
         opTimeout = b.opTimeout;
         reconnectWait = b.reconnectWait;
+        resendAfter = b.resendAfter;
         maxInflight = b.maxInflight;
         maxReconnect = b.maxReconnect;
         completionExecutor = b.completionExecutor;
@@ -78,6 +82,10 @@ public final class ClientOptions {
                 check(kvw_native.kvwb_client_options_set_op_timeout_ms(o, millis(opTimeout)), "opTimeout");
             if (reconnectWait != null)
                 check(kvw_native.kvwb_client_options_set_reconnect_wait_ms(o, millis(reconnectWait)), "reconnectWait");
+            if (resendAfter == NO_RESEND)
+                check(kvw_native.kvwb_client_options_set_resend_after_ms(o, kvw_native.KVW_RESEND_NEVER), "resendAfter");
+            else if (resendAfter != null)
+                check(kvw_native.kvwb_client_options_set_resend_after_ms(o, millis(resendAfter)), "resendAfter");
             if (maxInflight != 0)
                 check(kvw_native.kvwb_client_options_set_max_inflight(o, maxInflight), "maxInflight");
             if (maxReconnect != null)
@@ -108,7 +116,7 @@ public final class ClientOptions {
         private String servers, name, user, password, token, credentialsFile;
         private String tlsCaFile, tlsCertFile, tlsKeyFile;
         private boolean tlsRequired;
-        private Duration connectTimeout, opTimeout, reconnectWait;
+        private Duration connectTimeout, opTimeout, reconnectWait, resendAfter;
         private long maxInflight;
         private Integer maxReconnect;
         private Executor completionExecutor;
@@ -174,6 +182,22 @@ public final class ClientOptions {
         /** Per connection attempt [2 s]. */
         public Builder connectTimeout(Duration timeout) {
             this.connectTimeout = Objects.requireNonNull(timeout);
+            return this;
+        }
+
+        /**
+         * Idempotent resends [1 s]: every write carries a write id
+         * (Nats-Msg-Id), and one whose ack has not come after this long (a lost
+         * connection, a restart, a leader change) is sent again with the same
+         * id until the op timeout; the stream stores it once. So writes end with
+         * their real outcome, and {@link KvwTimeoutException} only when no
+         * answer came in time. {@link #NO_RESEND}: one send, no write id.
+         */
+        public Builder resendAfter(Duration after) {
+            Objects.requireNonNull(after);
+            if (after != NO_RESEND && (after.isNegative() || after.isZero()))
+                throw new IllegalArgumentException("resendAfter must be positive or NO_RESEND: " + after);
+            this.resendAfter = after;
             return this;
         }
 

@@ -217,17 +217,38 @@ public final class KvwClient implements AutoCloseable {
      */
     @Override
     public void close() {
+        closeWith(() -> kvw_native.kvwb_client_close(handle));
+    }
+
+    /**
+     * Waits until every op accepted so far has its outcome, at most
+     * {@code timeout}, then closes as {@link #close()} does; new ops fail with
+     * {@link ClosedException} from the start. With resends on, writes whose ack
+     * was lost get their real outcome meanwhile instead of
+     * {@link ClosedException}.
+     *
+     * @return true when every op had its outcome; false when ops still in
+     *     flight at the end were cancelled (they complete with
+     *     {@link ClosedException}). True at once on a closed client.
+     */
+    public boolean drain(Duration timeout) {
+        if (timeout.isNegative()) throw new IllegalArgumentException("drain: negative timeout " + timeout);
+        return closeWith(() -> kvw_native.kvwb_client_drain(handle, ClientOptions.millis(timeout))) == 0;
+    }
+
+    private int closeWith(java.util.function.IntSupplier shimClose) {
+        int rc = 0;
         synchronized (closeLock) {
             if (!closed) {
                 closed = true;
                 // Every pending op's record is queued before this returns.
-                kvw_native.kvwb_client_close(handle);
+                rc = shimClose.getAsInt();
             }
         }
         if (Thread.currentThread() == dispatcher) {
             freeOnExit = true;
             drain(); // complete them now; the loop sees KVW_ECLOSED next and exits
-            return;
+            return rc;
         }
         boolean interrupted = false;
         while (dispatcher.isAlive()) {
@@ -239,6 +260,7 @@ public final class KvwClient implements AutoCloseable {
         }
         if (interrupted) Thread.currentThread().interrupt();
         free();
+        return rc;
     }
 
     @Override
