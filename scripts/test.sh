@@ -83,10 +83,14 @@ matrix_one() {  # matrix_one VERSION
     done
     on_server "$v" build/tests/abi/abi_compat_v0_1 || { echo "FAILED: abi_compat_v0_1 on $v"; rc=1; }
     on_server "$v" bash tools/test_cli.sh build/tools/kvw | tail -n 1 || { echo "FAILED: CLI on $v"; rc=1; }
+    # What kvw wrote, read by the official nats CLI (and the reverse).
+    on_server "$v" bash tools/test_natscli.sh build/tools/kvw "$NATSCLI" | tail -n 1 ||
+        { echo "FAILED: natscli interop on $v"; rc=1; }
     return $rc
 }
 matrix() {
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo || return 1
+    NATSCLI=$(scripts/nats-servers.sh --natscli) || return 1
     local v rc=0 start
     for v in $(scripts/nats-servers.sh --list); do
         start=$SECONDS
