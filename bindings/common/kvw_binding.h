@@ -87,7 +87,7 @@ int kvwb_bucket_options_set_storage(kvwb_bucket_options *opts, int value);
 int kvwb_bucket_options_set_allow_ttl(kvwb_bucket_options *opts, int value);
 /** > 0: limit markers that live this long (whole seconds, >= 1000). */
 int kvwb_bucket_options_set_limit_marker_ttl_ms(kvwb_bucket_options *opts, int64_t value);
-/** How long the stream remembers write ids; 0: 2 minutes (or max_age when shorter). */
+/** How long the stream remembers write ids; 0: 30 s (or max_age when shorter). */
 int kvwb_bucket_options_set_duplicate_window_ms(kvwb_bucket_options *opts, int64_t value);
 
 /* ------------------------------------------------------------- clients */

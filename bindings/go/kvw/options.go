@@ -70,7 +70,7 @@ type BucketOptions struct {
 	// LimitMarkerTTL). Whole seconds; implies AllowTTL [0]
 	LimitMarkerTTL time.Duration
 	// DuplicateWindow: how long the stream remembers write ids; kvw resends
-	// only within it, so keep it above OpTimeout [2 minutes, or MaxAge when shorter]
+	// only within it, so keep it above OpTimeout [30s, or MaxAge when shorter]
 	DuplicateWindow time.Duration
 }
 

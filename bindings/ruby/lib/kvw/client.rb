@@ -112,7 +112,7 @@ module Kvw
     # limit_marker_ttl:: seconds a purge marker lives after a key aged out;
     #                  implies allow_ttl [nil: no markers]
     # duplicate_window:: seconds the stream remembers write ids; kvw resends a
-    #                  write only within it [nil: 120, or max_age when shorter]
+    #                  write only within it [nil: 30, or max_age when shorter]
     #
     # Raises Kvw::NoBucket (absent and create: false), Kvw::InvalidBucketName, …
     def bucket(name, create: false, history: nil, max_age: nil, max_bytes: nil,

@@ -91,7 +91,7 @@ public final class BucketOptions {
 
         /**
          * How long the stream remembers write ids; kvw resends a write only
-         * within it, so keep it above the op timeout [zero: 2 minutes, or
+         * within it, so keep it above the op timeout [zero: 30 s, or
          * maxAge when shorter].
          */
         public Builder duplicateWindow(Duration window) {
