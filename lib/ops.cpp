@@ -269,8 +269,13 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
         }
         return conflicted(client, op, text);
     }
+    const bool before_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(5) < op.deadline;
+    if (code == KVW_ETIMEDOUT && op.with_id && before_deadline)  // retry_later refused: the window
+        op.fail(KVW_ETIMEDOUT, "no acknowledgement, and a resend would come after the bucket's duplicate window (" +
+                                   std::to_string(op.bucket->duplicate_window_ms()) +
+                                   " ms), when the stream no longer knows the write id: the outcome is unknown");
     // An earlier send timed out: whatever this one says, that one may have landed.
-    if (code == KVW_ETIMEDOUT || static_cast<int>(js_err) == kDuplicateInProcess ||
+    else if (code == KVW_ETIMEDOUT || static_cast<int>(js_err) == kDuplicateInProcess ||
         (op.maybe_stored && (err == NATS_NO_RESPONDERS || code == KVW_ENOTCONN)))
         op.fail(KVW_ETIMEDOUT, "no acknowledgement within " + std::to_string(client.op_timeout_ms()) + " ms" +
                                    (op.sends > 1 ? " (" + std::to_string(op.sends) + " sends)" : std::string()) +

@@ -11,6 +11,8 @@
  *   - a real conflict behind a lost answer stays KVW_ECONFLICT;
  *   - with resends off (KVW_RESEND_NEVER) the same lost ack ends
  *     KVW_ETIMEDOUT although the write landed: what this suite would catch;
+ *     so it does on a bucket whose duplicate window is shorter than the wait
+ *     before a resend (kvw does not resend past it);
  *   - a server paused (SIGSTOP) for less than the op deadline: every op OK,
  *     each stored once;
  *   - kvw_client_drain against a paused server that comes back: every op gets
@@ -232,6 +234,41 @@ static void test_without_resends_a_lost_ack_is_unknown(void **state)
     assert_int_equal(history(f, "k", &rev, NULL), 1); /* it had landed */
 }
 
+/* A bucket whose duplicate window is shorter than the wait before a resend:
+ * kvw does not resend past the window (the stream would store it again), so
+ * a lost ack stays an unknown outcome, and the write is stored once. */
+static void test_no_resend_past_the_duplicate_window(void **state)
+{
+    fixture *f = *state;
+    kvw_client_options o;
+    kt_client_options(f->ctx, &o);
+    o.servers = tp_proxy_url(f->proxy);
+    o.resend_after_ms = 300;
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.create_if_missing = 1;
+    bo.history = 10;
+    bo.duplicate_window_ms = 200;
+    kt_open(f->ctx, &o, "window", &bo);
+    assert_int_equal(js_KeyValue(&f->kv, g_nats.js, f->ctx->bucket_name), NATS_OK);
+    lose_next_answer(f, "k");
+    int64_t t0 = kt_now_ms();
+    kt_rec *p = kt_put_s(f->ctx, f->ctx->bucket, "k", "v");
+    assert_int_equal(tp_proxy_cuts(f->proxy), 1);
+    kt_assert_status(p, KVW_ETIMEDOUT);
+    assert_non_null(strstr(p->message, "duplicate window (200 ms)"));
+    assert_true(kt_now_ms() - t0 < 2000); /* at the first missing ack, not the 5 s deadline */
+    uint64_t rev = 0;
+    assert_int_equal(history(f, "k", &rev, NULL), 1);
+    /* A window below zero is refused, and so is one longer than max_age. */
+    bo.duplicate_window_ms = -1;
+    kvw_bucket *b = NULL;
+    assert_int_equal(kvw_bucket_open(&b, f->ctx->client, "window_bad", &bo), KVW_EINVAL);
+    bo.duplicate_window_ms = 60000;
+    bo.max_age_ms = 30000;
+    assert_int_equal(kvw_bucket_open(&b, f->ctx->client, "window_bad", &bo), KVW_EINVAL);
+}
+
 /* ------------------------------------------------ pause and drain */
 
 typedef struct pauser {
@@ -398,6 +435,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_acks_end_ok_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_real_conflict_behind_lost_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_resends_a_lost_ack_is_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_resend_past_the_duplicate_window, setup, teardown),
         cmocka_unit_test(test_pause_shorter_than_deadline),
         cmocka_unit_test(test_drain_gets_real_outcomes),
         cmocka_unit_test(test_drain_bad_input_and_timeout),

@@ -45,7 +45,7 @@ func TestWriteIDs(t *testing.T) {
 	}
 }
 
-// 500 puts in flight to a paused server that comes back 500 ms later: Close
+// 1,000 puts in flight to a paused server that comes back 500 ms later: Close
 // cancels them all, Drain waits for their real outcomes (the C suite
 // reliability/resend gives the same counts).
 func TestDrainGetsRealOutcomes(t *testing.T) {
@@ -58,7 +58,7 @@ func TestDrainGetsRealOutcomes(t *testing.T) {
 		c := connect(t, &kvw.ClientOptions{Servers: []string{s.url}, ReconnectWait: 100 * time.Millisecond})
 		b := openBucketOn(t, c, "drain", &kvw.BucketOptions{CreateIfMissing: true, History: 4, DuplicateWindow: time.Minute})
 		s.pause(t)
-		const n = 500
+		const n = 1000
 		var ok, closed, other atomic.Int64
 		var wg sync.WaitGroup
 		wg.Add(n)

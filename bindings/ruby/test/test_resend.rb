@@ -14,7 +14,7 @@ class TestResend < KvwTest::Case
     assert_raises(TypeError) { Kvw::Client.connect(servers: KvwTest.url, resend_after: "soon") }
   end
 
-  # 500 puts in flight to a paused server that comes back 500 ms later:
+  # 1,000 puts in flight to a paused server that comes back 500 ms later:
   # close cancels them all, drain waits for their real outcomes.
   def test_drain_gets_real_outcomes_where_close_cancels
     server = KvwTest::NatsServer.start
@@ -22,7 +22,7 @@ class TestResend < KvwTest::Case
       client = Kvw::Client.connect(servers: server.url, reconnect_wait: 0.1)
       bucket = client.bucket("drain#{drain}", create: true, history: 4)
       server.pause
-      n = 500
+      n = 1000
       results = Queue.new
       n.times { |i| bucket.put_async("k#{i}", "v") { |_v, error| results << error } }
       resumer = Thread.new { sleep 0.5; server.resume }

@@ -56,7 +56,7 @@ class ResendTest {
                 Bucket b = c.openBucket("drain" + drain, BucketOptions.builder().createIfMissing(true)
                         .history(4).duplicateWindow(Duration.ofMinutes(1)).build());
                 server.pause();
-                int n = 500;
+                int n = 1000;
                 AtomicInteger ok = new AtomicInteger(), cancelled = new AtomicInteger(), other = new AtomicInteger();
                 List<CompletableFuture<Version>> fs = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
