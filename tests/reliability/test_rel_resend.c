@@ -402,6 +402,20 @@ static void test_drain_gets_real_outcomes(void **state)
     }
 }
 
+typedef struct drain_in_cb {
+    kvw_client *client;
+    int rc;
+    kt_waiter done;
+} drain_in_cb;
+
+static void drain_cb(const kvw_result *r, void *user_data)
+{
+    (void)r;
+    drain_in_cb *d = user_data;
+    d->rc = kvw_client_drain(d->client, 1000);
+    kt_waiter_signal(&d->done);
+}
+
 static void test_drain_bad_input_and_timeout(void **state)
 {
     (void)state;
@@ -411,6 +425,14 @@ static void test_drain_bad_input_and_timeout(void **state)
     char name[64];
     open_direct(&c, &b, name, sizeof name, 1000);
     assert_int_equal(kvw_client_drain(c, -1), KVW_EINVAL);
+    /* Inside a callback it would wait for what may need that callback to return. */
+    drain_in_cb d;
+    d.client = c;
+    d.rc = 1;
+    kt_waiter_init(&d.done);
+    assert_int_equal(kvw_put(b, "cb", "v", 1, drain_cb, &d), KVW_OK);
+    assert_int_equal(kt_waiter_wait(&d.done, 1, KT_TIMEOUT_MS), 0);
+    assert_int_equal(d.rc, KVW_EINVAL);
     /* A server paused for longer than the wait: drain gives up, cancels. */
     rel_load *l = rel_load_new(10, "t");
     assert_int_equal(ts_server_pause(g_server), 0);
