@@ -113,6 +113,7 @@ int Client::open(std::shared_ptr<Client> *out, const kvw_client_options *opts)
         return rc;
     }
     c->timer_ = std::thread([raw = c.get()] { raw->timer_main(); });
+    c->sender_ = std::thread([raw = c.get()] { raw->sender_main(); });
     *out = std::move(c);
     return KVW_OK;
 }
@@ -241,14 +242,7 @@ Client::~Client()
         std::unique_lock<std::shared_mutex> lk(g_registry_mu);
         g_registry.erase(registry_id_);
     }
-    if (timer_.joinable()) {
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            timer_stop_ = true;
-        }
-        timer_cv_.notify_all();
-        timer_.join();
-    }
+    stop_threads();
     if (nc_ != nullptr) natsConnection_Close(nc_);
     if (js_ != nullptr) {
         natsMsgList pending{};
@@ -678,14 +672,17 @@ void Client::timer_main()
                 reads_.erase(it);
             }
         }
-        if (!expired.empty() || !resend.empty()) {
+        if (!resend.empty()) {  // sent by the sender thread: a send can block, the timer must not
+            to_send_.insert(to_send_.end(), resend.begin(), resend.end());
+            send_cv_.notify_one();
+        }
+        if (!expired.empty()) {
             lk.unlock();
             for (Op *op : expired) {
                 op->fail(KVW_ETIMEDOUT, "no reply from the server within " + std::to_string(op_timeout_ms_) +
                                             " ms: the outcome is unknown");
                 complete(op);
             }
-            resend_due(resend);
             lk.lock();
             continue;
         }
@@ -700,7 +697,35 @@ void Client::timer_main()
     }
 }
 
-// On the timer thread, without mu_: sends each op's current step again, or
+void Client::stop_threads()
+{
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        timer_stop_ = true;
+    }
+    timer_cv_.notify_all();
+    send_cv_.notify_all();
+    if (timer_.joinable()) timer_.join();
+    if (sender_.joinable()) sender_.join();  // a send in progress ends by the write deadline
+}
+
+void Client::sender_main()
+{
+    std::unique_lock<std::mutex> lk(mu_);
+    while (!timer_stop_) {
+        if (to_send_.empty()) {
+            send_cv_.wait(lk);
+            continue;
+        }
+        std::vector<Op *> due;
+        due.swap(to_send_);
+        lk.unlock();
+        resend_due(due);
+        lk.lock();
+    }
+}
+
+// On the sender thread, without mu_: sends each op's current step again, or
 // parks it while the connection is down (finishing it if its deadline passed).
 void Client::resend_due(const std::vector<Op *> &due)
 {
@@ -742,14 +767,7 @@ void Client::close_now()
         if (closed_) return;
         closed_ = true;  // every submit that got in has finished publishing
     }
-    if (timer_.joinable()) {
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            timer_stop_ = true;
-        }
-        timer_cv_.notify_all();
-        timer_.join();
-    }
+    stop_threads();
     if (nc_ != nullptr) natsConnection_Close(nc_);
 
     std::vector<Op *> cancelled;
@@ -774,6 +792,8 @@ void Client::close_now()
         for (auto &r : reads_) cancelled.push_back(r.second);
         for (auto &r : retries_) cancelled.push_back(r.second);
         cancelled.insert(cancelled.end(), parked_.begin(), parked_.end());
+        cancelled.insert(cancelled.end(), to_send_.begin(), to_send_.end());
+        to_send_.clear();
         writes_.clear();
         reads_.clear();
         retries_.clear();

@@ -142,14 +142,22 @@ private:
     // Reads have no other timeout: exact deadlines, in order (a retried read
     // keeps its op's deadline and is inserted where it belongs).
     std::deque<Deadline> read_deadlines_;
-    // Ops waiting to be sent again after "no responders", by due time; the
-    // timer sends them.
+    // Ops waiting to be sent again ("no responders", a late ack), by due
+    // time; the timer hands them to the sender thread.
     std::multimap<std::chrono::steady_clock::time_point, Op *> retries_;
     // Due ops that found the connection down: sent once it is back (nats.c
     // would only buffer them), finished when their deadline passes first.
     std::vector<Op *> parked_;
     bool reconnected_ = false;  // under mu_: parked ops go at once
+    // Due ops, handed by the timer to the sender thread: a send can block
+    // (a full socket, up to the write deadline) and the timer must not.
+    std::vector<Op *> to_send_;
+    std::condition_variable send_cv_;
+    std::thread sender_;
+    void sender_main();
     void resend_due(const std::vector<Op *> &due);
+    // Stops and joins the timer and the sender.
+    void stop_threads();
     // The timer sweeps writes_ every write_sweep_ while writes are on the wire;
     // it sleeps without a write deadline when the table was empty, and the
     // next publish wakes it.

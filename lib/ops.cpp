@@ -296,6 +296,12 @@ bool on_reply(Client &client, Op &op, natsMsg *reply)
     // As for writes: nobody answered, so asking again is safe until the deadline.
     if (r.status == KVW_ENOTCONN && client.retry_later(&op, false)) return false;  // ENOTCONN: no responders
     if (op.step == Op::Step::CheckOwn) {
+        if (r.status != KVW_OK && r.status != KVW_ENOTFOUND) {  // cannot tell whether it landed
+            op.fail(KVW_ETIMEDOUT, "a resend was refused as a conflict (" + op.message +
+                                       ") and reading whether the first send landed failed (" + r.message +
+                                       "): the outcome is unknown");
+            return true;
+        }
         const char *id = r.status == KVW_OK ? header(reply, hdr::kMsgId) : nullptr;
         if (id != nullptr && client.write_id_text(op.write_id) == id) {
             op.status = KVW_OK;  // stored by an earlier send whose ack was lost
