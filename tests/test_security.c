@@ -579,7 +579,18 @@ static void test_cli_never_prints_secrets(void **state)
     char *out = NULL;
     snprintf(args, sizeof args, "--server %s --bucket cli --creds '%s' put k v", op,
              path_in("user.creds"));
-    assert_int_equal(cli(NULL, args, &out), 0);
+    int rc = cli(NULL, args, &out);
+    if (rc != 0) {
+        /* Once in ~30 CI runs this first JetStream use of the operator-mode
+         * server failed (exit 1, output not kept then); say why, then try
+         * once more: what is checked here is the output, not that server. */
+        print_error("kvw %s -> %d: %s", args, rc, out ? out : "(no output)\n");
+        assert_no_secret(out, "kvw CLI output");
+        free(out);
+        kt_sleep_ms(500);
+        rc = cli(NULL, args, &out);
+    }
+    assert_int_equal(rc, 0);
     assert_no_secret(out, "kvw CLI output");
     free(out);
     snprintf(args, sizeof args, "--server %s --bucket cli --token %s get k", token, TOKEN);
