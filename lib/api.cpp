@@ -41,7 +41,8 @@ struct Ttl {
 constexpr Ttl kNoTtl{false, 0};
 
 int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_t len,
-           const kvw_version *expected, kvw_write_cb cb, void *user_data, Ttl ttl = kNoTtl)
+           const kvw_version *expected, kvw_write_cb cb, void *user_data, Ttl ttl = kNoTtl,
+           const kvw_version *min_version = nullptr)
 {
     if (b == nullptr || cb == nullptr || (value == nullptr && len > 0)) return KVW_EINVAL;
     int rc = kvw::check_key(key);
@@ -51,6 +52,11 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
         if (expected == nullptr) return KVW_EINVAL;
         rev = kvw::revision_of(*expected);
         if (rev == 0) return KVW_EBADVERSION;
+    }
+    uint64_t min = 0;
+    if (min_version != nullptr) {
+        min = kvw::revision_of(*min_version);
+        if (min == 0) return KVW_EBADVERSION;
     }
     const bool with_ttl = ttl.set;
     if (with_ttl) {
@@ -83,6 +89,7 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
             op->borrowed_len = len;
         }
         op->expected = rev;
+        op->min_version = min;
         op->ttl_ms = ttl.ms;  // checked: never 0 when set
         op->with_id = with_id;
         op->cb = cb;
@@ -336,6 +343,20 @@ KVW_API int kvw_get(kvw_bucket *b, const char *key, kvw_read_cb cb, void *user_d
 KVW_API int kvw_get_entry(kvw_bucket *b, const char *key, kvw_read_cb cb, void *user_data)
 {
     return submit(b, KVW_OP_GET_ENTRY, key, nullptr, 0, nullptr, cb, user_data);
+}
+
+KVW_API int kvw_get_at_least(kvw_bucket *b, const char *key, const kvw_version *min, kvw_read_cb cb,
+                             void *user_data)
+{
+    if (min == nullptr) return KVW_EINVAL;
+    return submit(b, KVW_OP_GET, key, nullptr, 0, nullptr, cb, user_data, kNoTtl, min);
+}
+
+KVW_API int kvw_get_entry_at_least(kvw_bucket *b, const char *key, const kvw_version *min, kvw_read_cb cb,
+                                   void *user_data)
+{
+    if (min == nullptr) return KVW_EINVAL;
+    return submit(b, KVW_OP_GET_ENTRY, key, nullptr, 0, nullptr, cb, user_data, kNoTtl, min);
 }
 
 KVW_API const char *kvw_op_name(int op)

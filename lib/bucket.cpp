@@ -129,7 +129,8 @@ size_t bucket_options_size(unsigned int version)
     switch (version) {
     case 1: return offsetof(kvw_bucket_options, allow_ttl);  // 0.1 ended with `storage`
     case 2: return offsetof(kvw_bucket_options, duplicate_window_ms);
-    case 3: return sizeof(kvw_bucket_options);
+    case 3: return offsetof(kvw_bucket_options, read_mode);
+    case 4: return sizeof(kvw_bucket_options);
     default: return 0;
     }
 }
@@ -170,7 +171,9 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     if (o.history < 1 || o.history > 64 || o.max_age_ms < 0 || o.max_bytes < 0 || o.max_value_size < 0 ||
         o.replicas < 1 || o.replicas > 5 || (storage != KVW_STORAGE_FILE && storage != KVW_STORAGE_MEMORY) ||
         (o.allow_ttl != 0 && o.allow_ttl != 1) || o.limit_marker_ttl_ms < 0 || o.duplicate_window_ms < 0 ||
-        (o.max_age_ms > 0 && o.duplicate_window_ms > o.max_age_ms))  // the server's rule
+        (o.max_age_ms > 0 && o.duplicate_window_ms > o.max_age_ms) ||  // the server's rule
+        (enum_bits(o.read_mode) != KVW_READ_CHECKED && enum_bits(o.read_mode) != KVW_READ_DIRECT &&
+         enum_bits(o.read_mode) != KVW_READ_LEADER))
         return KVW_EINVAL;
     if (o.limit_marker_ttl_ms > 0 && check_ttl(o.limit_marker_ttl_ms) != KVW_OK) return KVW_EBADTTL;
     if (client->closed()) return KVW_ECLOSED;
@@ -181,6 +184,7 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     b->stream_ = std::string("KV_") + name;
     b->subject_prefix_ = "$KV." + b->name_ + ".";
     b->direct_get_ = "$JS.API.DIRECT.GET." + b->stream_;
+    b->msg_get_ = "$JS.API.STREAM.MSG.GET." + b->stream_;
 
     json info;
     rc = api_request(*client, "$JS.API.STREAM.INFO." + b->stream_, "", &info);
@@ -196,8 +200,11 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     if (rc != KVW_OK) return rc;
 
     const json cfg = info.value("config", json::object());
-    // kvw reads with direct gets, which KV buckets have had since server 2.9.
-    if (!cfg.value("allow_direct", false)) return KVW_ENOBUCKET;
+    // KV buckets have had direct gets since server 2.9; without them every
+    // read goes to the stream leader.
+    b->read_mode_ = cfg.value("allow_direct", false) ? static_cast<kvw_read_mode>(enum_bits(o.read_mode))
+                                                     : KVW_READ_LEADER;
+    if (b->read_mode_ == KVW_READ_CHECKED) b->floors_ = client->floors_for(b->stream_);
     int64_t limit = natsConnection_GetMaxPayload(client->connection());
     const int64_t stream_limit = cfg.value("max_msg_size", int64_t(-1));
     if (stream_limit > 0 && stream_limit < limit) limit = stream_limit;

@@ -2,6 +2,8 @@
 // stream's configuration at open.
 #pragma once
 
+#include "floors.h"
+
 #include <kvw/kvw.h>
 
 #include <atomic>
@@ -39,6 +41,11 @@ public:
         return s;
     }
     const std::string &direct_get_subject() const { return direct_get_; }
+    // The stream leader's get ($JS.API.STREAM.MSG.GET), JSON in and out.
+    const std::string &msg_get_subject() const { return msg_get_; }
+    kvw_read_mode read_mode() const { return read_mode_; }
+    // Per-key versions this handle's ops have seen (KVW_READ_CHECKED), else null.
+    KeyFloors *floors() const { return floors_.get(); }
 
     // Largest payload for an op whose headers take `header_bytes`.
     int64_t max_payload(int64_t header_bytes) const { return max_message_ - header_bytes; }
@@ -63,6 +70,9 @@ private:
     std::string stream_;          // "KV_<name>"
     std::string subject_prefix_;  // "$KV.<name>."
     std::string direct_get_;
+    std::string msg_get_;
+    kvw_read_mode read_mode_ = KVW_READ_CHECKED;
+    std::shared_ptr<KeyFloors> floors_;
     int64_t max_message_ = 0;  // headers + payload, the smaller of server and stream limits
     int64_t duplicate_window_ms_ = 0;
     std::atomic<bool> ttl_{false};

@@ -384,6 +384,7 @@ int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
 
 int Client::request(Op *op, const std::string &body)
 {
+    if (op->bucket->read_mode() == KVW_READ_LEADER) op->via_leader = true;  // its reply is the leader's JSON
     uint64_t token = next_serial_.fetch_add(1);
     std::string reply = inbox_ + "." + std::to_string(token);
     {
@@ -405,8 +406,10 @@ int Client::request(Op *op, const std::string &body)
             read_deadlines_.insert(pos, {at, token});
         }
     }
-    natsStatus s = natsConnection_PublishRequest(nc_, op->bucket->direct_get_subject().c_str(), reply.c_str(),
-                                                 body.data(), static_cast<int>(body.size()));
+    const Bucket &b = *op->bucket;
+    natsStatus s = natsConnection_PublishRequest(
+        nc_, (op->via_leader ? b.msg_get_subject() : b.direct_get_subject()).c_str(), reply.c_str(), body.data(),
+        static_cast<int>(body.size()));
     if (s == NATS_OK) return KVW_OK;
     std::lock_guard<std::mutex> lk(mu_);
     // A publish blocked on a stalled connection can outlast the read's
@@ -529,6 +532,8 @@ void Client::release_key(const Op &create)
 
 void Client::complete(Op *op)
 {
+    // Before its callback: a read submitted after it must see this version.
+    if (op->version != 0 && op->bucket->floors() != nullptr) op->bucket->floors()->raise(op->key, op->version);
     if (op->holds_key) {
         op->holds_key = false;
         release_key(*op);
@@ -882,6 +887,17 @@ int Client::poll(int timeout_ms)
         delivery_.wait(timeout_ms);
     }
     return run_batch();
+}
+
+std::shared_ptr<KeyFloors> Client::floors_for(const std::string &stream)
+{
+    std::lock_guard<std::mutex> lk(floors_mu_);
+    std::shared_ptr<KeyFloors> f = floors_[stream].lock();
+    if (f == nullptr) {
+        f = std::make_shared<KeyFloors>();
+        floors_[stream] = f;
+    }
+    return f;
 }
 
 }  // namespace kvw

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "delivery.h"
+#include "floors.h"
 #include "ops.h"
 
 #include <kvw/kvw.h>
@@ -46,6 +47,9 @@ public:
     int request(Op *op, const std::string &body);
     // Hands a finished op to the delivery queue.
     void complete(Op *op);
+    // The key floors (kvw.h, READS) shared by this client's handles of a
+    // bucket: read-your-writes holds across them.
+    std::shared_ptr<KeyFloors> floors_for(const std::string &stream);
 
     // Public close semantics (deferred inside a callback; see kvw.h).
     int close();
@@ -193,6 +197,9 @@ private:
     std::mutex order_mu_;
     std::unordered_map<std::string, std::list<Op *>> held_;  // list: no allocation while empty
     std::atomic<int> held_keys_{0};
+
+    std::mutex floors_mu_;  // leaf lock
+    std::unordered_map<std::string, std::weak_ptr<KeyFloors>> floors_;
 
     std::mutex run_mu_;  // callbacks run one at a time
     Delivery delivery_;

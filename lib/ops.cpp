@@ -1,11 +1,14 @@
 #include "ops.h"
 
 #include "bucket.h"
+#include "floors.h"
 #include "client.h"
 #include "errors.h"
 #include "headers.h"
+#include "msg_get.h"
 #include "version.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -145,7 +148,7 @@ int send_step(Client &client, Op &op)
     const std::string subject = b.subject(op.key);
     if (op.kind == KVW_OP_GET || op.kind == KVW_OP_GET_ENTRY ||
         (op.kind == KVW_OP_CREATE && op.step == Op::Step::Probe))
-        return client.request(&op, "{\"last_by_subj\":\"" + subject + "\"}");
+        return client.request(&op, last_by_subject_request(subject));
     if (op.step == Op::Step::CheckOwn)  // the first record after the expected one
         return client.request(&op, "{\"seq\":" + std::to_string(op.expected_at(op.checked) + 1) +
                                        ",\"next_by_subj\":\"" + subject + "\"}");
@@ -290,7 +293,40 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
     return true;
 }
 
+namespace {
+
+// Reads the record again through the stream leader. false: could not send
+// (the op has failed).
+bool read_from_leader(Client &client, Op &op)
+{
+    op.via_leader = true;
+    const int rc = send_step(client, op);
+    if (rc == KVW_OK) return true;
+    op.fail(rc, std::string("reading through the stream leader failed: ") + kvw_strerror(rc));
+    return false;
+}
+
+bool on_record(Client &client, Op &op, natsMsg *reply);
+
+}  // namespace
+
 bool on_reply(Client &client, Op &op, natsMsg *reply)
+{
+    if (!op.via_leader) return on_record(client, op, reply);
+    natsMsg *direct = nullptr;
+    if (msg_get_as_direct(reply, &direct) != NATS_OK) {
+        natsMsg_Destroy(direct);
+        op.fail(KVW_ENOMEM, "reading the stream leader's reply: out of memory");
+        return true;
+    }
+    const bool done = on_record(client, op, direct != nullptr ? direct : reply);
+    natsMsg_Destroy(direct);
+    return done;
+}
+
+namespace {
+
+bool on_record(Client &client, Op &op, natsMsg *reply)
 {
     Record r = parse_record(reply);
     // As for writes: nobody answered, so asking again is safe until the deadline.
@@ -320,6 +356,23 @@ bool on_reply(Client &client, Op &op, natsMsg *reply)
         return true;
     }
     const bool found = r.status == KVW_OK;
+    const uint64_t seen = found ? r.version : 0;
+
+    // A replica behind what this client has seen (or what the caller asked
+    // for): the leader has it. A probe runs after the leader refused create,
+    // so a key it does not find is there too.
+    if (!op.via_leader && op.step != Op::Step::CheckOwn) {
+        const KeyFloors *floors = op.bucket->floors();
+        const uint64_t floor = std::max(op.min_version, floors != nullptr ? floors->floor(op.key).version : 0);
+        if (seen < floor || (op.step == Op::Step::Probe && !found)) return !read_from_leader(client, op);
+    } else if (op.via_leader && seen < op.min_version) {
+        if (client.retry_later(&op, false)) return false;
+        op.fail(KVW_ETIMEDOUT, "the stream has not reached version " + std::to_string(op.min_version) +
+                                   " of the key within the op's deadline (its leader has " +
+                                   (found ? "version " + std::to_string(seen) : std::string("no record")) +
+                                   "): a version of another key or bucket, or a leader that is behind");
+        return true;
+    }
 
     if (op.kind == KVW_OP_CREATE) {
         if (!found) {
@@ -369,5 +422,7 @@ bool on_reply(Client &client, Op &op, natsMsg *reply)
     op.status = KVW_OK;
     return true;
 }
+
+}  // namespace
 
 }  // namespace kvw

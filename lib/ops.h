@@ -27,6 +27,11 @@ struct Op {
     size_t borrowed_len = 0;
     uint64_t expected = 0;           // update / delete_with_version / create-over-marker
     int64_t ttl_ms = 0;              // a checked Nats-TTL to send (0: none)
+    // Reads: the version the caller needs at least (kvw_get_at_least), and
+    // whether the read goes to the stream leader (a direct get came back
+    // older than the key's floor, or the bucket reads only there).
+    uint64_t min_version = 0;
+    bool via_leader = false;
     kvw_write_cb cb = nullptr;
     void *user_data = nullptr;
 

@@ -81,6 +81,8 @@ matrix_one() {  # matrix_one VERSION
             { echo "FAILED: $t on nats-server $v"; tail -n 40 "build/matrix-$v-$t.log"; rc=1; }
         grep -h '^\[  SKIP    \]' "build/matrix-$v-$t.log" | sort | uniq -c | sed "s/^/  $t: /"
     done
+    KVW_TEST_READ_MODE=leader on_server "$v" build/tests/test_conformance >"build/matrix-$v-leader.log" 2>&1 ||
+        { echo "FAILED: conformance with leader reads on nats-server $v"; tail -n 40 "build/matrix-$v-leader.log"; rc=1; }
     on_server "$v" build/tests/abi/abi_compat_v0_1 || { echo "FAILED: abi_compat_v0_1 on $v"; rc=1; }
     on_server "$v" bash tools/test_cli.sh build/tools/kvw | tail -n 1 || { echo "FAILED: CLI on $v"; rc=1; }
     # What kvw wrote, read by the official nats CLI (and the reverse).

@@ -58,6 +58,12 @@ static const char usage_text[] =
     "  --server URL      comma-separated NATS URLs [$NATS_URL, else " DEFAULT_SERVER "]\n"
     "  --bucket NAME     KV bucket, created when missing [$KVW_BUCKET]\n"
     "  --expect VERSION  expected latest version (update, delete)\n"
+    "  --at-least VERSION get, entry: see at least this version of KEY (one a\n"
+    "                    write printed elsewhere); asks the stream leader until\n"
+    "                    --timeout when a replica is behind\n"
+    "  --read MODE       checked: a read older than what this run has seen goes\n"
+    "                    to the stream leader; direct: any replica answers;\n"
+    "                    leader: always the stream leader [checked]\n"
     "  --timeout MS      deadline of the op in milliseconds [5000]\n"
     "  --resend-after MS a write whose ack has not come after MS is sent again\n"
     "                    with the same write id (Nats-Msg-Id: stored once) until\n"
@@ -101,6 +107,8 @@ typedef struct cli_options {
     const char *server;
     const char *bucket;
     const char *expect;
+    const char *at_least;
+    const char *read;
     const char *timeout;
     const char *resend_after;
     const char *user;
@@ -126,6 +134,8 @@ static const option_spec option_specs[] = {
     {"--server", offsetof(cli_options, server)},
     {"--bucket", offsetof(cli_options, bucket)},
     {"--expect", offsetof(cli_options, expect)},
+    {"--at-least", offsetof(cli_options, at_least)},
+    {"--read", offsetof(cli_options, read)},
     {"--timeout", offsetof(cli_options, timeout)},
     {"--resend-after", offsetof(cli_options, resend_after)},
     {"--user", offsetof(cli_options, user)},
@@ -396,6 +406,8 @@ typedef struct context {
     const char *value;
     kvw_version expected;
     int has_expected;
+    kvw_version at_least;
+    int has_at_least;
     int64_t ttl_ms;        /* 0: no --ttl */
     int64_t marker_ttl_ms; /* 0: no --marker-ttl */
 } context;
@@ -446,9 +458,11 @@ static int submit(context *ctx, completion *c)
     case KVW_OP_PURGE:
         return kvw_purge(b, k, on_complete, c);
     case KVW_OP_GET:
-        return kvw_get(b, k, on_complete, c);
+        return ctx->has_at_least ? kvw_get_at_least(b, k, &ctx->at_least, on_complete, c)
+                                 : kvw_get(b, k, on_complete, c);
     case KVW_OP_GET_ENTRY:
-        return kvw_get_entry(b, k, on_complete, c);
+        return ctx->has_at_least ? kvw_get_entry_at_least(b, k, &ctx->at_least, on_complete, c)
+                                 : kvw_get_entry(b, k, on_complete, c);
     }
     return KVW_EINTERNAL;
 }
@@ -709,6 +723,34 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    if (o.at_least) {
+        if (ctx.cmd->run != run_single_op || !is_read(ctx.cmd->op)) {
+            usage_error("%s does not take --at-least", name);
+            return EXIT_USAGE;
+        }
+        int rc = kvw_version_parse(&ctx.at_least, o.at_least);
+        if (rc == 0 && kvw_version_is_unknown(&ctx.at_least))
+            rc = KVW_EBADVERSION;
+        if (rc != 0) {
+            report(name, rc, "--at-least needs a version as printed by a write, e.g. 7");
+            return EXIT_USAGE;
+        }
+        ctx.has_at_least = 1;
+    }
+    kvw_read_mode read_mode = KVW_READ_CHECKED;
+    if (o.read) {
+        if (strcmp(o.read, "checked") == 0)
+            read_mode = KVW_READ_CHECKED;
+        else if (strcmp(o.read, "direct") == 0)
+            read_mode = KVW_READ_DIRECT;
+        else if (strcmp(o.read, "leader") == 0)
+            read_mode = KVW_READ_LEADER;
+        else {
+            usage_error("--read needs checked, direct or leader, not '%s'", o.read);
+            return EXIT_USAGE;
+        }
+    }
+
     int takes_ttl = ctx.cmd->run == run_single_op && !is_read(ctx.cmd->op);
     if (o.ttl) {
         if (!takes_ttl) {
@@ -804,6 +846,7 @@ int main(int argc, char **argv)
     bopts.create_if_missing = ctx.cmd->run == run_single_op;
     bopts.history = history;
     bopts.replicas = replicas;
+    bopts.read_mode = read_mode;
     bopts.allow_ttl = o.ttl != NULL || o.marker_ttl != NULL;
     bopts.limit_marker_ttl_ms = ctx.cmd->run == run_enable_ttl ? 0 : ctx.marker_ttl_ms;
     rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);

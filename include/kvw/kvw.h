@@ -28,9 +28,10 @@
  *   take effect in submission order (ops behind a kvw_create on its key wait
  *   until the create, which may take several round trips, has finished).
  *   A read sees every write whose callback ran before the read was
- *   submitted (single server); a read submitted while a write on its key is
- *   still in flight may or may not see it (nats-server 2.10+ stores writes
- *   asynchronously, so a read can overtake them).
+ *   submitted, also on a replicated bucket (see READS); a read submitted
+ *   while a write on its key is still in flight may or may not see it
+ *   (nats-server 2.10+ stores writes asynchronously, so a read can overtake
+ *   them).
  *
  * ERRORS
  *   Negative KVW_E* codes; kvw_strerror() and kvw_err_name() describe them.
@@ -326,13 +327,40 @@ typedef enum kvw_storage {
     KVW_STORAGE_MEMORY = 1
 } kvw_storage;
 
+/*
+ * READS
+ *   kvw reads with direct gets, which any replica of a replicated bucket may
+ *   answer, and replicas apply writes a little after the leader acked them.
+ *   KVW_READ_CHECKED (the default) keeps, per key, the newest version any
+ *   completed op of this client has seen (acks of writes, results of reads
+ *   and conflicts); a direct get that comes back older is read again through
+ *   the stream leader ($JS.API.STREAM.MSG.GET). So within one client a read
+ *   submitted after an op's callback sees that op or something newer, and a
+ *   key's reads never go back in time. Cost: a table lookup per op (128 KiB
+ *   per bucket handle; keys sharing a slot may send a read to the leader
+ *   needlessly, never let a stale one through) and a second round trip for
+ *   the reads that were stale. Limits: writes of other clients this client
+ *   has not seen (hand their version over with kvw_get_at_least), and a
+ *   deposed leader that has not yet noticed (its answer is taken as is).
+ *   KVW_READ_DIRECT skips the check (fastest; may go back in time on a
+ *   replicated bucket). KVW_READ_LEADER sends every read to the leader
+ *   (what a bucket without allow_direct gets anyway). Single servers answer
+ *   every read from the one store, so the check never fires there.
+ */
+typedef enum kvw_read_mode {
+    KVW_READ_CHECKED = 0,
+    KVW_READ_DIRECT = 1,
+    KVW_READ_LEADER = 2
+} kvw_read_mode;
+
 /* Version 2 (kvw 0.2) added allow_ttl and limit_marker_ttl_ms, version 3
- * (kvw 0.2) duplicate_window_ms. */
-#define KVW_BUCKET_OPTIONS_VERSION 3
+ * (kvw 0.2) duplicate_window_ms, version 4 (kvw 0.2) read_mode. */
+#define KVW_BUCKET_OPTIONS_VERSION 4
 
 /**
- * Only used when the bucket is created; an existing bucket opens as it is
- * (see kvw_bucket_enable_ttl to change one).
+ * Fields up to duplicate_window_ms are only used when the bucket is created;
+ * an existing bucket opens as it is (see kvw_bucket_enable_ttl to change
+ * one). read_mode applies to this handle.
  */
 typedef struct kvw_bucket_options {
     unsigned int version;     /**< KVW_BUCKET_OPTIONS_VERSION */
@@ -360,10 +388,13 @@ typedef struct kvw_bucket_options {
      *  75 MB at 30 s) [0: 30 s, or max_age_ms when that is shorter; buckets
      *  made by other clients usually have 2 minutes] */
     int64_t duplicate_window_ms;
+    /* ---- version 4 */
+    /** How this handle's reads see replicas (READS above) [KVW_READ_CHECKED] */
+    kvw_read_mode read_mode;
 } kvw_bucket_options;
 
 #define KVW_BUCKET_OPTIONS_INIT \
-    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE, 0, 0, 0}
+    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE, 0, 0, 0, KVW_READ_CHECKED}
 
 /** Fills `opts` like KVW_BUCKET_OPTIONS_INIT for `version`. KVW_EINVAL on NULL / unknown version. */
 KVW_API int kvw_bucket_options_init_version(kvw_bucket_options *opts, unsigned int version);
@@ -531,6 +562,21 @@ KVW_API int kvw_get(kvw_bucket *bucket, const char *key, kvw_read_cb cb, void *u
  */
 KVW_API int kvw_get_entry(kvw_bucket *bucket, const char *key, kvw_read_cb cb,
                           void *user_data);
+/**
+ * kvw_get / kvw_get_entry that see at least version `min` of the key: a
+ * version another process got from its write (read-your-writes across
+ * processes). A direct get older than `min` is read again through the
+ * stream leader, and asked again with backoff until the op's deadline while
+ * the leader is behind too; then KVW_ETIMEDOUT ("has not reached version
+ * N"; also what a version of another key or bucket gives). Otherwise as
+ * kvw_get / kvw_get_entry (whose checks also apply). Submit errors as
+ * kvw_get, plus KVW_EINVAL for a NULL `min` and KVW_EBADVERSION for an
+ * unknown one. (Since 0.2.)
+ */
+KVW_API int kvw_get_at_least(kvw_bucket *bucket, const char *key, const kvw_version *min,
+                             kvw_read_cb cb, void *user_data);
+KVW_API int kvw_get_entry_at_least(kvw_bucket *bucket, const char *key, const kvw_version *min,
+                                   kvw_read_cb cb, void *user_data);
 
 /*
  * PER-KEY TTL (nats-server 2.11+, ADR-48): the record is removed by the

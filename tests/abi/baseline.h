@@ -66,7 +66,9 @@
     X(int, kvw_put_ttl, (kvw_bucket *, const char *, const void *, size_t, int64_t, kvw_write_cb, void *)) \
     X(int, kvw_purge_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *)) \
     X(int, kvw_delete_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *)) \
-    X(int, kvw_client_drain, (kvw_client *, int64_t))
+    X(int, kvw_client_drain, (kvw_client *, int64_t)) \
+    X(int, kvw_get_at_least, (kvw_bucket *, const char *, const kvw_version *, kvw_read_cb, void *)) \
+    X(int, kvw_get_entry_at_least, (kvw_bucket *, const char *, const kvw_version *, kvw_read_cb, void *))
 
 /* Values that cross the boundary as plain integers: X(name, value). */
 #define KVW_ABI_CONSTANTS(X) \
@@ -86,7 +88,8 @@
     /* 0.2 */ \
     X(KVW_ENOTSUP, -21) X(KVW_EBADTTL, -22) X(KVW_TTL_NEVER, -1) \
     X(KVW_FEATURE_TTL, 1) X(KVW_FEATURE_TTL_ON_WRITE, 2) X(KVW_FEATURE_LIMIT_MARKERS, 3) \
-    X(KVW_FEATURE_ATOMIC_BATCH, 4) X(KVW_FEATURE_FAST_BATCH, 5) X(KVW_RESEND_NEVER, -1)
+    X(KVW_FEATURE_ATOMIC_BATCH, 4) X(KVW_FEATURE_FAST_BATCH, 5) X(KVW_RESEND_NEVER, -1) \
+    X(KVW_READ_CHECKED, 0) X(KVW_READ_DIRECT, 1) X(KVW_READ_LEADER, 2)
 
 /* Options versions may only grow: X(name, first released value). */
 #define KVW_ABI_OPTIONS_VERSIONS(X) \
@@ -97,7 +100,7 @@
  * X(struct, field, offset, size).
  */
 #define KVW_ABI_SIZES(X) \
-    X(kvw_version, 16) X(kvw_client_options, 144) X(kvw_bucket_options, 64) X(kvw_result, 80)
+    X(kvw_version, 16) X(kvw_client_options, 144) X(kvw_bucket_options, 72) X(kvw_result, 80)
 
 #define KVW_ABI_VERSION_FIELDS(X) \
     X(kvw_version, len, 0, 1) \
@@ -138,7 +141,9 @@
     X(kvw_bucket_options, allow_ttl, 44, 4) \
     X(kvw_bucket_options, limit_marker_ttl_ms, 48, 8) \
     /* version 3 (0.2) */ \
-    X(kvw_bucket_options, duplicate_window_ms, 56, 8)
+    X(kvw_bucket_options, duplicate_window_ms, 56, 8) \
+    /* version 4 (0.2) */ \
+    X(kvw_bucket_options, read_mode, 64, 4)
 
 #define KVW_ABI_RESULT_FIELDS(X) \
     X(kvw_result, status, 0, 4) \

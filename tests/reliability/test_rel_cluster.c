@@ -671,6 +671,227 @@ static void test_ttl_on_r3(void **state)
     pthread_mutex_destroy(&o.mu);
 }
 
+/* ------------------------------------------------------------------------
+ * Reads see every completed write (kvw.h, READS). RYW_THREADS threads put,
+ * get and update RYW_KEYS keys of an R3 bucket through one client. Before
+ * each get a thread notes the newest version of the key that any completed
+ * op has reported; the get must return that version or a newer one. With
+ * KVW_READ_DIRECT (the check off) replicas that are behind show through;
+ * with the default check, never. */
+
+enum { RYW_THREADS = 8, RYW_KEYS = 4, RYW_MS = 5000 };
+
+typedef struct ryw {
+    kvw_bucket *bucket;
+    int64_t until;
+    uint64_t seen[RYW_KEYS]; /* newest version any completed op reported (atomic) */
+    long gets, stale, writes, conflicts, other; /* atomic */
+} ryw;
+
+static uint64_t u64_of(kvw_version v)
+{
+    uint64_t n = 0;
+    return kvw_version_to_u64(&v, &n) == KVW_OK ? n : 0;
+}
+
+static void raise_seen(uint64_t *seen, uint64_t v)
+{
+    uint64_t cur = __atomic_load_n(seen, __ATOMIC_ACQUIRE);
+    while (v > cur && !__atomic_compare_exchange_n(seen, &cur, v, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    }
+}
+
+static void *ryw_main(void *p)
+{
+    ryw *w = p;
+    sync_op o;
+    sync_init(&o);
+    unsigned seed = (unsigned)(uintptr_t)&o;
+    kvw_version mine[RYW_KEYS];
+    memset(mine, 0, sizeof mine);
+    while (kt_now_ms() < w->until) {
+        int k = (int)(rand_r(&seed) % RYW_KEYS), what = (int)(rand_r(&seed) % 3);
+        char key[8], val[16];
+        snprintf(key, sizeof key, "k%d", k);
+        int n = snprintf(val, sizeof val, "%u", rand_r(&seed) % 100000);
+        int st;
+        if (what == 0) {
+            uint64_t before = __atomic_load_n(&w->seen[k], __ATOMIC_ACQUIRE);
+            st = sync_wait(&o, kvw_get_entry(w->bucket, key, sync_cb, &o));
+            __atomic_add_fetch(&w->gets, 1, __ATOMIC_RELAXED);
+            if (st == KVW_OK || st == KVW_ENOTFOUND) {
+                uint64_t got = st == KVW_OK ? u64_of(o.version) : 0;
+                if (got < before) __atomic_add_fetch(&w->stale, 1, __ATOMIC_RELAXED);
+                if (st == KVW_OK) {
+                    mine[k] = o.version;
+                    raise_seen(&w->seen[k], got);
+                }
+                continue;
+            }
+        } else if (what == 1 || u64_of(mine[k]) == 0) {
+            st = sync_wait(&o, kvw_put(w->bucket, key, val, (size_t)n, sync_cb, &o));
+        } else {
+            st = sync_wait(&o, kvw_update(w->bucket, key, val, (size_t)n, &mine[k], sync_cb, &o));
+        }
+        if (what != 0 && st == KVW_OK) {
+            __atomic_add_fetch(&w->writes, 1, __ATOMIC_RELAXED);
+            mine[k] = o.version;
+            raise_seen(&w->seen[k], u64_of(o.version));
+        } else if (st == KVW_ECONFLICT) {
+            __atomic_add_fetch(&w->conflicts, 1, __ATOMIC_RELAXED);
+        } else {
+            __atomic_add_fetch(&w->other, 1, __ATOMIC_RELAXED);
+            print_error("%s: %s\n", what == 0 ? "get" : "write", kvw_err_name(st));
+        }
+    }
+    pthread_cond_destroy(&o.cv);
+    pthread_mutex_destroy(&o.mu);
+    return NULL;
+}
+
+/* Runs the load on a handle of `bucket` opened with `mode`; returns stale gets. */
+static long ryw_run(rel_cluster *c, const char *bucket, kvw_read_mode mode, const char *label)
+{
+    kvw_client *client;
+    kvw_bucket *b;
+    client_on_cluster(c, &client);
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.read_mode = mode;
+    assert_int_equal(kvw_bucket_open(&b, client, bucket, &bo), KVW_OK);
+    ryw w;
+    memset(&w, 0, sizeof w);
+    w.bucket = b;
+    w.until = kt_now_ms() + RYW_MS;
+    pthread_t th[RYW_THREADS];
+    for (int i = 0; i < RYW_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, ryw_main, &w), 0);
+    for (int i = 0; i < RYW_THREADS; i++)
+        pthread_join(th[i], NULL);
+    print_message("FIGURES cluster reads, %s: %d threads, %d keys, %d s on an R3 bucket: %ld gets, %ld "
+                  "older than a write or read already completed; %ld writes, %ld conflicts, %ld other\n",
+                  label, RYW_THREADS, RYW_KEYS, RYW_MS / 1000, w.gets, w.stale, w.writes, w.conflicts, w.other);
+    assert_int_equal(w.other, 0);
+    assert_true(w.gets > 100);
+    kvw_bucket_free(b);
+    kvw_client_free(client);
+    return w.stale;
+}
+
+static void test_reads_see_completed_writes(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    char bucket[64], stream[80];
+    open_r3(c, &f->client, &f->bucket, 1, bucket, stream);
+    long direct = ryw_run(c, bucket, KVW_READ_DIRECT, "direct gets (check off)");
+    long checked = ryw_run(c, bucket, KVW_READ_CHECKED, "checked (default)");
+    long leader = ryw_run(c, bucket, KVW_READ_LEADER, "leader only");
+    if (direct == 0)
+        print_message("note: no stale direct get this run (replicas kept up); the checked run proves "
+                      "nothing new\n");
+    assert_int_equal(checked, 0);
+    assert_int_equal(leader, 0);
+}
+
+typedef struct pair_op {
+    sync_op plain, at_least;
+} pair_op;
+
+/* Across processes: client A writes, client B (reading direct, so that its
+ * plain gets show replica lag) is handed the version and must see it with
+ * kvw_get_at_least. */
+static void test_get_at_least_across_clients(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    char bucket[64], stream[80];
+    open_r3(c, &f->client, &f->bucket, 1, bucket, stream);
+    kvw_client *other;
+    kvw_bucket *ob;
+    client_on_cluster(c, &other);
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.read_mode = KVW_READ_DIRECT;
+    assert_int_equal(kvw_bucket_open(&ob, other, bucket, &bo), KVW_OK);
+    pair_op p;
+    sync_init(&p.plain);
+    sync_init(&p.at_least);
+    sync_op w;
+    sync_init(&w);
+    long stale_plain = 0;
+    enum { ROUNDS = 2000 };
+    for (int i = 0; i < ROUNDS; i++) {
+        char v[16];
+        int n = snprintf(v, sizeof v, "%d", i);
+        assert_int_equal(sync_wait(&w, kvw_put(f->bucket, "handed", v, (size_t)n, sync_cb, &w)), KVW_OK);
+        kvw_version at = w.version;
+        assert_int_equal(kvw_get(ob, "handed", sync_cb, &p.plain), 0);
+        int st = sync_wait(&p.at_least, kvw_get_at_least(ob, "handed", &at, sync_cb, &p.at_least));
+        if (st != KVW_OK) print_error("round %d: get_at_least: %s\n", i, kvw_err_name(st));
+        assert_int_equal(st, KVW_OK);
+        assert_true(u64_of(p.at_least.version) >= u64_of(at));
+        sync_wait(&p.plain, 0);
+        if (p.plain.status != KVW_OK || u64_of(p.plain.version) < u64_of(at)) stale_plain++;
+    }
+    /* A version the key never reaches: the leader is asked until the deadline. */
+    kvw_version far = kvw_version_from_u64(u64_of(w.version) + 1000000);
+    int64_t t0 = kt_now_ms();
+    assert_int_equal(sync_wait(&p.at_least, kvw_get_at_least(ob, "handed", &far, sync_cb, &p.at_least)),
+                     KVW_ETIMEDOUT);
+    assert_true(kt_now_ms() - t0 >= g_op_timeout_ms - 100);
+    assert_int_equal(kvw_get_at_least(ob, "handed", NULL, sync_cb, &p.at_least), KVW_EINVAL);
+    kvw_version unknown;
+    memset(&unknown, 0, sizeof unknown);
+    assert_int_equal(kvw_get_at_least(ob, "handed", &unknown, sync_cb, &p.at_least), KVW_EBADVERSION);
+    print_message("FIGURES cluster reads across clients: %d versions handed from client A to client B "
+                  "(direct reads): plain get older %ld times, kvw_get_at_least 0 times\n",
+                  ROUNDS, stale_plain);
+    kvw_bucket_free(ob);
+    kvw_client_free(other);
+}
+
+/* A bucket whose stream has no allow_direct opens, and reads go to the leader. */
+static void test_bucket_without_direct_gets(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    char bucket[64], stream[80];
+    open_r3(c, &f->client, &f->bucket, 1, bucket, stream);
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    jsStreamInfo *si = NULL;
+    assert_int_equal(natsConnection_ConnectTo(&nc, c->urls), NATS_OK);
+    assert_int_equal(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+    assert_int_equal(js_GetStreamInfo(&si, js, stream, NULL, NULL), NATS_OK);
+    si->Config->AllowDirect = false;
+    jsStreamInfo *updated = NULL;
+    assert_int_equal(js_UpdateStream(&updated, js, si->Config, NULL, NULL), NATS_OK);
+    assert_false(updated->Config->AllowDirect);
+    jsStreamInfo_Destroy(updated);
+    jsStreamInfo_Destroy(si);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+
+    kvw_bucket *b;
+    assert_int_equal(kvw_bucket_open(&b, f->client, bucket, NULL), KVW_OK);
+    sync_op o;
+    sync_init(&o);
+    assert_int_equal(sync_wait(&o, kvw_get(b, "none", sync_cb, &o)), KVW_ENOTFOUND);
+    assert_int_equal(sync_wait(&o, kvw_put(b, "k", "v1", 2, sync_cb, &o)), KVW_OK);
+    kvw_version v = o.version;
+    assert_int_equal(sync_wait(&o, kvw_get(b, "k", sync_cb, &o)), KVW_OK);
+    assert_true(kvw_version_equal(&o.version, &v));
+    assert_int_equal(sync_wait(&o, kvw_delete(b, "k", sync_cb, &o)), KVW_OK);
+    assert_int_equal(sync_wait(&o, kvw_get_entry(b, "k", sync_cb, &o)), KVW_OK);
+    assert_int_equal(o.entry_op, KVW_ENTRY_DELETE);
+    assert_int_equal(sync_wait(&o, kvw_create(b, "k", "v2", 2, sync_cb, &o)), KVW_OK);
+    assert_int_equal(sync_wait(&o, kvw_create(b, "k", "v3", 2, sync_cb, &o)), KVW_EEXIST);
+    kvw_bucket_free(b);
+    pthread_cond_destroy(&o.cv);
+    pthread_mutex_destroy(&o.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -680,6 +901,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_ack_on_r3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_cas_conflicts_are_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ttl_on_r3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_see_completed_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_at_least_across_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bucket_without_direct_gets, setup, teardown),
     };
     kt_filter_from_env();
     return cmocka_run_group_tests_name("reliability/cluster", tests, group_setup, group_teardown);

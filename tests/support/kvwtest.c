@@ -225,6 +225,12 @@ void kt_open(kt_ctx *ctx, const kvw_client_options *opts, const char *prefix,
     if (!bopts) {
         kvw_bucket_options_init(&bo);
         bo.create_if_missing = 1;
+        /* KVW_TEST_READ_MODE=leader|direct runs a suite's reads that way. */
+        const char *mode = getenv("KVW_TEST_READ_MODE");
+        if (mode && strcmp(mode, "leader") == 0)
+            bo.read_mode = KVW_READ_LEADER;
+        else if (mode && strcmp(mode, "direct") == 0)
+            bo.read_mode = KVW_READ_DIRECT;
         bopts = &bo;
     }
     kt_unique_name(ctx->bucket_name, sizeof ctx->bucket_name, prefix ? prefix : "b");
