@@ -107,6 +107,11 @@ typedef struct SWIGCDATA {
 %constant int KVW_STORAGE_FILE = KVW_STORAGE_FILE;
 %constant int KVW_STORAGE_MEMORY = KVW_STORAGE_MEMORY;
 
+/* kvw_read_mode */
+%constant int KVW_READ_CHECKED = KVW_READ_CHECKED;
+%constant int KVW_READ_DIRECT = KVW_READ_DIRECT;
+%constant int KVW_READ_LEADER = KVW_READ_LEADER;
+
 /* Static strings and plain ints only (the C compiler checks these against
  * the real declarations in kvw.h when it compiles the wrapper). */
 int kvw_library_version(void);

@@ -146,7 +146,7 @@ int send_step(Client &client, Op &op)
 {
     const Bucket &b = *op.bucket;
     const std::string subject = b.subject(op.key);
-    if (op.kind == KVW_OP_GET || op.kind == KVW_OP_GET_ENTRY ||
+    if (op.kind == KVW_OP_GET || op.kind == KVW_OP_GET_ENTRY || op.step == Op::Step::Resolve ||
         (op.kind == KVW_OP_CREATE && op.step == Op::Step::Probe))
         return client.request(&op, last_by_subject_request(subject));
     if (op.step == Op::Step::CheckOwn)  // the first record after the expected one
@@ -225,6 +225,18 @@ bool conflicted(Client &client, Op &op, const std::string &text)
         // Someone wrote over the same marker first: they created it.
         op.fail(KVW_EEXIST, "key already exists (another writer won the create: " + text + ")");
         return true;
+    }
+    if (op.version == 0) {
+        // 10164: a replicated stream refuses a CAS while another write to the
+        // key is in flight, before that write is stored; readers still see
+        // the expected version. Reporting a conflict now could contradict a
+        // read made after it, so ask the leader which it is.
+        op.message = text;
+        op.checked = op.step;
+        op.step = Op::Step::Resolve;
+        op.via_leader = true;
+        if (send_step(client, op) == KVW_OK) return false;
+        op.step = op.checked;
     }
     if (op.version == 0)
         op.fail(KVW_ECONFLICT, text + " (the server did not say the key's current version)");
@@ -331,6 +343,27 @@ bool on_record(Client &client, Op &op, natsMsg *reply)
     Record r = parse_record(reply);
     // As for writes: nobody answered, so asking again is safe until the deadline.
     if (r.status == KVW_ENOTCONN && client.retry_later(&op, false)) return false;  // ENOTCONN: no responders
+    if (op.step == Op::Step::Resolve) {
+        const std::string text = std::move(op.message);
+        op.message.clear();
+        if (r.status == KVW_OK && r.version == op.expected) {
+            // Still the expected version: the write in flight is not stored
+            // (yet). Send the CAS again; it meets that write's outcome.
+            op.go_to(op.checked);
+            if (client.retry_later(&op, false)) return false;
+            op.fail(KVW_ECONFLICT, text + " (another write to the key was still in flight at the op's deadline)");
+            return true;
+        }
+        op.step = op.checked;
+        if (r.status == KVW_OK) {
+            op.version = r.version;
+            op.fail(KVW_ECONFLICT, text + " (the key is at version " + std::to_string(r.version) +
+                                       ", read from the stream leader)");
+        } else {
+            op.fail(KVW_ECONFLICT, text + " (the server did not say the key's current version)");
+        }
+        return true;
+    }
     if (op.step == Op::Step::CheckOwn) {
         if (r.status != KVW_OK && r.status != KVW_ENOTFOUND) {  // cannot tell whether it landed
             op.fail(KVW_ETIMEDOUT, "a resend was refused as a conflict (" + op.message +

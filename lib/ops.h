@@ -54,7 +54,10 @@ struct Op {
     // over a delete marker. CheckOwn: a resent CAS was refused, and the
     // record after the expected version is read to see whether it is this
     // op's own earlier send (its ack lost); `checked` is the step it checks.
-    enum class Step { Send, Probe, SendOverMarker, CheckOwn } step = Step::Send, checked = Step::Send;
+    // Resolve: a CAS was refused without the key's version (10164, a write
+    // to the key in flight on a replicated stream); the leader's record
+    // decides between a real conflict and sending the CAS (`checked`) again.
+    enum class Step { Send, Probe, SendOverMarker, CheckOwn, Resolve } step = Step::Send, checked = Step::Send;
     int probes = 0;
     bool holds_key = false;  // a create that later ops on its key wait behind
 

@@ -163,6 +163,14 @@ int kvwb_bucket_options_set_storage(kvwb_bucket_options *opts, int value)
     return 0;
 }
 
+int kvwb_bucket_options_set_read_mode(kvwb_bucket_options *opts, int value)
+{
+    if (!opts || (value != KVW_READ_CHECKED && value != KVW_READ_DIRECT && value != KVW_READ_LEADER))
+        return KVW_EINVAL;
+    opts->o.read_mode = (kvw_read_mode)value;
+    return 0;
+}
+
 /* ------------------------------------------------------------- clients */
 
 enum { ST_NEW, ST_OPENING, ST_OPEN };
@@ -842,6 +850,33 @@ int kvwb_get_entry(kvwb_bucket *b, const char *key, int64_t op_id)
     if (rc != 0)
         return rc;
     return op_end(ctx, kvw_get_entry(b->kvw, key, on_result, ctx));
+}
+
+static int get_at_least(kvwb_bucket *b, const char *key, const char *min_version, int64_t op_id,
+                        int entry)
+{
+    struct op_ctx *ctx;
+    kvw_version v;
+    int rc = parse_version(&v, min_version);
+    if (rc != 0)
+        return rc;
+    if (kvw_version_is_unknown(&v))
+        return KVW_EBADVERSION;
+    rc = op_begin(b, op_id, &ctx);
+    if (rc != 0)
+        return rc;
+    return op_end(ctx, entry ? kvw_get_entry_at_least(b->kvw, key, &v, on_result, ctx)
+                             : kvw_get_at_least(b->kvw, key, &v, on_result, ctx));
+}
+
+int kvwb_get_at_least(kvwb_bucket *b, const char *key, const char *min_version, int64_t op_id)
+{
+    return get_at_least(b, key, min_version, op_id, 0);
+}
+
+int kvwb_get_entry_at_least(kvwb_bucket *b, const char *key, const char *min_version, int64_t op_id)
+{
+    return get_at_least(b, key, min_version, op_id, 1);
 }
 
 int kvwb_put_ttl(kvwb_bucket *b, const char *key, const void *data, size_t len, int64_t ttl_ms,

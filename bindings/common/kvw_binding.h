@@ -89,6 +89,8 @@ int kvwb_bucket_options_set_allow_ttl(kvwb_bucket_options *opts, int value);
 int kvwb_bucket_options_set_limit_marker_ttl_ms(kvwb_bucket_options *opts, int64_t value);
 /** How long the stream remembers write ids; 0: 30 s (or max_age when shorter). */
 int kvwb_bucket_options_set_duplicate_window_ms(kvwb_bucket_options *opts, int64_t value);
+/** KVW_READ_CHECKED, KVW_READ_DIRECT or KVW_READ_LEADER (kvw.h, READS). */
+int kvwb_bucket_options_set_read_mode(kvwb_bucket_options *opts, int value);
 
 /* ------------------------------------------------------------- clients */
 
@@ -213,6 +215,11 @@ int kvwb_delete_with_version(kvwb_bucket *bucket, const char *key,
 int kvwb_purge(kvwb_bucket *bucket, const char *key, int64_t op_id);
 int kvwb_get(kvwb_bucket *bucket, const char *key, int64_t op_id);
 int kvwb_get_entry(kvwb_bucket *bucket, const char *key, int64_t op_id);
+/* kvw_get_at_least / kvw_get_entry_at_least: see at least `min_version`. */
+int kvwb_get_at_least(kvwb_bucket *bucket, const char *key, const char *min_version,
+                      int64_t op_id);
+int kvwb_get_entry_at_least(kvwb_bucket *bucket, const char *key, const char *min_version,
+                            int64_t op_id);
 /* Per-key TTL (kvw_*_ttl): ttl_ms whole seconds >= 1000, or KVW_TTL_NEVER. */
 int kvwb_put_ttl(kvwb_bucket *bucket, const char *key, const void *data, size_t len,
                  int64_t ttl_ms, int64_t op_id);

@@ -72,6 +72,9 @@ say "nats-server at $URL"
 # ---------------------------------------------------------------- tests
 say "go test"
 (cd "$MOD" && go test -count=1 -timeout 10m ./...)
+say "go test: the cluster scenario with leader kills, checked with porcupine (own cluster)"
+(cd "$MOD" && KVW_TEST_LINEARIZABLE=1 go test -count=1 -timeout 5m -run TestClusterLinearizable -v ./kvw |
+    grep -E '^(---|FIGURES|\s+cluster_lin)|FIGURES|ok|FAIL')
 say "go test -race"
 (cd "$MOD" && go test -race -count=1 -timeout 15m ./kvw)
 say "go test with GOEXPERIMENT=cgocheck2 (no Go pointer stored in C memory)"

@@ -135,6 +135,27 @@ func (b *Bucket) GetEntry(ctx context.Context, key string) (Entry, error) {
 	return r.entry, err
 }
 
+// GetAtLeast is Get that sees at least version min of the key: a version
+// another process got from its write. A replica that is behind is bypassed
+// (the stream leader is asked, again until the deadline while it is behind
+// too; then ErrTimeout). A zero min is refused with ErrInvalidVersion.
+func (b *Bucket) GetAtLeast(ctx context.Context, key string, min Version) (Entry, error) {
+	if min.IsUnknown() {
+		return Entry{}, refusal(codeBadVersion, opGet.String(), key, "GetAtLeast needs a known version")
+	}
+	r, err := b.do(ctx, opGet, key, nil, min, noTTL)
+	return r.entry, err
+}
+
+// GetEntryAtLeast is GetEntry that sees at least version min (see GetAtLeast).
+func (b *Bucket) GetEntryAtLeast(ctx context.Context, key string, min Version) (Entry, error) {
+	if min.IsUnknown() {
+		return Entry{}, refusal(codeBadVersion, opGetEntry.String(), key, "GetEntryAtLeast needs a known version")
+	}
+	r, err := b.do(ctx, opGetEntry, key, nil, min, noTTL)
+	return r.entry, err
+}
+
 // PutAsync is the async form of Put.
 func (b *Bucket) PutAsync(key string, value []byte, cb func(Version, error), opts ...WriteOption) error {
 	return b.async(opPut, key, value, Version{}, pending{write: cb, ttl: ttlOf(opts)})
@@ -270,12 +291,24 @@ func (b *Bucket) submitPlain(kind opKind, key string, value []byte, expected Ver
 		rc = native.Kvwb_delete_with_version(b.h, key, expected.String(), id)
 	case opPurge:
 		rc = native.Kvwb_purge(b.h, key, id)
-	case opGet:
-		rc = native.Kvwb_get(b.h, key, id)
-	case opGetEntry:
-		rc = native.Kvwb_get_entry(b.h, key, id)
+	case opGet, opGetEntry:
+		rc = b.submitRead(kind, key, expected, id)
 	}
 	return rc
+}
+
+// submitRead: `min` is the version a read must see at least (none when unknown).
+func (b *Bucket) submitRead(kind opKind, key string, min Version, id int64) int {
+	switch {
+	case kind == opGet && min.IsUnknown():
+		return native.Kvwb_get(b.h, key, id)
+	case kind == opGet:
+		return native.Kvwb_get_at_least(b.h, key, min.String(), id)
+	case min.IsUnknown():
+		return native.Kvwb_get_entry(b.h, key, id)
+	default:
+		return native.Kvwb_get_entry_at_least(b.h, key, min.String(), id)
+	}
 }
 
 func (b *Bucket) submitTTL(kind opKind, key string, value []byte, expected Version, ttl int64, id int64) int {

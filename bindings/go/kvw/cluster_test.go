@@ -2,6 +2,7 @@ package kvw_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -37,6 +38,23 @@ func TestR3Bucket(t *testing.T) {
 	wantErr(t, err, kvw.ErrConflict, "update")
 	if e := mustGet(t)(b.Get(testCtx(t), "k")); string(e.Value) != "two" {
 		t.Fatalf("get: %q", e.Value)
+	}
+	// Read-your-writes across clients: another client, reading direct, sees
+	// at least the version handed to it.
+	other := connect(t, &kvw.ClientOptions{Servers: strings.Split(urls, ",")})
+	ob, err := other.Bucket(testCtx(t), b.Name(), &kvw.BucketOptions{ReadMode: kvw.ReadDirect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		v := mustWrite(t, "put")(b.Put(testCtx(t), "handed", []byte(fmt.Sprint(i))))
+		e, err := ob.GetAtLeast(testCtx(t), "handed", v)
+		if err != nil || e.Version.Revision() < v.Revision() {
+			t.Fatalf("GetAtLeast(%v): %v at %v", v, err, e.Version)
+		}
+	}
+	if _, err := ob.GetAtLeast(testCtx(t), "handed", kvw.Version{}); !errors.Is(err, kvw.ErrInvalidVersion) {
+		t.Fatalf("GetAtLeast(unknown): %v", err)
 	}
 	if !ttl {
 		t.Skipf("TTL part: per-key TTL needs nats-server 2.11 or newer (this is %s)", v)

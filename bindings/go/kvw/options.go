@@ -51,6 +51,21 @@ const (
 	MemoryStorage Storage = 1 // KVW_STORAGE_MEMORY
 )
 
+// ReadMode says how a bucket handle's reads see the replicas of a replicated
+// bucket (kvw.h, READS).
+type ReadMode int
+
+const (
+	// ReadChecked: a direct get older than a version this client has already
+	// seen for the key is read again through the stream leader, so a read
+	// sees every write whose call returned before it, and never goes back.
+	ReadChecked ReadMode = 0 // KVW_READ_CHECKED
+	// ReadDirect: any replica answers (fastest; may go back in time).
+	ReadDirect ReadMode = 1 // KVW_READ_DIRECT
+	// ReadLeader: every read goes to the stream leader.
+	ReadLeader ReadMode = 2 // KVW_READ_LEADER
+)
+
 // BucketOptions configure Client.Bucket. They are only used when the bucket
 // is created (CreateIfMissing); an existing bucket opens as it is. The zero
 // value of every field means kvw's default, named in brackets.
@@ -72,6 +87,8 @@ type BucketOptions struct {
 	// DuplicateWindow: how long the stream remembers write ids; kvw resends
 	// only within it, so keep it above OpTimeout [30s, or MaxAge when shorter]
 	DuplicateWindow time.Duration
+	// ReadMode applies to this handle, also for an existing bucket [ReadChecked]
+	ReadMode ReadMode
 }
 
 // millis converts d to whole milliseconds, rounding a nonzero sub-millisecond
@@ -195,6 +212,9 @@ func (o *BucketOptions) native(name string) (native.Kvwb_bucket_options, *Error)
 	}
 	if o.DuplicateWindow != 0 {
 		s.num("DuplicateWindow", native.Kvwb_bucket_options_set_duplicate_window_ms(n, millis(o.DuplicateWindow)))
+	}
+	if o.ReadMode != ReadChecked {
+		s.num("ReadMode", native.Kvwb_bucket_options_set_read_mode(n, int(o.ReadMode)))
 	}
 	if s.err != nil {
 		native.Kvwb_bucket_options_free(n)
