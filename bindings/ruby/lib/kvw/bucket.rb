@@ -125,26 +125,27 @@ module Kvw
     end
 
     # The key's value (binary String), or nil when it has none.
-    def get(key)
-      key = check_key(key, :get)
-      run(GET, :get, key, nil) { |id| Native.kvwb_get(@native, key, id) }
+    # at_least:: a version (e.g. handed over by another process's write) the
+    #            read must see at least: a replica that is behind is bypassed,
+    #            the stream leader asked until the op timeout (then
+    #            Kvw::Timeout).
+    def get(key, at_least: nil)
+      submit_read(GET, :get, key, at_least, nil)
     end
 
-    def get_async(key, &block)
-      key = check_key(key, :get)
-      run(GET, :get, key, need(block)) { |id| Native.kvwb_get(@native, key, id) }
+    def get_async(key, at_least: nil, &block)
+      submit_read(GET, :get, key, at_least, need(block))
     end
 
     # The key's latest record as a Kvw::Entry (op :put / :delete / :purge,
     # empty-value tombstones included), or nil when the key has no record.
-    def get_entry(key)
-      key = check_key(key, :get_entry)
-      run(ENTRY, :get_entry, key, nil) { |id| Native.kvwb_get_entry(@native, key, id) }
+    # at_least:: as for get.
+    def get_entry(key, at_least: nil)
+      submit_read(ENTRY, :get_entry, key, at_least, nil)
     end
 
-    def get_entry_async(key, &block)
-      key = check_key(key, :get_entry)
-      run(ENTRY, :get_entry, key, need(block)) { |id| Native.kvwb_get_entry(@native, key, id) }
+    def get_entry_async(key, at_least: nil, &block)
+      submit_read(ENTRY, :get_entry, key, at_least, need(block))
     end
 
     alias [] get
@@ -233,6 +234,20 @@ module Kvw
       else
         ms = ttl_ms(ttl)
         run(WRITE, :update, key, block) { |id| Native.kvwb_update_ttl(@native, key, value, version, ms, id) }
+      end
+    end
+
+    def submit_read(kind, opname, key, at_least, block)
+      key = check_key(key, opname)
+      entry = kind == ENTRY
+      if at_least.nil?
+        return run(kind, opname, key, block) do |id|
+          entry ? Native.kvwb_get_entry(@native, key, id) : Native.kvwb_get(@native, key, id)
+        end
+      end
+      min = Version.coerce(at_least).text
+      run(kind, opname, key, block) do |id|
+        entry ? Native.kvwb_get_entry_at_least(@native, key, min, id) : Native.kvwb_get_at_least(@native, key, min, id)
       end
     end
 

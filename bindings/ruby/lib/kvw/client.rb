@@ -113,11 +113,15 @@ module Kvw
     #                  implies allow_ttl [nil: no markers]
     # duplicate_window:: seconds the stream remembers write ids; kvw resends a
     #                  write only within it [nil: 30, or max_age when shorter]
+    # read_mode::      how this handle's reads see replicas, also for an
+    #                  existing bucket: :checked (a direct get older than what
+    #                  this client has seen goes to the stream leader),
+    #                  :direct (any replica), :leader [:checked]
     #
     # Raises Kvw::NoBucket (absent and create: false), Kvw::InvalidBucketName, …
     def bucket(name, create: false, history: nil, max_age: nil, max_bytes: nil,
                max_value_size: nil, replicas: nil, storage: nil, allow_ttl: false, limit_marker_ttl: nil,
-               duplicate_window: nil)
+               duplicate_window: nil, read_mode: nil)
       name = name.to_s if name.is_a?(Symbol)
       raise TypeError, "bucket name must be a String, not #{name.class}" unless name.is_a?(String)
       raise InvalidBucketName.new("bucket name contains a NUL byte: #{name.inspect}") if name.include?("\0")
@@ -135,6 +139,7 @@ module Kvw
         bset(opts, :allow_ttl, 1) if allow_ttl
         bset(opts, :limit_marker_ttl_ms, millis(:limit_marker_ttl, limit_marker_ttl)) if limit_marker_ttl
         bset(opts, :duplicate_window_ms, millis(:duplicate_window, duplicate_window)) if duplicate_window
+        bset(opts, :read_mode, read_mode_code(read_mode)) if read_mode
         rc = Native.kvwb_bucket_open(native, @dispatcher.native, name, opts) # releases the GVL
       ensure
         Native.kvwb_bucket_options_free(opts)
@@ -240,6 +245,15 @@ module Kvw
       raise ArgumentError, "max_reconnect must be >= -1, got #{value}" if value < -1
 
       value.zero? ? NO_RECONNECT : value
+    end
+
+    def read_mode_code(mode)
+      case mode
+      when :checked then Native::KVW_READ_CHECKED
+      when :direct then Native::KVW_READ_DIRECT
+      when :leader then Native::KVW_READ_LEADER
+      else raise ArgumentError, "read_mode must be :checked, :direct or :leader, not #{mode.inspect}"
+      end
     end
 
     def storage_code(storage)

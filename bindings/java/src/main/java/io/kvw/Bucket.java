@@ -278,6 +278,33 @@ public final class Bucket implements AutoCloseable {
         return client.await(submit(new KvwClient.Direct<>(), OpType.GET_ENTRY, key, null, null));
     }
 
+    /**
+     * {@link #getAsync} that sees at least version {@code min} of the key: a
+     * version another process got from its write. A replica that is behind
+     * is bypassed (the stream leader is asked, again until the op timeout
+     * while it is behind too; then {@link KvwTimeoutException}). An unknown
+     * {@code min} fails the future with {@link InvalidVersionException}.
+     */
+    public CompletableFuture<Optional<Entry>> getAtLeastAsync(String key, Version min) {
+        return submit(new CompletableFuture<>(), OpType.GET, key, null, Objects.requireNonNull(min, "min"));
+    }
+
+    /** Blocking {@link #getAtLeastAsync}. */
+    public Optional<Entry> getAtLeast(String key, Version min) {
+        return client.await(submit(new KvwClient.Direct<>(), OpType.GET, key, null, Objects.requireNonNull(min, "min")));
+    }
+
+    /** {@link #getEntryAsync} that sees at least version {@code min} (see {@link #getAtLeastAsync}). */
+    public CompletableFuture<Optional<Entry>> getEntryAtLeastAsync(String key, Version min) {
+        return submit(new CompletableFuture<>(), OpType.GET_ENTRY, key, null, Objects.requireNonNull(min, "min"));
+    }
+
+    /** Blocking {@link #getEntryAtLeastAsync}. */
+    public Optional<Entry> getEntryAtLeast(String key, Version min) {
+        return client.await(submit(new KvwClient.Direct<>(), OpType.GET_ENTRY, key, null,
+                Objects.requireNonNull(min, "min")));
+    }
+
     // ------------------------------------------------------------ internals
 
     /** A TTL as kvw's milliseconds; values kvw refuses stay refusable (never NO_TTL). */
@@ -353,11 +380,13 @@ public final class Bucket implements AutoCloseable {
             case PURGE:
                 rc = kvw_native.kvwb_purge(handle, key, id);
                 break;
-            case GET:
-                rc = kvw_native.kvwb_get(handle, key, id);
+            case GET: // expected: the version the read must see at least, if any
+                rc = expected == null ? kvw_native.kvwb_get(handle, key, id)
+                        : kvw_native.kvwb_get_at_least(handle, key, expected.toString(), id);
                 break;
             default:
-                rc = kvw_native.kvwb_get_entry(handle, key, id);
+                rc = expected == null ? kvw_native.kvwb_get_entry(handle, key, id)
+                        : kvw_native.kvwb_get_entry_at_least(handle, key, expected.toString(), id);
                 break;
         }
         return rc;

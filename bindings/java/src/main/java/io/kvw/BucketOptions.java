@@ -23,8 +23,10 @@ public final class BucketOptions {
     final boolean allowTtl;
     final Duration limitMarkerTtl;
     final Duration duplicateWindow;
+    final ReadMode readMode;
 
     private BucketOptions(Builder b) {
+        readMode = b.readMode;
         duplicateWindow = b.duplicateWindow;
         allowTtl = b.allowTtl;
         limitMarkerTtl = b.limitMarkerTtl;
@@ -62,6 +64,7 @@ public final class BucketOptions {
                     "limitMarkerTtl");
             check(kvw_native.kvwb_bucket_options_set_duplicate_window_ms(o, ClientOptions.millis(duplicateWindow)),
                     "duplicateWindow");
+            check(kvw_native.kvwb_bucket_options_set_read_mode(o, readMode.code), "readMode");
             return o;
         } catch (RuntimeException e) {
             o.delete();
@@ -86,8 +89,15 @@ public final class BucketOptions {
         private boolean allowTtl;
         private Duration limitMarkerTtl = Duration.ZERO;
         private Duration duplicateWindow = Duration.ZERO;
+        private ReadMode readMode = ReadMode.CHECKED;
 
         private Builder() {}
+
+        /** How this handle's reads see replicas, also for an existing bucket [CHECKED]. */
+        public Builder readMode(ReadMode mode) {
+            this.readMode = Objects.requireNonNull(mode);
+            return this;
+        }
 
         /**
          * How long the stream remembers write ids; kvw resends a write only

@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -52,6 +56,88 @@ class ClusterTest {
                 Thread.sleep(100);
             }
             bucket.create("lock", b("b"), Duration.ofSeconds(1));
+        }
+    }
+
+    private static Bucket openR3(KvwClient client, String name, BucketOptions opts) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        for (;;) {
+            try {
+                return client.openBucket(name, opts);
+            } catch (KvwException e) {
+                if (System.nanoTime() > deadline) throw e;
+                Thread.sleep(200); // the meta layer may still be settling
+            }
+        }
+    }
+
+    /**
+     * Issue 16's read check through Java: 8 threads put, get and update 4
+     * keys through one client; a get never returns a version older than one
+     * any completed op had reported before it was called; a stale CAS is a
+     * ConflictException. Then a version handed to a second client (reading
+     * direct) is seen with getAtLeast.
+     */
+    @Test
+    void readsSeeCompletedWrites() throws Exception {
+        String urls = System.getenv("KVW_TEST_CLUSTER_URLS");
+        assumeTrue(urls != null && !urls.isEmpty(),
+                "no cluster: bindings/java/run-tests.sh starts one and sets KVW_TEST_CLUSTER_URLS");
+        String name = TestServer.bucketName("jryw");
+        try (KvwClient client = KvwClient.connect(urls); KvwClient other = KvwClient.connect(urls)) {
+            Bucket bucket = openR3(client, name, BucketOptions.builder().createIfMissing(true).replicas(3).build());
+            AtomicLongArray seen = new AtomicLongArray(4);
+            AtomicLong gets = new AtomicLong(), stale = new AtomicLong(), conflicts = new AtomicLong(),
+                    other_ = new AtomicLong();
+            long until = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+            Thread[] threads = new Thread[8];
+            for (int t = 0; t < threads.length; t++) {
+                final int id = t;
+                threads[t] = new Thread(() -> {
+                    Random r = new Random(id);
+                    Version[] mine = new Version[4];
+                    while (System.nanoTime() < until) {
+                        int k = r.nextInt(4);
+                        String key = "k" + k;
+                        try {
+                            int what = r.nextInt(3);
+                            if (what == 0) {
+                                long before = seen.get(k);
+                                Optional<Entry> e = bucket.getEntry(key);
+                                gets.incrementAndGet();
+                                long got = e.map(x -> x.version().revision()).orElse(0L);
+                                if (got < before) stale.incrementAndGet();
+                                if (e.isPresent()) mine[k] = e.get().version();
+                                seen.accumulateAndGet(k, got, Math::max);
+                                continue;
+                            }
+                            Version v = what == 1 || mine[k] == null ? bucket.put(key, b("v" + id))
+                                    : bucket.update(key, b("u" + id), mine[k]);
+                            mine[k] = v;
+                            seen.accumulateAndGet(k, v.revision(), Math::max);
+                        } catch (ConflictException e) {
+                            conflicts.incrementAndGet();
+                        } catch (KvwException e) {
+                            other_.incrementAndGet();
+                        }
+                    }
+                });
+                threads[t].start();
+            }
+            for (Thread t : threads) t.join();
+            System.out.printf("FIGURES java cluster reads: %d gets, %d older than a completed op, %d conflicts, "
+                    + "%d other failures%n", gets.get(), stale.get(), conflicts.get(), other_.get());
+            assertEquals(0, stale.get());
+            assertEquals(0, other_.get());
+            assertTrue(gets.get() > 50);
+
+            Bucket direct = other.openBucket(name, BucketOptions.builder().readMode(ReadMode.DIRECT).build());
+            for (int i = 0; i < 200; i++) {
+                Version v = bucket.put("handed", b("h" + i));
+                Entry e = direct.getAtLeast("handed", v).orElseThrow();
+                assertTrue(e.version().revision() >= v.revision());
+            }
+            assertThrows(InvalidVersionException.class, () -> direct.getAtLeast("handed", Version.UNKNOWN));
         }
     }
 }
