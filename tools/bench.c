@@ -73,6 +73,8 @@ typedef struct bench_config {
     int delivery;
     int threads;
     int storage;
+    int replicas;  /* of the bucket the bench creates */
+    int read_mode; /* kvw_bucket_options.read_mode of kvw's handle */
     int json;
     const char *server; /* NULL: start a private one */
     const char *bucket; /* NULL: generated */
@@ -108,6 +110,9 @@ static const char bench_usage[] =
     "  --delivery MODE      thread, poll or libuv [thread]\n"
     "  --threads T          submitting threads [1]\n"
     "  --storage S          file or memory [file]\n"
+    "  --replicas N         replicas of the bucket the bench creates (a cluster\n"
+    "                       given with --server) [1]\n"
+    "  --read MODE          kvw's reads: checked, direct or leader [checked]\n"
     "  --timeout MS         op deadline (kvw op_timeout_ms, nats.c MaxWait) [5000]\n"
     "  --resend-after MS    kvw resends a write with no ack after MS, with its write\n"
     "                       id; `never`: no ids, one send (kvw 0.1) [1000]\n"
@@ -1229,6 +1234,7 @@ static int run_kvw_phase(bench_state *st, phase *ph, int first, int last)
     }
     if (rc == 0) {
         kvw_bucket_options bopts = KVW_BUCKET_OPTIONS_INIT;
+        bopts.read_mode = (kvw_read_mode)st->cfg.read_mode;
         rc = kvw_bucket_open(&ph->kbucket, ph->client, st->bucket, &bopts);
     }
     if (rc != 0) {
@@ -1371,6 +1377,7 @@ static int nats_setup(bench_state *st)
     kvConfig_Init(&kc);
     kc.Bucket = st->bucket;
     kc.History = 1;
+    kc.Replicas = cfg->replicas;
     kc.StorageType = cfg->storage == KVW_STORAGE_MEMORY ? js_MemoryStorage : js_FileStorage;
     if (s == NATS_OK)
         s = js_CreateKeyValue(&st->kv, st->js, &kc);
@@ -1461,6 +1468,8 @@ static void report(const bench_state *st, const phase *k, const phase *raw, cons
                ",\"window\":%" PRIu32 ",\"delivery\":\"%s\",\"threads\":%d,\"storage\":\"%s\",\"rounds\":%d",
                op_names[c->op], k->nops, c->value_size, c->keys, c->window, delivery_name(c->delivery), c->threads,
                c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->rounds);
+        printf(",\"replicas\":%d,\"read\":\"%s\"", c->replicas,
+               c->read_mode == KVW_READ_DIRECT ? "direct" : c->read_mode == KVW_READ_LEADER ? "leader" : "checked");
         printf(",\"ops_per_sec\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"elapsed_s\":%.3f",
                ops_per_sec(k), us(hist_quantile(&k->h, 0.5)), us(hist_quantile(&k->h, 0.99)),
                us(hist_quantile(&k->h, 0.999)), (double)k->elapsed_ns / 1e9);
@@ -1492,10 +1501,11 @@ static void report(const bench_state *st, const phase *k, const phase *raw, cons
         return;
     }
     printf("kvw bench: %s, %" PRIu64 " ops, %" PRIu32 " B values, %" PRIu32 " keys, window %" PRIu32
-           ", delivery %s, %d thread%s, %s storage, %d round%s\n",
+           ", delivery %s, %d thread%s, %s storage, R%d, %s reads, %d round%s\n",
            op_names[c->op], k->nops, c->value_size, c->keys, c->window, delivery_name(c->delivery), c->threads,
-           c->threads == 1 ? "" : "s", c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->rounds,
-           c->rounds == 1 ? "" : "s");
+           c->threads == 1 ? "" : "s", c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->replicas,
+           c->read_mode == KVW_READ_DIRECT ? "direct" : c->read_mode == KVW_READ_LEADER ? "leader" : "checked",
+           c->rounds, c->rounds == 1 ? "" : "s");
     printf("server: %s%s\n\n", c->server, st->own_server ? " (private, started by kvw bench)" : "");
     printf("%-30s %9s %10s %10s %10s %10s %9s %9s %7s\n", "", "ops", "ops/s", "p50 us", "p99 us", "p99.9 us",
            "cpu us/op", "srv us/op", "csw/op");
@@ -1641,6 +1651,19 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
                 c->delivery = KVW_DELIVERY_LIBUV;
             else
                 return bench_usage_error("--delivery is thread, poll or libuv, not '%s'", val);
+        } else if (strcmp(name, "--replicas") == 0) {
+            if (parse_u64(val, 1, 5, &v))
+                return bench_usage_error("--replicas needs 1 to 5, not '%s'", val);
+            c->replicas = (int)v;
+        } else if (strcmp(name, "--read") == 0) {
+            if (strcmp(val, "checked") == 0)
+                c->read_mode = KVW_READ_CHECKED;
+            else if (strcmp(val, "direct") == 0)
+                c->read_mode = KVW_READ_DIRECT;
+            else if (strcmp(val, "leader") == 0)
+                c->read_mode = KVW_READ_LEADER;
+            else
+                return bench_usage_error("--read is checked, direct or leader, not '%s'", val);
         } else if (strcmp(name, "--storage") == 0) {
             if (strcmp(val, "file") == 0)
                 c->storage = KVW_STORAGE_FILE;
@@ -1708,6 +1731,8 @@ int bench_main(int argc, char **argv)
     c->delivery = KVW_DELIVERY_THREAD;
     c->threads = 1;
     c->storage = KVW_STORAGE_FILE;
+    c->replicas = 1;
+    c->read_mode = KVW_READ_CHECKED;
     c->timeout_ms = 5000;
     c->raw_maxwait_ms = -1;
     c->raw_send_asap = -1;

@@ -286,6 +286,23 @@ t "--resend-after never: one send" 0 '#' -- "${S[@]}" --resend-after never put r
 t "--resend-after 200" 0 '#' -- "${S[@]}" --resend-after 200 put resend v2
 t "read back" 0 v2 -- "${S[@]}" get resend
 
+# ------------------------------------------------------------ read modes, --at-least
+run "${S[@]}" put handed h1
+v_handed=$OUT
+t "get --at-least the version a put printed" 0 h1 -- "${S[@]}" get handed --at-least "$v_handed"
+t "entry --at-least" 0 "$v_handed PUT h1" -- "${S[@]}" entry handed --at-least "$v_handed"
+t "get --read leader" 0 h1 -- "${S[@]}" --read leader get handed
+t "get --read direct" 0 h1 -- "${S[@]}" --read direct get handed
+t "entry --read leader of a missing key" 4 '' -- "${S[@]}" --read leader entry never-written
+t "--at-least a version the key never reaches: unknown after --timeout" 5 '' -- \
+    "${S[@]}" --timeout 500 get handed --at-least 999999999
+err_has "has not reached version 999999999"
+t "--at-least on a write" 2 '' -- "${S[@]}" put handed v --at-least 1
+err_has "does not take --at-least"
+t "--at-least unknown" 2 '' -- "${S[@]}" get handed --at-least unknown
+t "--read nonsense" 2 '' -- "${S[@]}" --read fast get handed
+err_has "--read needs checked, direct or leader"
+
 # ------------------------------------------------------------ per-key TTL
 run "${S[@]}" info
 CMD="info" 
