@@ -204,7 +204,10 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     // read goes to the stream leader.
     b->read_mode_ = cfg.value("allow_direct", false) ? static_cast<kvw_read_mode>(enum_bits(o.read_mode))
                                                      : KVW_READ_LEADER;
-    if (b->read_mode_ == KVW_READ_CHECKED) b->floors_ = client->floors_for(b->stream_);
+    // One server answers every read of an R1 stream from what it acked: no
+    // replica can be behind, so the check has nothing to do there.
+    if (b->read_mode_ == KVW_READ_CHECKED && cfg.value("num_replicas", int64_t(1)) > 1)
+        b->floors_ = client->floors_for(b->stream_);
     int64_t limit = natsConnection_GetMaxPayload(client->connection());
     const int64_t stream_limit = cfg.value("max_msg_size", int64_t(-1));
     if (stream_limit > 0 && stream_limit < limit) limit = stream_limit;

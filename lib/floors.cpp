@@ -4,32 +4,41 @@
 
 namespace kvw {
 
-KeyFloors::KeyFloors() : slots_(new Slot[kSlots]()) {}
+KeyFloors::KeyFloors(size_t sets) : nsets_(sets > 0 ? sets : 1), sets_(new Set[nsets_]()) {}
 
 uint64_t KeyFloors::hash_of(const std::string &key)
 {
     const uint64_t h = std::hash<std::string>{}(key);
-    return h <= kShared ? h + 2 : h;  // 0 and 1 are the slot states
+    return h == 0 ? 1 : h;  // 0 marks an empty way
 }
 
 void KeyFloors::raise(const std::string &key, uint64_t version)
 {
     const uint64_t h = hash_of(key);
     std::lock_guard<std::mutex> lk(mu_);
-    Slot &s = slots_[h % kSlots];
-    if (s.hash == kEmpty) s.hash = h;
-    else if (s.hash != h) s.hash = kShared;
-    if (version > s.version) s.version = version;
+    Set &s = sets_[h % nsets_];
+    size_t victim = 0;
+    for (size_t i = 0; i < kWays; ++i) {
+        if (s.hash[i] == h) {
+            if (version > s.version[i]) s.version[i] = version;
+            return;
+        }
+        if (s.hash[i] == 0 || (s.hash[victim] != 0 && s.version[i] < s.version[victim])) victim = i;
+    }
+    if (version <= s.dropped) return;  // the set's floor already covers it
+    if (s.hash[victim] != 0 && s.version[victim] > s.dropped) s.dropped = s.version[victim];
+    s.hash[victim] = h;
+    s.version[victim] = version;
 }
 
-KeyFloors::Floor KeyFloors::floor(const std::string &key) const
+uint64_t KeyFloors::floor(const std::string &key) const
 {
     const uint64_t h = hash_of(key);
     std::lock_guard<std::mutex> lk(mu_);
-    const Slot &s = slots_[h % kSlots];
-    if (s.hash == h) return {s.version, true};
-    if (s.hash == kShared) return {s.version, false};
-    return {};  // another key's slot, or empty: nothing seen of this key
+    const Set &s = sets_[h % nsets_];
+    for (size_t i = 0; i < kWays; ++i)
+        if (s.hash[i] == h) return s.version[i];  // raised past every earlier drop of it
+    return s.dropped;
 }
 
 }  // namespace kvw

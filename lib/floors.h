@@ -11,30 +11,28 @@
 
 namespace kvw {
 
-// Bounded (kSlots slots, 128 KiB) and never too low: a key's floor lives in
-// the slot its hash picks; when two keys share a slot, the slot keeps the
-// larger version for both ("shared"), which can only send a read to the
+// Bounded (kSets sets of kWays keys, 16 bytes each: 512 KiB) and never too
+// low. A key lives in the set its hash picks; a full set drops its oldest
+// entry (the lowest version) and keeps that version as the floor of every
+// key it no longer holds, which can only send such a key's read to the
 // leader needlessly, never let a stale one through.
 class KeyFloors {
 public:
-    static constexpr size_t kSlots = 8192;
-    struct Floor {
-        uint64_t version = 0;  // 0: nothing seen
-        bool exact = false;    // this key's own version, not a shared slot's
-    };
-    KeyFloors();
+    static constexpr size_t kSets = 8192, kWays = 4;
+    explicit KeyFloors(size_t sets = kSets);  // fewer sets: the fuzz target's evictions
     void raise(const std::string &key, uint64_t version);
-    Floor floor(const std::string &key) const;
+    uint64_t floor(const std::string &key) const;
 
 private:
-    struct Slot {
-        uint64_t hash;     // kEmpty, kShared or the key's hash
-        uint64_t version;
+    struct Set {
+        uint64_t hash[kWays];     // 0: empty
+        uint64_t version[kWays];
+        uint64_t dropped;         // the highest version dropped from this set
     };
-    static constexpr uint64_t kEmpty = 0, kShared = 1;
     static uint64_t hash_of(const std::string &key);
+    const size_t nsets_;
     mutable std::mutex mu_;
-    std::unique_ptr<Slot[]> slots_;
+    std::unique_ptr<Set[]> sets_;
 };
 
 }  // namespace kvw

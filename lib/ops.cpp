@@ -396,7 +396,7 @@ bool on_record(Client &client, Op &op, natsMsg *reply)
     // so a key it does not find is there too.
     if (!op.via_leader && op.step != Op::Step::CheckOwn) {
         const KeyFloors *floors = op.bucket->floors();
-        const uint64_t floor = std::max(op.min_version, floors != nullptr ? floors->floor(op.key).version : 0);
+        const uint64_t floor = std::max(op.min_version, floors != nullptr ? floors->floor(op.key) : 0);
         if (seen < floor || (op.step == Op::Step::Probe && !found)) return !read_from_leader(client, op);
     } else if (op.via_leader && seen < op.min_version) {
         if (client.retry_later(&op, false)) return false;
