@@ -336,16 +336,22 @@ typedef enum kvw_storage {
  *   and conflicts); a direct get that comes back older is read again through
  *   the stream leader ($JS.API.STREAM.MSG.GET). So within one client a read
  *   submitted after an op's callback sees that op or something newer, and a
- *   key's reads never go back in time. Cost: a table lookup per op (128 KiB
- *   per bucket handle; keys sharing a slot may send a read to the leader
- *   needlessly, never let a stale one through) and a second round trip for
- *   the reads that were stale. Limits: writes of other clients this client
- *   has not seen (hand their version over with kvw_get_at_least), and a
- *   deposed leader that has not yet noticed (its answer is taken as is).
- *   KVW_READ_DIRECT skips the check (fastest; may go back in time on a
- *   replicated bucket). KVW_READ_LEADER sends every read to the leader
- *   (what a bucket without allow_direct gets anyway). Single servers answer
- *   every read from the one store, so the check never fires there.
+ *   key's reads never go back in time. A CAS a replicated stream refuses
+ *   without the key's version (10164: another write to the key in flight)
+ *   is checked at the leader too, so a conflict is never reported while
+ *   reads still show the expected version. Cost, on buckets with replicas
+ *   only (an R1 stream answers every read itself): a table lookup per op
+ *   (512 KiB per bucket and client; exact for 32,768 keys, beyond that a
+ *   key whose entry was dropped may be read at the leader needlessly, never
+ *   let a stale read through) and a second round trip for reads that came
+ *   back stale. Limits: writes of other clients this client has not seen
+ *   (hand their version over with kvw_get_at_least), and a deposed leader
+ *   that has not yet noticed (its answer is taken as is). The replica count
+ *   is read at kvw_bucket_open. KVW_READ_DIRECT skips the check (may go back
+ *   in time on a replicated bucket). KVW_READ_LEADER sends every read to
+ *   the leader (what a bucket without allow_direct gets anyway). No
+ *   nats-server up to 2.15.3 implements the min_last_seq field of direct
+ *   gets, so kvw does not use it.
  */
 typedef enum kvw_read_mode {
     KVW_READ_CHECKED = 0,

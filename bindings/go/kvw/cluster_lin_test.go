@@ -254,6 +254,12 @@ func TestClusterLinearizable(t *testing.T) {
 	cl := startLinCluster(t)
 	c := connect(t, &kvw.ClientOptions{Servers: cl.urls(), OpTimeout: linDeadline, MaxReconnect: -1,
 		ReconnectWait: 100 * time.Millisecond})
+	if ok, v := serverAtLeast(t, c, 2, 10); !ok {
+		// nats-server 2.9 checks a clustered CAS against stored state only:
+		// racing updates with one expected version all win (RELIABILITY.md,
+		// guarantee 10), which no client can make linearizable.
+		t.Skipf("needs nats-server 2.10 or newer: 2.9 lets racing CAS writes on R3 buckets all win (this is %s)", v)
+	}
 	name := uniqueName("lin")
 	var b *kvw.Bucket
 	var err error
@@ -463,3 +469,4 @@ func explain(t *testing.T, history []porcupine.Operation, info porcupine.Lineari
 		}
 	}
 }
+
