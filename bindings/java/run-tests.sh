@@ -47,6 +47,8 @@ url=$NATS_SERVER_URL
 echo "nats-server at $url"
 
 step "mvn package (CMake + SWIG, javac, JUnit 5 suite, jar)"
+# ClusterFaultTest starts its own cluster and kills nodes; here it runs.
+export KVW_TEST_CLUSTER_FAULTS=1
 (cd "$HERE" && mvn -B -ntp package -Dkvw.prefix="$ROOT/build/prefix-java" -Dkvw.test.server="$url")
 jar=$(ls "$HERE"/target/kvw-*.jar | head -n 1)
 # Listed into a variable first: `grep -q` quitting early would SIGPIPE the

@@ -53,6 +53,8 @@ nats_server_start "$TMP"
 # A 3-node cluster too, for the tests of a replicated (R3) bucket.
 nats_cluster_start "$TMP/cluster"
 export KVW_TEST_CLUSTER_URLS=$NATS_CLUSTER_URLS
+# test_cluster_faults.rb starts its own cluster and kills nodes; here it runs.
+export KVW_TEST_CLUSTER_FAULTS=1
 URL=$NATS_SERVER_URL
 echo "nats-server $NATS_SERVER_PID at $URL"
 export KVW_TEST_SERVER=$URL
