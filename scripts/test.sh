@@ -52,7 +52,12 @@ sanitized() (  # sanitized address|thread  (a subshell: the options stay in it)
     build "build-$1" -DCMAKE_BUILD_TYPE=Debug -DKVW_SANITIZE="$1" &&
         ctest --test-dir "build-$1" --output-on-failure --timeout 900 --no-tests=error -LE no-sanitizer &&
         # The TTL paths (stream JSON, Nats-TTL, markers) run only on 2.11+.
-        on_server "$NEWEST" "build-$1/tests/test_ttl"
+        on_server "$NEWEST" "build-$1/tests/test_ttl" &&
+        # Reads on a replicated bucket (key floors, leader reads, the 10164
+        # resolve) on a 3-node cluster; the rest of rel_cluster is too heavy.
+        for t in 'test_reads_see*' 'test_get_at_least*' 'test_bucket_without*'; do
+            KVW_TEST_FILTER=$t on_server "$NEWEST" "build-$1/tests/reliability/test_rel_cluster" || return 1
+        done
 )
 valgrind_suites() {
     build build &&
