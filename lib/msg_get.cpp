@@ -79,11 +79,40 @@ bool add_headers(natsMsg *msg, const std::string &block)
     return true;
 }
 
+// Fields of the server's JSON, read without throwing whatever their type:
+// this runs on a nats.c thread, where an exception would end the process.
+std::string text_field(const json &j, const char *name, const std::string &otherwise)
+{
+    const auto it = j.find(name);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+
+int64_t int_field(const json &j, const char *name, int64_t otherwise)
+{
+    const auto it = j.find(name);
+    return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : otherwise;
+}
+
+natsStatus convert(natsMsg *reply, natsMsg **out);
+
 }  // namespace
 
 natsStatus msg_get_as_direct(natsMsg *reply, natsMsg **out)
 {
     *out = nullptr;
+    try {
+        return convert(reply, out);
+    } catch (...) {  // std::bad_alloc building strings
+        natsMsg_Destroy(*out);
+        *out = nullptr;
+        return NATS_NO_MEMORY;
+    }
+}
+
+namespace {
+
+natsStatus convert(natsMsg *reply, natsMsg **out)
+{
     const char *status = nullptr;
     if (natsMsg_IsNoResponders(reply) || natsMsgHeader_Get(reply, "Status", &status) == NATS_OK) return NATS_OK;
     const char *data = natsMsg_GetData(reply);
@@ -93,18 +122,20 @@ natsStatus msg_get_as_direct(natsMsg *reply, natsMsg **out)
     if (!r.is_object()) return status_message("500", "stream leader's get: not a JSON reply", out);
     if (r.contains("error")) {
         const json &e = r["error"];
-        const int64_t code = e.is_object() ? e.value("code", int64_t(500)) : 500;
-        std::string text = e.is_object() ? e.value("description", std::string("error")) : "error";
-        if (e.is_object() && e.contains("err_code") && e["err_code"].is_number_integer())
-            text += " (" + std::to_string(e["err_code"].get<int64_t>()) + ")";
-        return status_message(std::to_string(code), "stream leader's get: " + text, out);
+        const json none = json::object();
+        const json &eo = e.is_object() ? e : none;
+        std::string text = text_field(eo, "description", "error");
+        const int64_t err_code = int_field(eo, "err_code", 0);
+        if (err_code != 0) text += " (" + std::to_string(err_code) + ")";
+        return status_message(std::to_string(int_field(eo, "code", 500)), "stream leader's get: " + text, out);
     }
-    const json m = r.value("message", json());
+    const auto mi = r.find("message");
     std::string hdrs, body;
-    if (!m.is_object() || !m.contains("seq") || !m["seq"].is_number_unsigned() ||
-        !base64_decode(m.value("hdrs", std::string()), &hdrs) || !base64_decode(m.value("data", std::string()), &body))
+    if (mi == r.end() || !mi->is_object() || !mi->contains("seq") || !(*mi)["seq"].is_number_unsigned() ||
+        !base64_decode(text_field(*mi, "hdrs", ""), &hdrs) || !base64_decode(text_field(*mi, "data", ""), &body))
         return status_message("500", "stream leader's get: malformed message in the reply", out);
-    const std::string subject = m.value("subject", std::string("_kvw.msg_get"));
+    const json &m = *mi;
+    const std::string subject = text_field(m, "subject", "");
     natsStatus s = natsMsg_Create(out, subject.empty() ? "_kvw.msg_get" : subject.c_str(), nullptr, body.data(),
                                   static_cast<int>(body.size()));
     if (s != NATS_OK) return s;
@@ -114,5 +145,7 @@ natsStatus msg_get_as_direct(natsMsg *reply, natsMsg **out)
     }
     return natsMsgHeader_Set(*out, "Nats-Sequence", std::to_string(m["seq"].get<uint64_t>()).c_str());
 }
+
+}  // namespace
 
 }  // namespace kvw
