@@ -6,7 +6,6 @@
 #include "keys.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 #include <vector>
 
@@ -496,21 +495,34 @@ int Client::send_in_order(Op *op)
 }
 
 // The create holding its key has finished: send what waited behind it, up to
-// the next create, which then holds the key in turn.
+// the next create, which then holds the key in turn. The sends go out without
+// order_mu_ (this runs on nats.c's ack thread, and a send can block on a full
+// socket); the key's entry stays meanwhile, so ops submitted on it queue
+// behind, and are sent by the next round.
 void Client::release_key(const Op &create)
 {
+    const std::string key = order_key(create);
     std::vector<Op *> failed;
-    {
-        std::lock_guard<std::mutex> lk(order_mu_);
-        auto it = held_.find(order_key(create));
-        if (it == held_.end()) return;  // swept by close
-        std::list<Op *> &waiting = it->second;
-        bool handed_on = false;
-        while (!waiting.empty() && !handed_on) {
-            Op *next = waiting.front();
-            waiting.pop_front();
+    for (bool handed_on = false; !handed_on;) {
+        std::vector<Op *> batch;
+        {
+            std::lock_guard<std::mutex> lk(order_mu_);
+            auto it = held_.find(key);
+            if (it == held_.end()) break;  // swept by close
+            std::list<Op *> &waiting = it->second;
+            if (waiting.empty()) {
+                held_.erase(it);
+                held_keys_.fetch_sub(1);
+                break;
+            }
+            do {
+                batch.push_back(waiting.front());
+                waiting.pop_front();
+            } while (!waiting.empty() && batch.back()->kind != KVW_OP_CREATE);
+        }
+        for (Op *next : batch) {
             // Read nothing of `next` after a successful send: it may finish
-            // at once on a nats.c thread (and wait for order_mu_ here).
+            // at once on a nats.c thread.
             const bool is_create = next->kind == KVW_OP_CREATE;
             next->holds_key = is_create;
             int rc = send_step(*this, *next);
@@ -521,10 +533,6 @@ void Client::release_key(const Op &create)
                 next->fail(rc, std::string("sending failed: ") + kvw_strerror(rc));
                 failed.push_back(next);
             }
-        }
-        if (!handed_on) {
-            held_.erase(it);
-            held_keys_.fetch_sub(1);
         }
     }
     for (Op *op : failed) complete(op);
@@ -578,15 +586,9 @@ void Client::on_async_error_cb(natsConnection *nc, natsSubscription *, natsStatu
     if (err != NATS_NOT_PERMITTED) return;
     const char *text = nullptr;
     natsConnection_GetLastError(nc, &text);
-    // e.g. 'Permissions Violation for Publish to "$KV.b.k"'
-    std::string why = text != nullptr ? text : "permission denied";
-    std::string lower = why;
-    for (char &ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    size_t at = lower.find("publish to ");
-    if (at == std::string::npos) return;
-    std::string subject = why.substr(at + std::strlen("publish to "));
-    subject.erase(0, subject.find_first_not_of("\"' "));
-    subject.erase(subject.find_last_not_of("\"' ") + 1);
+    const std::string why = text != nullptr ? text : "permission denied";
+    const std::string subject = denied_publish_subject(why);
+    if (subject.empty()) return;
     std::shared_lock<std::shared_mutex> lk(g_registry_mu);
     if (Client *c = lookup_locked(closure)) c->fail_denied(subject, why);
 }
@@ -616,7 +618,8 @@ void Client::fail_denied(const std::string &subject, const std::string &why)
                 ++it;
         }
         for (auto it = reads_.begin(); it != reads_.end();) {
-            if (it->second->bucket->direct_get_subject() == subject) {
+            const Bucket &b = *it->second->bucket;
+            if ((it->second->via_leader ? b.msg_get_subject() : b.direct_get_subject()) == subject) {
                 denied.push_back(it->second);
                 it = reads_.erase(it);
             } else {

@@ -191,7 +191,8 @@ private:
     // Per-key submission order around create, whose fallback (probe, then a
     // CAS over the marker) takes several round trips: while a create is in
     // flight on a key, later ops on that key wait here, in order, and go out
-    // once it has finished. Lock order: order_mu_ before mu_.
+    // once it has finished. order_mu_ is a leaf: nothing is sent and no other
+    // lock is taken while it is held (a send can block on a full socket).
     int send_in_order(Op *op);
     void release_key(const Op &create);
     std::mutex order_mu_;

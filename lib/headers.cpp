@@ -1,5 +1,6 @@
 #include "headers.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -85,6 +86,21 @@ kvw_entry_op marker_entry_op(const char *reason)
     if (std::strcmp(reason, "MaxAge") == 0 || std::strcmp(reason, "Purge") == 0) return KVW_ENTRY_PURGE;
     if (std::strcmp(reason, "Remove") == 0) return KVW_ENTRY_DELETE;
     return KVW_ENTRY_NONE;
+}
+
+std::string denied_publish_subject(const std::string &text)
+{
+    static const char kPhrase[] = "publish to ";
+    std::string lower = text;
+    for (char &ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const size_t at = lower.find(kPhrase);
+    if (at == std::string::npos) return std::string();
+    std::string subject = text.substr(at + sizeof kPhrase - 1);
+    const size_t first = subject.find_first_not_of("\"' ");
+    if (first == std::string::npos) return std::string();
+    subject.erase(0, first);
+    subject.erase(subject.find_last_not_of("\"' ") + 1);
+    return subject;
 }
 
 uint64_t last_sequence_in(const char *text)

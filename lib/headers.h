@@ -46,4 +46,9 @@ kvw_entry_op marker_entry_op(const char *reason);
 // text carries no number (clustered streams answer 10164 without one).
 uint64_t last_sequence_in(const char *text);
 
+// The subject of a server's permission error ('Permissions Violation for
+// Publish to "$KV.b.k"', any case, quotes optional), or "" when the text
+// names no publish.
+std::string denied_publish_subject(const std::string &text);
+
 }  // namespace kvw

@@ -451,6 +451,103 @@ static void test_drain_bad_input_and_timeout(void **state)
     rel_load_free(l);
 }
 
+/* ------------------------------------------------------------------------
+ * Per-key ordering never holds its lock across a send (issue 13): ops queued
+ * behind a create go out when the create finishes, on nats.c's ack thread,
+ * and such a send can block on a full socket. While it blocks, a submit on
+ * another key that a create holds must still return at once (it only
+ * queues). The proxy holds the acks of two creates (k1, k3), big puts queue
+ * behind k1, the proxy stops reading so the socket fills, then the acks go
+ * through: k1's release blocks in its send, and a put on k3 is submitted. */
+
+typedef struct filler {
+    kvw_bucket *bucket;
+    kt_rec *rec;
+    const char *value;
+    size_t len;
+    int64_t busy_since; /* a submit in progress since (ms), 0: none; atomic */
+    int stop, submitted; /* atomic */
+} filler;
+
+static void *fill_main(void *p)
+{
+    filler *f = p;
+    while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
+        char key[32];
+        snprintf(key, sizeof key, "fill%d", f->submitted);
+        __atomic_store_n(&f->busy_since, kt_now_ms(), __ATOMIC_RELEASE);
+        int rc = kvw_put(f->bucket, key, f->value, f->len, kt_rec_cb, f->rec);
+        __atomic_store_n(&f->busy_since, 0, __ATOMIC_RELEASE);
+        if (rc != 0)
+            break;
+        __atomic_add_fetch(&f->submitted, 1, __ATOMIC_ACQ_REL);
+    }
+    return NULL;
+}
+
+static void test_blocked_send_does_not_hold_key_order(void **state)
+{
+    fixture *f = *state;
+    kvw_client_options o;
+    kt_client_options(f->ctx, &o);
+    o.servers = tp_proxy_url(f->proxy);
+    o.resend_after_ms = KVW_RESEND_NEVER;
+    o.op_timeout_ms = 4000; /* also the write deadline */
+    o.max_inflight = 100000;
+    kt_open(f->ctx, &o, "order", NULL);
+    kvw_bucket *b = f->ctx->bucket;
+
+    enum { BIG = 512 * 1024, QUEUED = 4 };
+    char *big = malloc(BIG);
+    assert_non_null(big);
+    memset(big, 'x', BIG);
+    kt_rec *c1 = kt_rec_new(f->ctx), *c3 = kt_rec_new(f->ctx), *k3 = kt_rec_new(f->ctx);
+    kt_rec *queued = kt_rec_new(f->ctx), *fills = kt_rec_new(f->ctx);
+
+    tp_proxy_hold(f->proxy, 0, 1); /* the creates reach the server; their acks wait */
+    assert_int_equal(kvw_create(b, "k1", "a", 1, kt_rec_cb, c1), 0);
+    assert_int_equal(kvw_create(b, "k3", "a", 1, kt_rec_cb, c3), 0);
+    for (int i = 0; i < QUEUED; i++)
+        assert_int_equal(kvw_put(b, "k1", big, BIG, kt_rec_cb, queued), 0); /* behind k1's create */
+    kt_sleep_ms(200);
+    tp_proxy_hold(f->proxy, 1, 1); /* the proxy stops reading: the client's socket fills */
+
+    filler fl = {.bucket = b, .rec = fills, .value = big, .len = BIG};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fill_main, &fl), 0);
+    int64_t dl = kt_now_ms() + 3000, since = 0;
+    while (kt_now_ms() < dl) { /* until a submit has been stuck for 300 ms */
+        since = __atomic_load_n(&fl.busy_since, __ATOMIC_ACQUIRE);
+        if (since != 0 && kt_now_ms() - since > 300)
+            break;
+        kt_sleep_ms(10);
+    }
+    assert_true(since != 0 && kt_now_ms() - since > 300);
+
+    tp_proxy_hold(f->proxy, 1, 0); /* the acks go through: k1's release sends into the full socket */
+    kt_sleep_ms(300);
+    int64_t t0 = kt_now_ms();
+    assert_int_equal(kvw_put(b, "k3", "b", 1, kt_rec_cb, k3), 0); /* k3's create holds the key: it queues */
+    int64_t took = kt_now_ms() - t0;
+    print_message("a put on a held key was submitted in %lld ms while a release of another key was blocked "
+                  "in its send (%d fill puts submitted)\n", (long long)took, fl.submitted);
+    assert_true(took < 1000);
+
+    tp_proxy_hold(f->proxy, 0, 0);
+    __atomic_store_n(&fl.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    /* Every op still gets its one callback. */
+    kt_waiter_wait(&queued->w, QUEUED, 30000);
+    kt_waiter_wait(&fills->w, fl.submitted, 30000);
+    assert_int_equal(kt_rec_wait(c1), 0);
+    assert_int_equal(kt_rec_wait(c3), 0);
+    assert_int_equal(kt_rec_wait(k3), 0);
+    assert_int_equal(kt_rec_calls(queued), QUEUED);
+    assert_int_equal(kt_rec_calls(fills), fl.submitted);
+    assert_int_equal(kt_rec_calls(k3), 1);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +558,8 @@ int main(void)
         cmocka_unit_test(test_pause_shorter_than_deadline),
         cmocka_unit_test(test_drain_gets_real_outcomes),
         cmocka_unit_test(test_drain_bad_input_and_timeout),
+        cmocka_unit_test_setup_teardown(test_blocked_send_does_not_hold_key_order, setup, teardown),
     };
+    kt_filter_from_env();
     return cmocka_run_group_tests_name("reliability/resend", tests, group_setup, group_teardown);
 }

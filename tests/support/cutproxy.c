@@ -27,6 +27,7 @@ struct tp_proxy {
     pthread_mutex_t mu;
     char needle[256]; /* armed when non-empty */
     int cuts;
+    int hold_requests, hold_replies;
     tp_conn conns[TP_MAX_CONNS];
     int nconns;
 };
@@ -64,14 +65,28 @@ static void *relay_main(void *arg)
     char buf[65536];
     struct pollfd fds[3] = {{c->client, POLLIN, 0}, {c->server, POLLIN, 0}, {c->proxy->stop_pipe[0], POLLIN, 0}};
     for (;;) {
-        if (poll(fds, 3, -1) < 0) {
+        pthread_mutex_lock(&c->proxy->mu);
+        fds[0].events = c->proxy->hold_requests ? 0 : POLLIN;
+        fds[1].events = c->proxy->hold_replies ? 0 : POLLIN;
+        pthread_mutex_unlock(&c->proxy->mu);
+        fds[0].revents = fds[1].revents = 0;
+        /* The hold flags are read again every 10 ms, and after each wait:
+         * a direction held meanwhile relays nothing more. */
+        if (poll(fds, 3, 10) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
         if (fds[2].revents)
             break;
-        if (fds[0].revents) {
+        pthread_mutex_lock(&c->proxy->mu);
+        const int hold_requests = c->proxy->hold_requests, hold_replies = c->proxy->hold_replies;
+        pthread_mutex_unlock(&c->proxy->mu);
+        if (hold_requests)
+            fds[0].revents = 0;
+        if (hold_replies)
+            fds[1].revents = 0;
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = recv(c->client, buf, sizeof buf, 0);
             if (n <= 0 || write_all(c->server, buf, (size_t)n) != 0)
                 break;
@@ -85,7 +100,7 @@ static void *relay_main(void *arg)
                 break;
             }
         }
-        if (fds[1].revents) {
+        if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = recv(c->server, buf, sizeof buf, 0);
             if (n <= 0 || write_all(c->client, buf, (size_t)n) != 0)
                 break;
@@ -177,6 +192,14 @@ void tp_proxy_cut_after(tp_proxy *p, const char *needle)
 {
     pthread_mutex_lock(&p->mu);
     snprintf(p->needle, sizeof p->needle, "%s", needle);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void tp_proxy_hold(tp_proxy *p, int requests, int replies)
+{
+    pthread_mutex_lock(&p->mu);
+    p->hold_requests = requests;
+    p->hold_replies = replies;
     pthread_mutex_unlock(&p->mu);
 }
 

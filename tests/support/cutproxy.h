@@ -26,6 +26,12 @@ const char *tp_proxy_url(const tp_proxy *p);
 void tp_proxy_cut_after(tp_proxy *p, const char *needle);
 /** Cuts made so far. */
 int tp_proxy_cuts(tp_proxy *p);
+/**
+ * Stops relaying (1) or relays again (0): `requests` client->server (the
+ * proxy stops reading, so the client's socket fills), `replies`
+ * server->client (the server's answers wait in its socket).
+ */
+void tp_proxy_hold(tp_proxy *p, int requests, int replies);
 /** Closes the listener and every relayed connection, joins the threads, frees. NULL ok. */
 void tp_proxy_free(tp_proxy *p);
 
