@@ -138,12 +138,4 @@ int from_nats(natsStatus s, jsErrCode js_err)
     }
 }
 
-std::string nats_message(natsStatus s)
-{
-    natsStatus last = NATS_OK;
-    const char *text = nats_GetLastError(&last);
-    if (text != nullptr && *text != '\0' && last == s) return text;
-    return natsStatus_GetText(s);
-}
-
 }  // namespace kvw

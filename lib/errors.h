@@ -11,9 +11,4 @@ namespace kvw {
 // to a KVW_E* code.
 int from_nats(natsStatus s, jsErrCode js_err = static_cast<jsErrCode>(0));
 
-// A message for a nats.c failure: the specific text nats.c recorded on this
-// thread when there is one, else the status text. Never contains secrets:
-// nats.c does not put credentials in its error texts.
-std::string nats_message(natsStatus s);
-
 }  // namespace kvw

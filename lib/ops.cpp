@@ -1,9 +1,9 @@
 #include "ops.h"
 
 #include "bucket.h"
-#include "floors.h"
 #include "client.h"
 #include "errors.h"
+#include "floors.h"
 #include "headers.h"
 #include "msg_get.h"
 #include "version.h"
@@ -393,11 +393,12 @@ bool on_record(Client &client, Op &op, natsMsg *reply)
 
     // A replica behind what this client has seen (or what the caller asked
     // for): the leader has it. A probe runs after the leader refused create,
-    // so a key it does not find is there too.
+    // so on a replicated bucket a key it does not find is there too.
     if (!op.via_leader && op.step != Op::Step::CheckOwn) {
         const KeyFloors *floors = op.bucket->floors();
         const uint64_t floor = std::max(op.min_version, floors != nullptr ? floors->floor(op.key) : 0);
-        if (seen < floor || (op.step == Op::Step::Probe && !found)) return !read_from_leader(client, op);
+        if (seen < floor || (op.step == Op::Step::Probe && !found && floors != nullptr))
+            return !read_from_leader(client, op);
     } else if (op.via_leader && seen < op.min_version) {
         if (client.retry_later(&op, false)) return false;
         op.fail(KVW_ETIMEDOUT, "the stream has not reached version " + std::to_string(op.min_version) +

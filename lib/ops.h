@@ -15,7 +15,6 @@ class Bucket;
 class Client;
 
 struct Op {
-    uint64_t id = 0;
     kvw_op kind = KVW_OP_PUT;
     std::shared_ptr<Bucket> bucket;  // keeps bucket and client alive until delivered
     std::string key;

@@ -203,7 +203,7 @@ static void test_version_null_arguments(void **state)
     kvw_version v = kvw_version_from_u64(9);
     uint64_t out = 5;
     int rc = kvw_version_to_u64(NULL, &out);
-    assert_true(rc == KVW_EINVAL || rc == KVW_EBADVERSION);
+    assert_int_equal(rc, KVW_EINVAL);
     assert_int_equal(out, 0);
     assert_int_equal(kvw_version_to_u64(&v, NULL), KVW_EINVAL);
     assert_int_equal(kvw_version_is_unknown(NULL), 1);

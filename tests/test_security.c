@@ -270,7 +270,8 @@ static int setup_all(void)
                    "authorization {\n  users = [\n"
                    "    {user: alice, password: \"%s\"}\n"
                    "    {user: limited, password: \"%s\", permissions: {\n"
-                   "      publish: {deny: [\"$KV.locked.>\", \"$JS.API.DIRECT.GET.KV_locked\"]}\n"
+                   "      publish: {deny: [\"$KV.locked.>\", \"$JS.API.DIRECT.GET.KV_locked\",\n"
+                   "                       \"$JS.API.STREAM.MSG.GET.KV_directonly\"]}\n"
                    "    }}\n  ]\n}\n",
                    PASSWORD, PASSWORD) != 0 ||
         write_file("token.conf", "authorization {\n  token: \"%s\"\n}\n", TOKEN) != 0)
@@ -501,6 +502,22 @@ static void test_permission_denied_is_eperm(void **state)
     kt_rec *g = kt_get(admin, admin->bucket, "k");
     kt_assert_status(g, KVW_OK);
     assert_memory_equal(g->value, "v", 1);
+
+    /* Reads through the stream leader need $JS.API.STREAM.MSG.GET: denied,
+     * they end KVW_EPERM at once too; direct gets still work. */
+    kvw_bucket *direct_b = NULL;
+    assert_int_equal(kvw_bucket_open(&direct_b, admin->client, "directonly", &bo), KVW_OK);
+    kt_assert_status(kt_put_s(admin, direct_b, "k", "v"), KVW_OK);
+    kvw_bucket_free(direct_b);
+    kvw_bucket_options leader;
+    kvw_bucket_options_init(&leader);
+    leader.read_mode = KVW_READ_LEADER;
+    assert_int_equal(kvw_bucket_open(&direct_b, ctx->client, "directonly", &leader), KVW_OK);
+    expect_eperm(ctx, direct_b, KVW_OP_GET);
+    kvw_bucket_free(direct_b);
+    assert_int_equal(kvw_bucket_open(&direct_b, ctx->client, "directonly", NULL), KVW_OK);
+    kt_assert_status(kt_get(ctx, direct_b, "k"), KVW_OK);
+    kvw_bucket_free(direct_b);
     kt_ctx_free(ctx);
     kt_ctx_free(admin);
 }

@@ -135,7 +135,8 @@ typedef struct kvw_version {
 
 /** A token for revision `rev` (rev 0 gives the unknown token: NATS has no revision 0). */
 KVW_API kvw_version kvw_version_from_u64(uint64_t rev);
-/** 0 and *out = revision for a NATS token; KVW_EBADVERSION (and *out = 0) otherwise. */
+/** 0 and *out = revision for a NATS token; KVW_EBADVERSION (and *out = 0) otherwise;
+ *  KVW_EINVAL for a NULL argument. */
 KVW_API int kvw_version_to_u64(const kvw_version *v, uint64_t *out);
 /** 1 if `v` is NULL or unknown. */
 KVW_API int kvw_version_is_unknown(const kvw_version *v);
@@ -349,7 +350,10 @@ typedef enum kvw_storage {
  *   that has not yet noticed (its answer is taken as is). The replica count
  *   is read at kvw_bucket_open. KVW_READ_DIRECT skips the check (may go back
  *   in time on a replicated bucket). KVW_READ_LEADER sends every read to
- *   the leader (what a bucket without allow_direct gets anyway). No
+ *   the leader (what a bucket without allow_direct gets anyway). Leader
+ *   reads need permission to publish to $JS.API.STREAM.MSG.GET.KV_<bucket>
+ *   besides $JS.API.DIRECT.GET.KV_<bucket>.> (without it a read that needs
+ *   the leader ends KVW_EPERM). No
  *   nats-server up to 2.15.3 implements the min_last_seq field of direct
  *   gets, so kvw does not use it.
  */

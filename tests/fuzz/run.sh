@@ -20,7 +20,7 @@ ROOT=$PWD
 FUZZ=$ROOT/tests/fuzz
 OUT=${KVW_FUZZ_BUILD:-$ROOT/build-fuzz}
 CXX=${KVW_FUZZ_CXX:-clang++}
-ALL_TARGETS=(fuzz_keys fuzz_version fuzz_record fuzz_ttl fuzz_floors fuzz_msg_get)
+ALL_TARGETS=(fuzz_keys fuzz_version fuzz_record fuzz_ttl fuzz_floors fuzz_msg_get fuzz_server_text)
 
 mode=run
 case ${1:-} in
