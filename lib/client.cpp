@@ -457,37 +457,13 @@ Op *Client::take_read(uint64_t token)
     return op;
 }
 
-namespace {
-
-std::string order_key(const Op &op) { return op.bucket->name() + '.' + op.key; }
-
-}  // namespace
-
 int Client::send_in_order(Op *op)
 {
-    if (op->kind != KVW_OP_CREATE && held_keys_.load() == 0) return send_step(*this, *op);
-    std::unique_lock<std::mutex> lk(order_mu_);
-    std::string key = order_key(*op);
-    auto it = held_.find(key);
-    if (it != held_.end()) {
-        // Sent after this call returns: the op needs its own copy of the value.
-        int rc = op->keep_value();
-        if (rc != KVW_OK) return rc;
-        it->second.push_back(op);  // behind a create in flight on this key
-        return KVW_OK;
-    }
-    if (op->kind != KVW_OP_CREATE) {
-        lk.unlock();
-        return send_step(*this, *op);
-    }
-    held_.emplace(std::move(key), std::list<Op *>{});
-    held_keys_.fetch_add(1);
-    op->holds_key = true;
-    // Sent without order_mu_, so acks (release_key) need not wait for this
-    // send(); ops on the key queue behind the entry meanwhile.
-    lk.unlock();
-    int rc = send_step(*this, *op);
-    if (rc != KVW_OK) {
+    int rc = KVW_OK;
+    if (!order_.admit(op, &rc)) return rc;  // queued behind a create on its key (or out of memory)
+    const bool holds = op->holds_key;
+    rc = send_step(*this, *op);
+    if (rc != KVW_OK && holds) {
         op->holds_key = false;
         release_key(*op);  // sends what queued behind it meanwhile
     }
@@ -495,31 +471,14 @@ int Client::send_in_order(Op *op)
 }
 
 // The create holding its key has finished: send what waited behind it, up to
-// the next create, which then holds the key in turn. The sends go out without
-// order_mu_ (this runs on nats.c's ack thread, and a send can block on a full
-// socket); the key's entry stays meanwhile, so ops submitted on it queue
-// behind, and are sent by the next round.
+// the next create, which then holds the key in turn. Sent without any lock
+// (this runs on nats.c's ack thread, and a send can block on a full socket).
 void Client::release_key(const Op &create)
 {
-    const std::string key = order_key(create);
     std::vector<Op *> failed;
     for (bool handed_on = false; !handed_on;) {
-        std::vector<Op *> batch;
-        {
-            std::lock_guard<std::mutex> lk(order_mu_);
-            auto it = held_.find(key);
-            if (it == held_.end()) break;  // swept by close
-            std::list<Op *> &waiting = it->second;
-            if (waiting.empty()) {
-                held_.erase(it);
-                held_keys_.fetch_sub(1);
-                break;
-            }
-            do {
-                batch.push_back(waiting.front());
-                waiting.pop_front();
-            } while (!waiting.empty() && batch.back()->kind != KVW_OP_CREATE);
-        }
+        const std::vector<Op *> batch = order_.next_batch(create);
+        if (batch.empty()) break;
         for (Op *next : batch) {
             // Read nothing of `next` after a successful send: it may finish
             // at once on a nats.c thread.
@@ -809,14 +768,8 @@ void Client::close_now()
         read_deadlines_.clear();
         g_registry.erase(registry_id_);
     }
-    {
-        // Ops waiting behind a create were never sent.
-        std::lock_guard<std::mutex> lk(order_mu_);
-        for (auto &h : held_)
-            for (Op *op : h.second) cancelled.push_back(op);
-        held_.clear();
-        held_keys_.store(0);
-    }
+    // Ops waiting behind a create were never sent.
+    for (Op *op : order_.take_all()) cancelled.push_back(op);
     for (Op *op : cancelled) {
         op->fail(KVW_ECLOSED, "cancelled: the client was closed before the op completed (a write may have landed)");
         complete(op);

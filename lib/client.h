@@ -4,6 +4,7 @@
 
 #include "delivery.h"
 #include "floors.h"
+#include "key_order.h"
 #include "ops.h"
 
 #include <kvw/kvw.h>
@@ -188,16 +189,10 @@ private:
     std::mutex close_mu_;
     std::atomic<bool> close_requested_{false};
 
-    // Per-key submission order around create, whose fallback (probe, then a
-    // CAS over the marker) takes several round trips: while a create is in
-    // flight on a key, later ops on that key wait here, in order, and go out
-    // once it has finished. order_mu_ is a leaf: nothing is sent and no other
-    // lock is taken while it is held (a send can block on a full socket).
+    // Ops behind a create on their key wait in order_ (key_order.h).
     int send_in_order(Op *op);
     void release_key(const Op &create);
-    std::mutex order_mu_;
-    std::unordered_map<std::string, std::list<Op *>> held_;  // list: no allocation while empty
-    std::atomic<int> held_keys_{0};
+    KeyOrder order_;
 
     std::mutex floors_mu_;  // leaf lock
     std::unordered_map<std::string, std::weak_ptr<KeyFloors>> floors_;

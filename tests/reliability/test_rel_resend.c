@@ -530,7 +530,8 @@ static void test_blocked_send_does_not_hold_key_order(void **state)
     assert_int_equal(kvw_put(b, "k3", "b", 1, kt_rec_cb, k3), 0); /* k3's create holds the key: it queues */
     int64_t took = kt_now_ms() - t0;
     print_message("a put on a held key was submitted in %lld ms while a release of another key was blocked "
-                  "in its send (%d fill puts submitted)\n", (long long)took, fl.submitted);
+                  "in its send (%d fill puts submitted)\n", (long long)took,
+                  __atomic_load_n(&fl.submitted, __ATOMIC_ACQUIRE));
     assert_true(took < 1000);
 
     tp_proxy_hold(f->proxy, 0, 0);
