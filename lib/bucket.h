@@ -44,7 +44,8 @@ public:
     // The stream leader's get ($JS.API.STREAM.MSG.GET), JSON in and out.
     const std::string &msg_get_subject() const { return msg_get_; }
     kvw_read_mode read_mode() const { return read_mode_; }
-    // Per-key versions this handle's ops have seen (KVW_READ_CHECKED), else null.
+    // Per-key versions this client's ops on the bucket have seen (KVW_READ_CHECKED
+    // on a replicated bucket), else null.
     KeyFloors *floors() const { return floors_.get(); }
 
     // Largest payload for an op whose headers take `header_bytes`.
