@@ -115,19 +115,27 @@ class OptionsTest {
             t.setDaemon(true);
             return t;
         });
-        try (KvwClient c = KvwClient.connect(ClientOptions.builder().servers(TestServer.sharedUrl())
+        try (TestServer server = TestServer.start();
+             KvwClient c = KvwClient.connect(ClientOptions.builder().servers(server.url)
                 .completionExecutor(pool).build())) {
-            Bucket b = c.openBucket(TestServer.bucketName("exec"), BucketOptions.createIfMissing());
+            Bucket b = c.openBucket("exec", BucketOptions.createIfMissing());
             CompletableFuture<String> where = new CompletableFuture<>();
             CompletableFuture<Version> f = new CompletableFuture<>();
-            b.putAsync("a", "1".getBytes()).whenComplete((v, e) -> {
-                where.complete(Thread.currentThread().getName());
-                try {
-                    f.complete(b.put("b", "2".getBytes())); // blocking inside a stage: fine here
-                } catch (Throwable t) {
-                    f.completeExceptionally(t);
-                }
-            });
+            // Paused, so that the stage is attached before the future completes
+            // (attached to a completed future it would run on this thread).
+            server.pause();
+            try {
+                b.putAsync("a", "1".getBytes()).whenComplete((v, e) -> {
+                    where.complete(Thread.currentThread().getName());
+                    try {
+                        f.complete(b.put("b", "2".getBytes())); // blocking inside a stage: fine here
+                    } catch (Throwable t) {
+                        f.completeExceptionally(t);
+                    }
+                });
+            } finally {
+                server.resume();
+            }
             assertEquals("user-pool", where.get(30, TimeUnit.SECONDS));
             assertTrue(f.get(30, TimeUnit.SECONDS).isRevision());
             assertEquals("2", b.get("b").orElseThrow().valueAsString());
