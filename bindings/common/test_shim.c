@@ -1,27 +1,19 @@
 /*
  * test_shim.c — the binding shim against a real nats-server, without SWIG.
- *
- * Build (from the repo root, with libkvw built in ./build):
- *   cc -std=c99 -Wall -Wextra -Iinclude -Ibindings/common \
- *      bindings/common/test_shim.c bindings/common/kvw_binding.c \
- *      -Lbuild/lib -lkvw -pthread -Wl,-rpath,$PWD/build/lib -o /tmp/test_shim
- * Run:
- *   /tmp/test_shim                 starts a private `nats-server -js` on a free
- *                                  port in a temporary directory (PATH lookup)
- *   KVW_TEST_SERVERS=nats://h:p /tmp/test_shim   uses that server instead
- * Exit status 0 when every check passed. Not registered with ctest.
+ * Registered with ctest as "shim" (tests/CMakeLists.txt): it starts a private
+ * `nats-server -js` through tests/support/natsserver.c ($NATS_SERVER_BIN, else
+ * PATH), or uses KVW_TEST_SERVERS=nats://h:p when set.
+ * Exit status 0 when every check passed.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "kvw_binding.h"
+#include "support/natsserver.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,69 +37,12 @@ static int failures;
         }                                                                               \
     } while (0)
 
-/* ------------------------------------------------------ private server */
-
-static pid_t server_pid;
-static char server_dir[] = "/tmp/kvwb-test-XXXXXX";
-static char server_url[128];
-
 static void sleep_ms(int ms)
 {
     struct timespec ts;
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (long)(ms % 1000) * 1000000L;
     nanosleep(&ts, NULL);
-}
-
-static int start_server(void)
-{
-    char store[256], ports[256], buf[512];
-    int i;
-
-    if (!mkdtemp(server_dir))
-        return -1;
-    snprintf(store, sizeof store, "%s/store", server_dir);
-    server_pid = fork();
-    if (server_pid < 0)
-        return -1;
-    if (server_pid == 0) {
-        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
-            _exit(127);
-        execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", "-1",
-               "--ports_file_dir", server_dir, "-sd", store, (char *)NULL);
-        _exit(127);
-    }
-    snprintf(ports, sizeof ports, "%s/nats-server_%ld.ports", server_dir, (long)server_pid);
-    for (i = 0; i < 100; i++) { /* up to 10 s */
-        FILE *f = fopen(ports, "r");
-        if (f) {
-            size_t n = fread(buf, 1, sizeof buf - 1, f);
-            char *url, *end;
-            fclose(f);
-            buf[n] = '\0';
-            url = strstr(buf, "nats://");
-            end = url ? strchr(url, '"') : NULL;
-            if (url && end && (size_t)(end - url) < sizeof server_url) {
-                memcpy(server_url, url, (size_t)(end - url));
-                server_url[end - url] = '\0';
-                return 0;
-            }
-        }
-        sleep_ms(100);
-    }
-    return -1;
-}
-
-static void stop_server(void)
-{
-    char cmd[300];
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-    }
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", server_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", server_dir);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -341,19 +276,19 @@ out:
 int main(void)
 {
     const char *url = getenv("KVW_TEST_SERVERS");
+    ts_server *server = NULL;
     test_versions();
     test_options();
     if (!url || !*url) {
-        if (start_server() != 0) {
+        server = ts_server_spawn(NULL);
+        if (!server) {
             fprintf(stderr, "could not start nats-server\n");
-            stop_server();
             return 2;
         }
-        url = server_url;
+        url = ts_server_url(server);
     }
     test_ops(url);
-    if (server_pid > 0)
-        stop_server();
+    ts_server_free(server);
     printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
     return failures ? 1 : 0;
 }

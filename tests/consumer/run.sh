@@ -2,7 +2,8 @@
 # Consumer tests of the installed package: installs a kvw build into a
 # temporary prefix, builds consumer.c against that prefix three ways
 # (pkg-config, CMake find_package, dlopen without linking kvw) and runs each
-# against a private nats-server. Cleans up the prefix and the server on exit.
+# against a private nats-server, finding libkvw.so.0 the ways the README gives
+# (rpath, LD_LIBRARY_PATH, CMake's install rpath) and failing without them. Cleans up the prefix and the server on exit.
 #
 # Usage: run.sh --build-dir DIR --libdir RELDIR --version X.Y.Z
 #               [--cc CC] [--cmake CMAKE] [--nats-server PATH]
@@ -73,6 +74,16 @@ export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 [[ $(pkg-config --variable=prefix kvw) == "$prefix" ]] || die "kvw.pc names prefix $(pkg-config --variable=prefix kvw)"
 read -ra cflags <<<"$(pkg-config --cflags kvw)"
 read -ra libs <<<"$(pkg-config --libs kvw)"
+# Without an rpath a non-system prefix is not found (the README says so and
+# gives the two ways below).
+quiet "$cc" -std=c99 -Wall -Wextra -pedantic -Werror "${cflags[@]}" "$here/consumer.c" \
+  -o "$work/norpath-consumer" "${libs[@]}" -pthread
+if out=$(env -u LD_LIBRARY_PATH "$work/norpath-consumer" "$url" norpath 2>&1); then
+  die "a consumer without rpath found libkvw: $out"
+fi
+[[ $out == *"libkvw.so.0: cannot open shared object file"* ]] || die "unexpected failure without rpath: $out"
+run_consumer ld-library-path env LD_LIBRARY_PATH="$prefix/$libdir" "$work/norpath-consumer"
+# The README's command: -Wl,-rpath,$(pkg-config --variable=libdir kvw).
 quiet "$cc" -std=c99 -Wall -Wextra -pedantic -Werror "${cflags[@]}" "$here/consumer.c" \
   -o "$work/pkgconfig-consumer" "${libs[@]}" -pthread \
   -Wl,-rpath,"$(pkg-config --variable=libdir kvw)"
@@ -89,6 +100,11 @@ grep -qx "kvw_DIR:PATH=$prefix/$libdir/cmake/kvw" "$work/cmake-app/CMakeCache.tx
   || die "find_package(kvw) found $(grep '^kvw_DIR' "$work/cmake-app/CMakeCache.txt")"
 quiet "$cmake" --build "$work/cmake-app"
 run_consumer cmake "$work/cmake-app/consumer"
+# Installed elsewhere, with the rpath CMake keeps when asked to.
+quiet cmake_app -DCMAKE_INSTALL_RPATH_USE_LINK_PATH=ON -DCMAKE_INSTALL_PREFIX="$work/app"
+quiet "$cmake" --build "$work/cmake-app"
+quiet "$cmake" --install "$work/cmake-app"
+run_consumer cmake-installed env -u LD_LIBRARY_PATH "$work/app/bin/consumer"
 # SameMajorVersion: the next major version must not be taken for this one.
 if cmake_app -DKVW_CONSUMER_WANT_VERSION="$((${version%%.*} + 1)).0" >"$work/last.log" 2>&1; then
   die "find_package(kvw $((${version%%.*} + 1)).0) accepted kvw $version"
