@@ -46,10 +46,18 @@ foreach(dir LIBDIR INCLUDEDIR)
   endif()
 endforeach()
 set(KVW_PC_PREFIX "@KVW_PC_PREFIX@")  # kept for the install-time pass
+set(KVW_PC_RPATH "@KVW_PC_RPATH@")
 configure_file(${PROJECT_SOURCE_DIR}/pkgconfig/kvw.pc.in
   ${PROJECT_BINARY_DIR}/pkgconfig/kvw.pc.in @ONLY)
+# Outside /usr and /usr/local (where ldconfig finds the library) the Libs
+# carry an rpath, so that a program linked through pkg-config (cgo too) runs
+# without LD_LIBRARY_PATH.
 install(CODE "
   set(KVW_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+  set(KVW_PC_RPATH [=[ -Wl,-rpath,\${libdir}]=])
+  if(\"\${CMAKE_INSTALL_PREFIX}\" MATCHES \"^/usr(/local)?/*$\")
+    set(KVW_PC_RPATH \"\")
+  endif()
   configure_file(\"${PROJECT_BINARY_DIR}/pkgconfig/kvw.pc.in\"
                  \"${PROJECT_BINARY_DIR}/pkgconfig/kvw.pc\" @ONLY)"
   COMPONENT development)

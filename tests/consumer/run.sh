@@ -3,7 +3,8 @@
 # temporary prefix, builds consumer.c against that prefix three ways
 # (pkg-config, CMake find_package, dlopen without linking kvw) and runs each
 # against a private nats-server, finding libkvw.so.0 the ways the README gives
-# (rpath, LD_LIBRARY_PATH, CMake's install rpath) and failing without them. Cleans up the prefix and the server on exit.
+# (kvw.pc's rpath, LD_LIBRARY_PATH, CMake's install rpath) and failing without.
+# Cleans up the prefix and the server on exit.
 #
 # Usage: run.sh --build-dir DIR --libdir RELDIR --version X.Y.Z
 #               [--cc CC] [--cmake CMAKE] [--nats-server PATH]
@@ -74,21 +75,23 @@ export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 [[ $(pkg-config --variable=prefix kvw) == "$prefix" ]] || die "kvw.pc names prefix $(pkg-config --variable=prefix kvw)"
 read -ra cflags <<<"$(pkg-config --cflags kvw)"
 read -ra libs <<<"$(pkg-config --libs kvw)"
-# Without an rpath a non-system prefix is not found (the README says so and
-# gives the two ways below).
+# Outside /usr and /usr/local kvw.pc's Libs carry the rpath: pkg-config alone
+# gives a program that runs (the README's command).
+[[ " ${libs[*]} " == *" -Wl,-rpath,$prefix/$libdir "* ]] || die "kvw.pc gives no rpath: ${libs[*]}"
 quiet "$cc" -std=c99 -Wall -Wextra -pedantic -Werror "${cflags[@]}" "$here/consumer.c" \
-  -o "$work/norpath-consumer" "${libs[@]}" -pthread
+  -o "$work/pkgconfig-consumer" "${libs[@]}" -pthread
+run_consumer pkgconfig "$work/pkgconfig-consumer"
+unset PKG_CONFIG_PATH
+
+step "linked without rpath"
+# Fails to start with the loader's message, then runs with LD_LIBRARY_PATH.
+quiet "$cc" -std=c99 -Wall -Wextra -pedantic -Werror "${cflags[@]}" "$here/consumer.c" \
+  -o "$work/norpath-consumer" -L"$prefix/$libdir" -lkvw -pthread
 if out=$(env -u LD_LIBRARY_PATH "$work/norpath-consumer" "$url" norpath 2>&1); then
   die "a consumer without rpath found libkvw: $out"
 fi
 [[ $out == *"libkvw.so.0: cannot open shared object file"* ]] || die "unexpected failure without rpath: $out"
 run_consumer ld-library-path env LD_LIBRARY_PATH="$prefix/$libdir" "$work/norpath-consumer"
-# The README's command: -Wl,-rpath,$(pkg-config --variable=libdir kvw).
-quiet "$cc" -std=c99 -Wall -Wextra -pedantic -Werror "${cflags[@]}" "$here/consumer.c" \
-  -o "$work/pkgconfig-consumer" "${libs[@]}" -pthread \
-  -Wl,-rpath,"$(pkg-config --variable=libdir kvw)"
-run_consumer pkgconfig "$work/pkgconfig-consumer"
-unset PKG_CONFIG_PATH
 
 step "CMake find_package consumer"
 cmake_app() {
