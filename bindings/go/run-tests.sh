@@ -7,7 +7,8 @@
 #   2. the same binding from the CMake tree (-DKVW_BUILD_GO=ON), in
 #      $KVW_BUILD_DIR/go-cmake (skip with KVW_GO_CMAKE=0);
 #   3. a private nats-server on a free loopback port, stopped by a trap;
-#   4. go vet, go test (plain, -race, cgocheck2), the README example, the xlang
+#   4. go vet, go test (plain, -race, cgocheck2), a consumer module outside
+#      the tree (consumer/consumer.sh), the README example, the xlang
 #      program's exit codes and a short benchmark smoke run.
 # Go: $KVW_GO, else `go` on PATH or in /usr/local/go/bin; go >= 1.21 fetches the toolchain
 # go.mod asks for from the Go module proxy by itself (GOTOOLCHAIN=auto). If
@@ -36,13 +37,14 @@ else
     cmake -S . -B "$BUILD" -G Ninja && cmake --build "$BUILD"
 fi
 cmake --install "$BUILD" --prefix "$PREFIX" >/dev/null
+# PKG_CONFIG_PATH only: kvw.pc carries the private prefix's rpath.
 export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
-export CGO_LDFLAGS="-Wl,-rpath,$PREFIX/lib"
 pkg-config --modversion kvw
 
 # ---------------------------------------------------------------- binding
-say "generating the SWIG wrapper, building"
-(cd "$MOD" && go generate ./... && go build ./... && go vet -unsafeptr=false ./... &&
+say "checking the committed SWIG wrapper (gen.sh --check), building"
+sh "$MOD/gen.sh" --check
+(cd "$MOD" && go build ./... && go vet -unsafeptr=false ./... &&
     go build -o "$MOD/bin/" ./cmd/kvw-xlang ./cmd/kvw-bench ./example)
 
 if [[ ${KVW_GO_CMAKE:-1} != 0 ]]; then
@@ -79,6 +81,9 @@ say "go test -race"
 (cd "$MOD" && go test -race -count=1 -timeout 15m ./kvw)
 say "go test with GOEXPERIMENT=cgocheck2 (no Go pointer stored in C memory)"
 (cd "$MOD" && GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 10m ./kvw)
+
+say "a consumer module outside the tree (committed files only, no swig)"
+bash "$MOD/consumer/consumer.sh" "$PREFIX" "$URL"
 
 say "README example"
 "$MOD/bin/example" "$URL"
