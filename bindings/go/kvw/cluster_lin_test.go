@@ -469,4 +469,3 @@ func explain(t *testing.T, history []porcupine.Operation, info porcupine.Lineari
 		}
 	}
 }
-

@@ -171,7 +171,7 @@ func (c *core) tryAcquire() bool {
 
 // dispatch is the dispatcher goroutine (see the comment at the top). It
 // exits once kvwb_wait reports the client closed and drained; close then
-// delivers any straggler and ends the callback goroutine.
+// ends the callback goroutine.
 func (c *core) dispatch() {
 	defer close(c.dispatcherDone)
 	var batch []job
@@ -264,7 +264,9 @@ var runnerFunc = runtime.FuncForPC(reflect.ValueOf((*core).runCallbacks).Pointer
 
 // inCallback reports whether the calling goroutine is running an async
 // callback (of any client): Close must not wait for the callback goroutine
-// then, as it would wait for itself.
+// then, as it would wait for itself. Go has no goroutine identity to compare,
+// so it looks for runCallbacks on the stack (a few µs, on Close and Drain only);
+// a callback that hands Close to another goroutine is not in one and waits.
 func inCallback() bool {
 	pcs := make([]uintptr, 64)
 	n := runtime.Callers(2, pcs)
@@ -284,10 +286,9 @@ func inCallback() bool {
 // delivered (sync callers have their result, callbacks are queued).
 // kvwb_client_close queues a record for every pending op (KVW_ECLOSED, or its
 // real outcome if the reply was already in) before it returns and wakes the
-// dispatcher, which delivers them and exits. The closing goroutine then
-// drains once more (shims before the close_done fix let kvwb_wait report
-// "closed and drained" while kvwb_client_close was still queuing) and ends
-// the callback goroutine. Concurrent callers wait in closeOnce until done.
+// dispatcher, which delivers them and exits: kvwb_wait says KVW_ECLOSED only
+// once the close has returned and its queue is empty. The closing goroutine
+// then ends the callback goroutine. Concurrent callers wait in closeOnce.
 func (c *core) close() {
 	c.closeWith(func() int { return native.Kvwb_client_close(c.h) })
 }
@@ -299,7 +300,6 @@ func (c *core) closeWith(shimClose func() int) (rc int) {
 		c.closing.Store(true)
 		rc = shimClose()
 		<-c.dispatcherDone
-		c.deliver(nil)
 		c.cbMu.Lock()
 		c.cbClosed = true
 		c.cbMu.Unlock()

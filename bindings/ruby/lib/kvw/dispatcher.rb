@@ -189,10 +189,9 @@ module Kvw
         drain
       else
         @thread.join
-        # Every record was queued before kvwb_client_close returned; should
-        # the dispatcher have stopped before seeing some of them (it died, or
-        # its kvwb_wait said KVW_ECLOSED while the close was still queueing),
-        # this thread delivers them.
+        # Every record was queued before kvwb_client_close returned, and the
+        # dispatcher takes them all before kvwb_wait says KVW_ECLOSED; should
+        # it have died first (Thread#kill), this thread delivers the rest.
         drain
       end
       rc

@@ -321,11 +321,12 @@ public final class KvwClient implements AutoCloseable {
         try {
             for (;;) {
                 int n = kvw_native.kvwb_wait(handle, -1);
+                // KVW_ECLOSED comes only once the close has returned and every
+                // record it queued has been taken: nothing is left after it.
                 if (n == ECLOSED) break;
                 if (n < 0) break; // never opened: cannot happen
                 drain();
             }
-            drain();
         } catch (Throwable t) {
             Thread me = Thread.currentThread();
             me.getUncaughtExceptionHandler().uncaughtException(me, t);
