@@ -137,25 +137,40 @@ func openBucketOn(t *testing.T, c *kvw.Client, prefix string, opts *kvw.BucketOp
 	return b
 }
 
-// pause stops the server (SIGSTOP) and returns once it is stopped; resume
-// lets it go on.
+// pause stops the server (SIGSTOP) and returns once every thread of it has
+// stopped (the signal returns before that, and a thread still running may ack
+// what the test sends next); resume lets it go on.
 func (s *natsServer) pause(t *testing.T) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	tasks := fmt.Sprintf("/proc/%d/task", s.cmd.Process.Pid)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		b, err := os.ReadFile(stat)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// pid (comm) STATE ...: comm may hold spaces, so look after the last ')'.
-		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 0 && f[0] == "T" {
+		if allStopped(t, tasks) {
 			return
 		}
 	}
 	t.Fatal("nats-server did not stop")
+}
+
+// allStopped reports whether every task in dir is in state T.
+func allStopped(t *testing.T, dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/stat")
+		if err != nil {
+			continue // the thread exited
+		}
+		// pid (comm) STATE ...: comm may hold spaces, so look after the last ')'.
+		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) == 0 || f[0] != "T" {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *natsServer) resume() { s.cmd.Process.Signal(syscall.SIGCONT) }

@@ -34,18 +34,27 @@ module KvwTest
       self
     end
 
-    # SIGSTOP, and wait until the process is really stopped (Linux: state T
-    # in /proc), so that nothing sent after this returns gets an answer.
+    # SIGSTOP, and wait until every thread of the process is really stopped
+    # (Linux: state T in /proc/PID/task/*/stat), so that nothing sent after
+    # this returns gets an answer.
     def pause
       Process.kill(:STOP, @pid)
-      stat = "/proc/#{@pid}/stat"
-      return unless File.exist?(stat)
+      tasks = "/proc/#{@pid}/task"
+      return unless File.directory?(tasks)
 
       deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 5
-      until File.read(stat)[/\) (\w)/, 1] == "T"
+      until all_stopped?(tasks)
         raise "nats-server #{@pid} did not stop" if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
 
         sleep 0.001
+      end
+    end
+
+    def all_stopped?(tasks)
+      Dir.children(tasks).all? do |t|
+        File.read("#{tasks}/#{t}/stat")[/\) (\w)/, 1] == "T"
+      rescue SystemCallError
+        true # the thread exited
       end
     end
 

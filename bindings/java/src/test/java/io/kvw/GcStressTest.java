@@ -37,7 +37,6 @@ class GcStressTest {
 
             Bucket[] holder = {client.openBucket("gc")}; // opening needs the server
             server.pause();
-            Thread.sleep(200); // SIGSTOP has reached every server thread
             WeakReference<Bucket> weakBucket;
             int minPending = OPS;
             try {

@@ -87,9 +87,39 @@ final class TestServer implements AutoCloseable {
         }
     }
 
-    /** SIGSTOP: the server stops answering (its socket stays open). */
+    /**
+     * SIGSTOP: the server stops answering (its socket stays open). Returns
+     * once every thread of it has stopped: kill returns before that, and a
+     * thread still running may ack what the test sends next.
+     */
     void pause() {
         signal("-STOP");
+        Path tasks = Path.of("/proc/" + process.pid() + "/task");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!allStopped(tasks)) {
+            if (System.nanoTime() > deadline) throw new IllegalStateException("nats-server did not stop");
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** Whether every task's state (after the last ')' of its stat line) is T. */
+    private static boolean allStopped(Path tasks) {
+        try (Stream<Path> s = Files.list(tasks)) {
+            return s.allMatch(t -> {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    return stat.substring(stat.lastIndexOf(')') + 1).trim().startsWith("T");
+                } catch (IOException e) {
+                    return true; // the thread exited
+                }
+            });
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** SIGCONT. */
