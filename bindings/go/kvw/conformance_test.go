@@ -304,6 +304,25 @@ func TestUpdateMissingKeyConflicts(t *testing.T) {
 	wantErr(t, err, kvw.ErrNotFound, "get_entry")
 }
 
+// The rule of every binding's README: a nil value is an empty one, and what
+// is refused at submit time is returned by the call (the callback never runs).
+func TestNilValueIsEmptyAndRefusalsAreReturned(t *testing.T) {
+	b := openBucket(t, "nilrule")
+	ctx := testCtx(t)
+	v := mustWrite(t, "put")(b.Put(ctx, "nv", nil))
+	e := mustGet(t)(b.GetEntry(ctx, "nv"))
+	if e.Op != kvw.EntryPut || len(e.Value) != 0 {
+		t.Fatalf("%+v", e)
+	}
+	wantVersion(t, e.Version, v)
+	_, err := b.Get(ctx, "nv")
+	wantErr(t, err, kvw.ErrNotFound, "get")
+	never := func(kvw.Version, error) { t.Error("callback of a refused op ran") }
+	wantErr(t, b.PutAsync("", nil, never), kvw.ErrInvalidKey, "put")
+	wantErr(t, b.UpdateAsync("nv", nil, kvw.Version{}, never), kvw.ErrInvalidVersion, "update")
+	wantVersion(t, mustGet(t)(b.GetEntry(ctx, "nv")).Version, v) // nothing was written
+}
+
 func TestDeleteWithVersion(t *testing.T) {
 	b := openBucket(t, "dwv")
 	ctx := testCtx(t)

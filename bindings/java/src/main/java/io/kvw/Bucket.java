@@ -22,8 +22,16 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Keys are 1..1024 characters of {@code [-/_=.a-zA-Z0-9]}, without a
  * leading or trailing '.', without "..". Values are any bytes (NUL included),
- * copied before the call returns, so the array may be reused at once. Ops on
- * one key submitted from one thread reach the server in submission order.
+ * copied before the call returns, so the array may be reused at once; a null
+ * value is an empty one (as Go's nil slice and Ruby's nil). Ops on one key
+ * submitted from one thread reach the server in submission order.
+ *
+ * <p>Null and refusals: a null key, expected version, minimum version or TTL
+ * is a programming error and throws {@link NullPointerException} at the call,
+ * async forms included. Everything kvw refuses at submit time (a malformed
+ * key, a value too large, a full window, a closed client) is a
+ * {@link KvwException}: thrown by the blocking form, an already-failed future
+ * from the async form, nothing sent.
  *
  * <p>Per-key TTL (nats-server 2.11+): {@code create}, {@code purge} and, on
  * buckets with history 1, {@code put}, {@code update} and {@code delete} take a
@@ -40,6 +48,7 @@ public final class Bucket implements AutoCloseable {
     /** As a TTL: the record never expires, even in a bucket with maxAge. */
     public static final Duration TTL_NEVER = ChronoUnit.FOREVER.getDuration();
     private static final long NO_TTL = 0;
+    private static final byte[] EMPTY = new byte[0];
 
     Bucket(KvwClient client, kvwb_bucket handle, String name) {
         this.client = client;
@@ -324,7 +333,7 @@ public final class Bucket implements AutoCloseable {
     private <T> CompletableFuture<T> submit(CompletableFuture<T> f, OpType op, String key, byte[] value,
                                             Version expected, long ttl) {
         Objects.requireNonNull(key, "key");
-        if (op == OpType.PUT || op == OpType.CREATE || op == OpType.UPDATE) Objects.requireNonNull(value, "value");
+        if (value == null && (op == OpType.PUT || op == OpType.CREATE || op == OpType.UPDATE)) value = EMPTY;
         long id = client.register(f);
         int rc;
         try {

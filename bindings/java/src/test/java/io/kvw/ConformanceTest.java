@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.nats.client.KeyValue;
@@ -351,6 +352,26 @@ class ConformanceTest extends ServerTestBase {
         assertEquals(EntryOperation.PURGE, e.operation());
         assertEquals(pu, e.version());
         b10.close();
+    }
+
+    @Test
+    void nullValueIsEmptyAndNullArgumentsThrowAtTheCall() {
+        // The rule of every binding's README: a null value is an empty one.
+        Version p = bucket.put("nv", null);
+        Entry e = bucket.getEntry("nv").orElseThrow();
+        assertEquals(0, e.valueLength());
+        assertEquals(p, e.version());
+        Version c = value(bucket.createAsync("nv2", null));
+        Version u = bucket.update("nv2", null, c);
+        assertTrue(u.revision() > c.revision());
+        assertEquals(0, bucket.getEntry("nv2").orElseThrow().valueLength());
+        // A null key, expected version or TTL: NullPointerException at once,
+        // async forms too (no future).
+        assertThrows(NullPointerException.class, () -> bucket.putAsync(null, b("x")));
+        assertThrows(NullPointerException.class, () -> bucket.getAsync(null));
+        assertThrows(NullPointerException.class, () -> bucket.updateAsync("nv", b("x"), null));
+        assertThrows(NullPointerException.class, () -> bucket.putAsync("nv", b("x"), null));
+        assertEquals(p, bucket.getEntry("nv").orElseThrow().version(), "nothing was written");
     }
 
     @Test
