@@ -71,6 +71,19 @@ step "conformance + version suites against the CMake module"
 cmake_ruby -e 'require "kvw"; puts "kvw from " + $LOADED_FEATURES.grep(/kvw_native/).first'
 cmake_ruby -e 'ARGV.each { |f| require f }' "$HERE/test/test_conformance.rb" "$HERE/test/test_version.rb"
 
+step "a consumer outside the tree: gem install ./kvw.gem into a clean GEM_HOME, then a script"
+# As the README says: the gem file alone, kvw.pc found through PKG_CONFIG_PATH
+# (its rpath then lets the extension find libkvw.so.0 with no LD_LIBRARY_PATH).
+CONSUMER=$TMP/consumer
+mkdir -p "$CONSUMER"
+cp "$GEMDIR/kvw.gem" "$HERE/consumer/consumer.rb" "$CONSUMER/"
+(cd "$CONSUMER" && start=$SECONDS &&
+    env -u LD_LIBRARY_PATH GEM_HOME="$CONSUMER/gems" GEM_PATH="$CONSUMER/gems" \
+        gem install --local --no-document ./kvw.gem &&
+    echo "gem install took $((SECONDS - start)) s" &&
+    env -u LD_LIBRARY_PATH -u PKG_CONFIG_PATH GEM_HOME="$CONSUMER/gems" GEM_PATH="$CONSUMER/gems" \
+        ruby consumer.rb "$URL")
+
 step "README example (gem, then CMake module)"
 gem_ruby "$HERE/examples/example.rb" "$URL"
 cmake_ruby "$HERE/examples/example.rb" "$URL"

@@ -64,6 +64,10 @@ class TestConformance < KvwTest::Case
     end
     assert_raises(TypeError) { @bucket.put(42, "v") }
     assert_raises(TypeError) { @bucket.put("k", 42) }
+    # nil key or expected version: TypeError at the call, async forms too.
+    assert_raises(TypeError) { @bucket.put(nil, "v") }
+    assert_raises(TypeError) { @bucket.put_async(nil, "v") { flunk "block must not run" } }
+    assert_raises(TypeError) { @bucket.update_async("k", "v", nil) { flunk "block must not run" } }
     # Nothing reached the stream.
     assert_equal before.revision + 1, @bucket.put("probe", "y").revision
   end
