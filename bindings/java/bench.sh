@@ -8,7 +8,8 @@
 # Needs a build (run-tests.sh or mvn package).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-jar=$(ls "$here"/target/kvw-*.jar | head -n 1)
+source "$here/libpath.sh"
+jar=$(ls "$here"/target/kvw-*.jar | grep -v -- -linux- | head -n 1)
 cp="$jar:$here/target/test-classes:$(cat "$here/target/test-classpath.txt")"
 args=("$@")
 if [[ ${1:-} != nats://* ]]; then

@@ -16,8 +16,9 @@ import java.util.Locale;
  *   <li>the copy inside the jar, {@code /native/<os>-<arch>/libkvw_native.so},
  *       extracted to a temporary directory, which is removed once loaded.</li>
  * </ol>
- * The module needs libkvw.so.0 (and nats.c) from the system's library search
- * path or its RUNPATH. Called from the static initialiser of the generated
+ * The jar's module has no RUNPATH: it needs libkvw.so.0 (and nats.c) from the
+ * system's library search path (ldconfig) or LD_LIBRARY_PATH, and says so when
+ * it is missing. Called from the static initialiser of the generated
  * {@code kvw_nativeJNI}; not part of the public API.
  */
 public final class NativeLoader {
@@ -66,6 +67,8 @@ public final class NativeLoader {
             try {
                 System.load(file.toString());
                 loaded = true;
+            } catch (UnsatisfiedLinkError e) {
+                throw missingLibkvw(e);
             } finally {
                 removeExtracted(dir, file);
             }
@@ -74,6 +77,17 @@ public final class NativeLoader {
             err.addSuppressed(fromPath);
             throw err;
         }
+    }
+
+    /** The loader's "libkvw.so.0: cannot open shared object file", with what to do about it. */
+    private static UnsatisfiedLinkError missingLibkvw(UnsatisfiedLinkError e) {
+        String m = String.valueOf(e.getMessage());
+        if (!m.contains("libkvw.so")) return e;
+        UnsatisfiedLinkError err = new UnsatisfiedLinkError("kvw: libkvw.so.0 not found: install libkvw "
+                + "(cmake --install build --prefix PREFIX; ldconfig for /usr/local) or run with "
+                + "LD_LIBRARY_PATH=PREFIX/lib (" + m + ")");
+        err.initCause(e);
+        return err;
     }
 
     // A loaded module keeps its mapping after its file is gone (Linux), so the
