@@ -7,8 +7,9 @@
  * POLL delivery keeps the whole tool on one thread.
  *
  * Commands are table-driven (see `commands` below). A command with its own
- * argv runner (`bench`, in bench.c) parses its whole command line itself and
- * does its own connecting.
+ * argv runner parses its whole command line itself: `bench` hands it to the
+ * kvw-bench program (tools/bench/), which links nats.c and libuv for its
+ * baselines so that this tool does not.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -19,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <kvw/kvw.h>
 
-#include "bench.h"
 
 /* Exit codes (documented in --help). */
 enum {
@@ -601,6 +602,37 @@ static int run_enable_ttl(context *ctx)
     return run_info(ctx);
 }
 
+/* `kvw bench`: runs kvw-bench with this argv; it sits next to this program in
+ * the build tree, and in LIBEXECDIR/kvw/ once installed. */
+static int run_bench(int argc, char **argv)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "kvw: bench: cannot find this program's directory: %s\n", strerror(errno));
+        return EXIT_OTHER;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        slash[1] = '\0';
+    const char *places[] = {"kvw-bench", "../" KVW_LIBEXEC_SUBDIR "/kvw/kvw-bench"};
+    char path[sizeof self + 64];
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        snprintf(path, sizeof path, "%s%s", self, places[i]);
+        if (access(path, X_OK) == 0) {
+            argv[0] = path;
+            execv(path, argv);
+            fprintf(stderr, "kvw: bench: %s: %s\n", path, strerror(errno));
+            return EXIT_OTHER;
+        }
+    }
+    (void)argc;
+    fprintf(stderr, "kvw: bench: kvw-bench not found next to %s or in ../" KVW_LIBEXEC_SUBDIR
+                    "/kvw/ (build the kvw-bench target)\n", self);
+    return EXIT_OTHER;
+}
+
 static const command commands[] = {
     {"put", 2, "KEY VALUE", 0, KVW_OP_PUT, run_single_op, NULL},
     {"create", 2, "KEY VALUE", 0, KVW_OP_CREATE, run_single_op, NULL},
@@ -611,7 +643,7 @@ static const command commands[] = {
     {"entry", 1, "KEY", 0, KVW_OP_GET_ENTRY, run_single_op, NULL},
     {"info", 0, "", 0, KVW_OP_GET, run_info, NULL},
     {"enable-ttl", 0, "[--marker-ttl DUR]", 0, KVW_OP_GET, run_enable_ttl, NULL},
-    {"bench", 0, "[OP] [options]", 0, KVW_OP_PUT, NULL, bench_main},
+    {"bench", 0, "[OP] [options]", 0, KVW_OP_PUT, NULL, run_bench},
 };
 
 static const command *find_command(const char *name)

@@ -54,6 +54,13 @@ for f in "$libdir/libkvw.so" "$libdir/libkvw.so.${version%%.*}" "$libdir/libkvw.
          "$libdir/cmake/kvw/kvwConfigVersion.cmake" "$libdir/cmake/kvw/kvwTargets.cmake"; do
   [[ -e $prefix/$f ]] || die "not installed: $f"
 done
+if [[ -x $prefix/bin/kvw ]]; then
+  step "installed kvw links libkvw only; kvw bench runs libexec/kvw/kvw-bench"
+  dyn=$(readelf -d "$prefix/bin/kvw")
+  [[ $dyn != *libnats* && $dyn != *libuv* ]] || die "bin/kvw links nats.c or libuv directly"
+  help=$("$prefix/bin/kvw" bench --help) || die "kvw bench --help failed"
+  [[ $help == "usage: kvw bench"* ]] || die "kvw bench --help printed: ${help:0:200}"
+fi
 
 step "start nats-server"
 NATS_SERVER_BIN=$(command -v "$nats_server") nats_server_start "$work/server" || die "nats-server did not start"

@@ -108,6 +108,14 @@ static int resolve_bin(char *out, size_t size)
         }
     }
     free(copy);
+    /* Debian installs it in sbin, which a user's PATH often lacks. */
+    const char *sbin[] = {"/usr/sbin/nats-server", "/usr/local/sbin/nats-server"};
+    for (size_t i = 0; found != 0 && strcmp(bin, "nats-server") == 0 && i < 2; i++) {
+        if (access(sbin[i], X_OK) == 0) {
+            snprintf(out, size, "%s", sbin[i]);
+            found = 0;
+        }
+    }
     if (found != 0)
         fprintf(stderr, "natsserver: %s not found on PATH (set NATS_SERVER_BIN)\n", bin);
     return found;
@@ -429,6 +437,8 @@ void ts_server_free(ts_server *s)
 const char *ts_server_url(const ts_server *s) { return s ? s->url : NULL; }
 
 int ts_server_port(const ts_server *s) { return s ? s->port : 0; }
+
+long ts_server_pid(const ts_server *s) { return s ? (long)s->pid : 0; }
 
 const char *ts_server_dir(const ts_server *s) { return s ? s->dir : NULL; }
 

@@ -1,9 +1,11 @@
 /*
- * A private nats-server for one test suite.
+ * A private nats-server for one test suite, the shim test
+ * (bindings/common/test_shim.c) or `kvw bench` (tools/bench/).
  *
  *   nats-server -js -a 127.0.0.1 -p -1 --ports_file_dir <tmp> -sd <tmp>/store [extra args]
  *
- * The binary is $NATS_SERVER_BIN, else `nats-server` on PATH. The port the
+ * The binary is $NATS_SERVER_BIN, else `nats-server` on PATH or in
+ * /usr/sbin, /usr/local/sbin. The port the
  * server picked is read from its ports file; later restarts reuse that port
  * and the same store directory. The temporary directory (which also holds
  * the server's log, <tmp>/server.log) is removed by ts_server_free().
@@ -51,6 +53,8 @@ void ts_server_free(ts_server *s);
 /** "nats://127.0.0.1:PORT" (valid once started; stays valid across restarts). */
 const char *ts_server_url(const ts_server *s);
 int ts_server_port(const ts_server *s);
+/** The server's process id while it runs, else 0. */
+long ts_server_pid(const ts_server *s);
 /** The temporary directory (exists from ts_server_new() to ts_server_free()). */
 const char *ts_server_dir(const ts_server *s);
 /** 1 while the server process is running (paused counts as running). */
