@@ -1,5 +1,6 @@
 // The client: one NATS connection and JetStream context, the table of ops on
-// the wire, their deadlines, and the completion queue.
+// the wire, their deadlines, and the completion queue. Defined in client.cpp
+// (life), wire.cpp (ops on the wire) and timers.cpp (the two threads).
 #pragma once
 
 #include "delivery.h"
