@@ -31,7 +31,7 @@ namespace kvw {
 // does not know.
 size_t client_options_size(unsigned int version);
 
-class Client : public std::enable_shared_from_this<Client> {
+class Client final : public Wire, public std::enable_shared_from_this<Client> {
 public:
     static int open(std::shared_ptr<Client> *out, const kvw_client_options *opts);
     ~Client();
@@ -42,11 +42,9 @@ public:
     // belongs to the client and will be delivered exactly once.
     int submit(std::unique_ptr<Op> op);
 
-    // Steps of ops (used by ops.cpp). On 0 the op belongs to the tables; on
-    // failure it is still the caller's and nothing was sent.
-    int publish(Op *op, natsMsg *msg, jsPubOptions *po);
-    // A direct get on the op's bucket with this JSON body.
-    int request(Op *op, const std::string &body);
+    // Wire (ops.h): the steps of ops. On 0 the op belongs to the tables.
+    int publish(Op *op, natsMsg *msg, jsPubOptions *po) override;
+    int request(Op *op, const std::string &body) override;
     // Hands a finished op to the delivery queue.
     void complete(Op *op);
     // The key floors (kvw.h, READS) shared by this client's handles of a
@@ -68,22 +66,17 @@ public:
     // The connected server's version as major*10000+minor*100+patch, or
     // KVW_ENOTCONN / KVW_ENOTSUP (kvw.h, kvw_client_server_version).
     int server_version() const;
-    int64_t op_timeout_ms() const { return op_timeout_ms_; }
+    int64_t op_timeout_ms() const override { return op_timeout_ms_; }
     // Writes carry ids and are sent again when their ack is late.
     bool resends() const { return resend_after_ms_ > 0; }
-    // Write ids are unique in the process (one counter for all clients).
-    static uint64_t next_write_id();
-    // "<process prefix><id in base 62>": unique across processes and restarts.
-    std::string write_id_text(uint64_t id) const;
-    // How long nats.c may wait for this send's ack: op_timeout_ms (at most
-    // resend_after_ms for a write with an id), or less when sent again.
-    int64_t max_wait_ms(const Op &op) const;
-    // Schedules the op (just taken from the tables) to be sent again: after
-    // a backoff ("no responders": nothing was received), or at once with the
-    // same write id (`resend`: its ack did not come), while the stream still
-    // remembers that id. false: its deadline would pass first (or the client
-    // is closing), and the caller finishes it.
-    bool retry_later(Op *op, bool resend);
+    // Write ids: one counter for all clients of the process.
+    uint64_t next_write_id() override;
+    std::string write_id_text(uint64_t id) const override;
+    // op_timeout_ms, at most resend_after_ms for a write with an id, or less
+    // when sent again.
+    int64_t max_wait_ms(const Op &op) const override;
+    // Puts the op (just taken from the tables) on the retry timer.
+    bool retry_later(Op *op, bool resend) override;
 
 private:
     Client(const kvw_client_options &opts);

@@ -1,7 +1,6 @@
 #include "ops.h"
 
 #include "bucket.h"
-#include "client.h"
 #include "errors.h"
 #include "floors.h"
 #include "headers.h"
@@ -142,15 +141,15 @@ void Op::go_to(Step s)
     sends = 0;
 }
 
-int send_step(Client &client, Op &op)
+int send_step(Wire &wire, Op &op)
 {
     const Bucket &b = *op.bucket;
     const std::string subject = b.subject(op.key);
     if (op.kind == KVW_OP_GET || op.kind == KVW_OP_GET_ENTRY || op.step == Op::Step::Resolve ||
         (op.kind == KVW_OP_CREATE && op.step == Op::Step::Probe))
-        return client.request(&op, last_by_subject_request(subject));
+        return wire.request(&op, last_by_subject_request(subject));
     if (op.step == Op::Step::CheckOwn)  // the first record after the expected one
-        return client.request(&op, "{\"seq\":" + std::to_string(op.expected_at(op.checked) + 1) +
+        return wire.request(&op, "{\"seq\":" + std::to_string(op.expected_at(op.checked) + 1) +
                                        ",\"next_by_subj\":\"" + subject + "\"}");
 
     const bool carries_value = op.kind == KVW_OP_PUT || op.kind == KVW_OP_CREATE || op.kind == KVW_OP_UPDATE;
@@ -173,15 +172,15 @@ int send_step(Client &client, Op &op)
 
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MaxWait = client.max_wait_ms(op);
+    po.MaxWait = wire.max_wait_ms(op);
     std::string id;
     if (op.with_id) {
         if (op.write_id == 0) {
-            op.write_id = client.next_write_id();
+            op.write_id = wire.next_write_id();
             op.id_sent_at = std::chrono::steady_clock::now();
         }
         ++op.sends;
-        id = client.write_id_text(op.write_id);
+        id = wire.write_id_text(op.write_id);
         po.MsgId = id.c_str();
     }
     switch (op.kind) {
@@ -205,19 +204,19 @@ int send_step(Client &client, Op &op)
         natsMsg_Destroy(msg);
         return from_nats(s);
     }
-    return client.publish(&op, msg, &po);
+    return wire.publish(&op, msg, &po);
 }
 
 namespace {
 
 // The conflict stands (it was not this op's own earlier send): create reads
 // the key next, the other CAS ops end with it. `text` says why.
-bool conflicted(Client &client, Op &op, const std::string &text)
+bool conflicted(Wire &wire, Op &op, const std::string &text)
 {
     if (op.kind == KVW_OP_CREATE) {
         if (op.step == Op::Step::Send) {
             op.go_to(Op::Step::Probe);
-            int rc = send_step(client, op);
+            int rc = send_step(wire, op);
             if (rc == KVW_OK) return false;
             op.fail(rc, std::string("create: reading the key's latest record failed: ") + kvw_strerror(rc));
             return true;
@@ -235,7 +234,7 @@ bool conflicted(Client &client, Op &op, const std::string &text)
         op.checked = op.step;
         op.step = Op::Step::Resolve;
         op.via_leader = true;
-        if (send_step(client, op) == KVW_OK) return false;
+        if (send_step(wire, op) == KVW_OK) return false;
         op.step = op.checked;
     }
     if (op.version == 0)
@@ -249,7 +248,7 @@ constexpr int kDuplicateInProcess = 10158;  // a resend while its first send is 
 
 }  // namespace
 
-bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
+bool on_ack(Wire &wire, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
 {
     if (pa != nullptr) {  // a resend of a stored write is acked as a duplicate, with its version
         op.status = KVW_OK;
@@ -264,10 +263,10 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
     // No stream received it (no leader yet, JetStream restarting): sending it
     // again is safe, until the op's deadline. With a write id, so is sending
     // it again when no ack came, or while its first send is in process.
-    if (err == NATS_NO_RESPONDERS && client.retry_later(&op, false)) return false;
+    if (err == NATS_NO_RESPONDERS && wire.retry_later(&op, false)) return false;
     if (err == NATS_TIMEOUT) op.maybe_stored = true;
-    if (err == NATS_TIMEOUT && op.with_id && client.retry_later(&op, true)) return false;
-    if (static_cast<int>(js_err) == kDuplicateInProcess && client.retry_later(&op, false)) return false;
+    if (err == NATS_TIMEOUT && op.with_id && wire.retry_later(&op, true)) return false;
+    if (static_cast<int>(js_err) == kDuplicateInProcess && wire.retry_later(&op, false)) return false;
 
     if (code == KVW_ECONFLICT) {
         op.version = last_sequence_in(text);  // 0 (unknown) for 10164
@@ -278,11 +277,11 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
             op.message = text;
             op.checked = op.step;
             op.step = Op::Step::CheckOwn;
-            int rc = send_step(client, op);
+            int rc = send_step(wire, op);
             if (rc == KVW_OK) return false;
             op.step = op.checked;
         }
-        return conflicted(client, op, text);
+        return conflicted(wire, op, text);
     }
     const bool before_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(5) < op.deadline;
     if (code == KVW_ETIMEDOUT && op.with_id && before_deadline)  // retry_later refused: the window
@@ -292,7 +291,7 @@ bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae)
     // An earlier send timed out: whatever this one says, that one may have landed.
     else if (code == KVW_ETIMEDOUT || static_cast<int>(js_err) == kDuplicateInProcess ||
         (op.maybe_stored && (err == NATS_NO_RESPONDERS || code == KVW_ENOTCONN)))
-        op.fail(KVW_ETIMEDOUT, "no acknowledgement within " + std::to_string(client.op_timeout_ms()) + " ms" +
+        op.fail(KVW_ETIMEDOUT, "no acknowledgement within " + std::to_string(wire.op_timeout_ms()) + " ms" +
                                    (op.sends > 1 ? " (" + std::to_string(op.sends) + " sends)" : std::string()) +
                                    ": the outcome is unknown");
     else if (err == NATS_NO_RESPONDERS)
@@ -309,40 +308,40 @@ namespace {
 
 // Reads the record again through the stream leader. false: could not send
 // (the op has failed).
-bool read_from_leader(Client &client, Op &op)
+bool read_from_leader(Wire &wire, Op &op)
 {
     op.via_leader = true;
-    const int rc = send_step(client, op);
+    const int rc = send_step(wire, op);
     if (rc == KVW_OK) return true;
     op.fail(rc, std::string("reading through the stream leader failed: ") + kvw_strerror(rc));
     return false;
 }
 
-bool on_record(Client &client, Op &op, natsMsg *reply);
+bool on_record(Wire &wire, Op &op, natsMsg *reply);
 
 }  // namespace
 
-bool on_reply(Client &client, Op &op, natsMsg *reply)
+bool on_reply(Wire &wire, Op &op, natsMsg *reply)
 {
-    if (!op.via_leader) return on_record(client, op, reply);
+    if (!op.via_leader) return on_record(wire, op, reply);
     natsMsg *direct = nullptr;
     if (msg_get_as_direct(reply, &direct) != NATS_OK) {
         natsMsg_Destroy(direct);
         op.fail(KVW_ENOMEM, "reading the stream leader's reply: out of memory");
         return true;
     }
-    const bool done = on_record(client, op, direct != nullptr ? direct : reply);
+    const bool done = on_record(wire, op, direct != nullptr ? direct : reply);
     natsMsg_Destroy(direct);
     return done;
 }
 
 namespace {
 
-bool on_record(Client &client, Op &op, natsMsg *reply)
+bool on_record(Wire &wire, Op &op, natsMsg *reply)
 {
     Record r = parse_record(reply);
     // As for writes: nobody answered, so asking again is safe until the deadline.
-    if (r.status == KVW_ENOTCONN && client.retry_later(&op, false)) return false;  // ENOTCONN: no responders
+    if (r.status == KVW_ENOTCONN && wire.retry_later(&op, false)) return false;  // ENOTCONN: no responders
     if (op.step == Op::Step::Resolve) {
         const std::string text = std::move(op.message);
         op.message.clear();
@@ -350,7 +349,7 @@ bool on_record(Client &client, Op &op, natsMsg *reply)
             // Still the expected version: the write in flight is not stored
             // (yet). Send the CAS again; it meets that write's outcome.
             op.go_to(op.checked);
-            if (client.retry_later(&op, false)) return false;
+            if (wire.retry_later(&op, false)) return false;
             op.fail(KVW_ECONFLICT, text + " (another write to the key was still in flight at the op's deadline)");
             return true;
         }
@@ -372,7 +371,7 @@ bool on_record(Client &client, Op &op, natsMsg *reply)
             return true;
         }
         const char *id = r.status == KVW_OK ? header(reply, hdr::kMsgId) : nullptr;
-        if (id != nullptr && client.write_id_text(op.write_id) == id) {
+        if (id != nullptr && wire.write_id_text(op.write_id) == id) {
             op.status = KVW_OK;  // stored by an earlier send whose ack was lost
             op.message.clear();
             op.server_error = 0;
@@ -382,7 +381,7 @@ bool on_record(Client &client, Op &op, natsMsg *reply)
         const std::string text = std::move(op.message);
         op.message.clear();
         op.step = op.checked;
-        return conflicted(client, op, text);
+        return conflicted(wire, op, text);
     }
     if (r.status != KVW_OK && r.status != KVW_ENOTFOUND) {
         op.fail(r.status, r.message);
@@ -398,9 +397,9 @@ bool on_record(Client &client, Op &op, natsMsg *reply)
         const KeyFloors *floors = op.bucket->floors();
         const uint64_t floor = std::max(op.min_version, floors != nullptr ? floors->floor(op.key) : 0);
         if (seen < floor || (op.step == Op::Step::Probe && !found && floors != nullptr))
-            return !read_from_leader(client, op);
+            return !read_from_leader(wire, op);
     } else if (op.via_leader && seen < op.min_version) {
-        if (client.retry_later(&op, false)) return false;
+        if (wire.retry_later(&op, false)) return false;
         op.fail(KVW_ETIMEDOUT, "the stream has not reached version " + std::to_string(op.min_version) +
                                    " of the key within the op's deadline (its leader has " +
                                    (found ? "version " + std::to_string(seen) : std::string("no record")) +
@@ -426,7 +425,7 @@ bool on_record(Client &client, Op &op, natsMsg *reply)
         }
         op.version = 0;
         op.server_error = 0;
-        int rc = send_step(client, op);
+        int rc = send_step(wire, op);
         if (rc == KVW_OK) return false;
         op.fail(rc, std::string("create: sending failed: ") + kvw_strerror(rc));
         return true;

@@ -12,7 +12,35 @@
 namespace kvw {
 
 class Bucket;
-class Client;
+struct Op;
+
+// What an op's steps ask of whoever carries them out: the client (client.h)
+// implements it. ops.cpp sees only this, never the client, so the state
+// machine depends on the wire and not on the client's tables and threads.
+class Wire {
+public:
+    // Put a step on the wire. On 0 the op belongs to the carrier until it
+    // hands it back with an event below; on failure nothing was sent.
+    virtual int publish(Op *op, natsMsg *msg, jsPubOptions *po) = 0;
+    // A direct get on the op's bucket with this JSON body.
+    virtual int request(Op *op, const std::string &body) = 0;
+    // Send the op's current step again later: after a backoff ("no
+    // responders": nothing was received), or at once with the same write id
+    // (`resend`: its ack did not come) while the stream still remembers that
+    // id. false: its deadline would pass first (or the carrier is closing),
+    // and the op finishes now.
+    virtual bool retry_later(Op *op, bool resend) = 0;
+    // A write id, unique in the process, and its text ("<process prefix><id
+    // in base 62>", unique across processes and restarts).
+    virtual uint64_t next_write_id() = 0;
+    virtual std::string write_id_text(uint64_t id) const = 0;
+    // How long nats.c may wait for this send's ack.
+    virtual int64_t max_wait_ms(const Op &op) const = 0;
+    virtual int64_t op_timeout_ms() const = 0;
+
+protected:
+    ~Wire() = default;
+};
 
 struct Op {
     kvw_op kind = KVW_OP_PUT;
@@ -95,12 +123,12 @@ struct Record {
 Record parse_record(natsMsg *reply);
 
 // Puts the op's current step on the wire. 0, or a KVW_E* code (nothing sent).
-int send_step(Client &client, Op &op);
+int send_step(Wire &wire, Op &op);
 
 // Network events for an op the client has just taken out of its tables.
 // They return true when the op is finished (ready to deliver); false when it
 // went on to its next step.
-bool on_ack(Client &client, Op &op, const jsPubAck *pa, const jsPubAckErr *pae);
-bool on_reply(Client &client, Op &op, natsMsg *reply);
+bool on_ack(Wire &wire, Op &op, const jsPubAck *pa, const jsPubAckErr *pae);
+bool on_reply(Wire &wire, Op &op, natsMsg *reply);
 
 }  // namespace kvw
