@@ -497,9 +497,10 @@ int kvwb_inflight(kvwb_client *c)
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-int kvwb_client_server_version(kvwb_client *c)
+/* Takes a reference on an open client so that its kvw client stays while
+ * the caller uses it without the lock; core_unref() gives it back. */
+static int client_hold(kvwb_client *c, kvw_client **kvw)
 {
-    kvw_client *kvw;
     int rc;
     if (!c)
         return KVW_EINVAL;
@@ -509,9 +510,18 @@ int kvwb_client_server_version(kvwb_client *c)
         unlock(c);
         return rc;
     }
-    c->refs++; /* the kvw client stays while we ask it */
-    kvw = c->kvw;
+    c->refs++;
+    *kvw = c->kvw;
     unlock(c);
+    return 0;
+}
+
+int kvwb_client_server_version(kvwb_client *c)
+{
+    kvw_client *kvw;
+    int rc = client_hold(c, &kvw);
+    if (rc != 0)
+        return rc;
     rc = kvw_client_server_version(kvw);
     core_unref(c);
     return rc;
@@ -557,15 +567,9 @@ int kvwb_bucket_open(kvwb_bucket *b, kvwb_client *c, const char *name,
 
     if (!b || !c || b->core)
         return KVW_EINVAL;
-    lock(c);
-    if (c->state != ST_OPEN || c->closed) {
-        rc = c->closed ? KVW_ECLOSED : KVW_EINVAL;
-        unlock(c);
+    rc = client_hold(c, &kvw);
+    if (rc != 0)
         return rc;
-    }
-    c->refs++;
-    kvw = c->kvw;
-    unlock(c);
 
     rc = kvw_bucket_open(&kb, kvw, name, opts ? &opts->o : NULL);
     if (rc != 0) {
@@ -748,6 +752,21 @@ static int op_begin(kvwb_bucket *b, int64_t op_id, struct op_ctx **out)
     return 0;
 }
 
+static int parse_version(kvw_version *v, const char *text)
+{
+    if (!text)
+        return KVW_EINVAL;
+    return kvw_version_parse(v, text) == 0 ? 0 : KVW_EBADVERSION;
+}
+
+/* op_begin for a CAS op: its expected version is checked first. */
+static int op_begin_cas(kvwb_bucket *b, const char *expected_version, kvw_version *v, int64_t op_id,
+                        struct op_ctx **out)
+{
+    int rc = parse_version(v, expected_version);
+    return rc != 0 ? rc : op_begin(b, op_id, out);
+}
+
 /* After the kvw submit: on refusal no callback will run, so undo op_begin.
  * On acceptance ctx may already be gone (a concurrent poll or close). */
 static int op_end(struct op_ctx *ctx, int rc)
@@ -761,13 +780,6 @@ static int op_end(struct op_ctx *ctx, int rc)
         core_unref(c);
     }
     return rc;
-}
-
-static int parse_version(kvw_version *v, const char *text)
-{
-    if (!text)
-        return KVW_EINVAL;
-    return kvw_version_parse(v, text) == 0 ? 0 : KVW_EBADVERSION;
 }
 
 int kvwb_put(kvwb_bucket *b, const char *key, const void *data, size_t len, int64_t op_id)
@@ -793,10 +805,7 @@ int kvwb_update(kvwb_bucket *b, const char *key, const void *data, size_t len,
 {
     struct op_ctx *ctx;
     kvw_version v;
-    int rc = parse_version(&v, expected_version);
-    if (rc != 0)
-        return rc;
-    rc = op_begin(b, op_id, &ctx);
+    int rc = op_begin_cas(b, expected_version, &v, op_id, &ctx);
     if (rc != 0)
         return rc;
     return op_end(ctx, kvw_update(b->kvw, key, data, len, &v, on_result, ctx));
@@ -816,10 +825,7 @@ int kvwb_delete_with_version(kvwb_bucket *b, const char *key, const char *expect
 {
     struct op_ctx *ctx;
     kvw_version v;
-    int rc = parse_version(&v, expected_version);
-    if (rc != 0)
-        return rc;
-    rc = op_begin(b, op_id, &ctx);
+    int rc = op_begin_cas(b, expected_version, &v, op_id, &ctx);
     if (rc != 0)
         return rc;
     return op_end(ctx, kvw_delete_with_version(b->kvw, key, &v, on_result, ctx));
@@ -904,10 +910,7 @@ int kvwb_update_ttl(kvwb_bucket *b, const char *key, const void *data, size_t le
 {
     struct op_ctx *ctx;
     kvw_version v;
-    int rc = parse_version(&v, expected_version);
-    if (rc != 0)
-        return rc;
-    rc = op_begin(b, op_id, &ctx);
+    int rc = op_begin_cas(b, expected_version, &v, op_id, &ctx);
     if (rc != 0)
         return rc;
     return op_end(ctx, kvw_update_ttl(b->kvw, key, data, len, &v, ttl_ms, on_result, ctx));
