@@ -1,15 +1,17 @@
 # frozen_string_literal: true
 
 # Builds kvw/kvw_native.so, the native half of the kvw gem:
-#   1. runs SWIG on kvw_ruby.i (which %includes the shared ../kvw.i) to
-#      generate kvw_native_wrap.c in the build directory;
+#   1. takes the SWIG wrapper the gem ships (kvw.gemspec made it), or in the
+#      repository runs SWIG on kvw_ruby.i (which %includes the shared
+#      ../kvw.i) to generate kvw_native_wrap.c in the build directory;
 #   2. compiles it with the C shim common/kvw_binding.c;
 #   3. links libkvw, found with pkg-config (set PKG_CONFIG_PATH to the
 #      directory holding kvw.pc for a private prefix).
-# Needs swig (4.x), pkg-config and an installed libkvw. Nothing generated is
-# written to the source tree.
+# Needs pkg-config and an installed libkvw (and swig 4 in the repository).
+# Nothing generated is written to the source tree.
 require "mkmf"
 require "shellwords"
+require "fileutils"
 
 here = __dir__
 # In the repository the shared sources sit in bindings/; in the gem,
@@ -46,12 +48,18 @@ have_header("kvw/kvw.h") or abort "kvw: <kvw/kvw.h> not found (pkg-config cflags
 have_library("kvw", "kvw_library_version") or abort "kvw: cannot link libkvw"
 have_header("ruby/thread.h") or abort "kvw: <ruby/thread.h> missing (Ruby >= 2.0 needed)"
 
-swig = find_executable(ENV.fetch("SWIG", "swig")) or abort "kvw: swig not found (apt-get install swig)"
-swig_includes = Shellwords.split(pkg.call("--cflags-only-I")).grep(/\A-I/)
-cmd = [swig, "-ruby", *swig_includes, "-I#{common}", "-o", "kvw_native_wrap.c",
-       File.join(src, "ruby", "kvw_ruby.i")]
-puts cmd.join(" ")
-system(*cmd) or abort "kvw: swig failed"
+shipped = File.join(src, "ruby", "kvw_native_wrap.c")
+if File.file?(shipped)
+  # From the gem: kvw.gemspec generated the wrapper when the gem was built.
+  FileUtils.cp(shipped, "kvw_native_wrap.c")
+else
+  swig = find_executable(ENV.fetch("SWIG", "swig")) or abort "kvw: swig not found (apt-get install swig)"
+  swig_includes = Shellwords.split(pkg.call("--cflags-only-I")).grep(/\A-I/)
+  cmd = [swig, "-ruby", *swig_includes, "-I#{common}", "-o", "kvw_native_wrap.c",
+         File.join(src, "ruby", "kvw_ruby.i")]
+  puts cmd.join(" ")
+  system(*cmd) or abort "kvw: swig failed"
+end
 
 $srcs = %w[kvw_native_wrap.c kvw_binding.c]
 $VPATH << common
