@@ -357,6 +357,7 @@ static int verify_load(kvStore *kv, rel_load *l, seen_rec *seen, int revision_ev
         int calls = __atomic_load_n(&op->calls, __ATOMIC_ACQUIRE);
         int accepted = op->submit_rc == 0 && calls > 0;
         if (accepted && op->status == KVW_OK) {
+            int lost_before = v->ok_lost;
             if (sr->count >= 1 && sr->rev == op->rev && sr->value_ok) {
                 v->ok_verified++;
             } else if (v->ok_lost++ < 10) {
@@ -377,6 +378,8 @@ static int verify_load(kvStore *kv, rel_load *l, seen_rec *seen, int revision_ev
                 }
                 kvEntry_Destroy(e);
             }
+            if (v->ok_lost > lost_before && v->lost_ops++ < REL_LOST_KEPT)
+                v->lost_done_ms[v->lost_ops - 1] = op->done_ms;
         } else if ((accepted && kvw_err_outcome_unknown(op->status)) ||
                    (op->submit_rc < 0 && kvw_err_outcome_unknown(op->submit_rc))) {
             /* (A submit can also be refused with KVW_ETIMEDOUT: the connection's

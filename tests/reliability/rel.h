@@ -128,7 +128,12 @@ typedef struct rel_verify_stats {
     int corrupted;        /* a record whose value is not its op's value */
     int duplicated;       /* an op stored more than once */
     int stray;            /* records under keys no op wrote */
+    /* The OK ops counted in ok_lost (each once): how many, and when their
+     * callbacks ran (done_ms of the first REL_LOST_KEPT of them). */
+    int lost_ops;
+    int64_t lost_done_ms[16];
 } rel_verify_stats;
+#define REL_LOST_KEPT 16
 
 /*
  * Reads bucket `bucket` through `url` with nats.c's KV API (kvStore_WatchAll,
