@@ -4,6 +4,7 @@
 #include "headers.h"
 #include "keys.h"
 #include "version.h"
+#include "waiter.h"
 
 #include <kvw/kvw.h>
 
@@ -94,7 +95,12 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
         op->with_id = with_id;
         op->cb = cb;
         op->user_data = user_data;
-        return b->impl->client().submit(std::move(op));
+        // A blocking call: one op per waiter, armed until the submit is refused.
+        kvw_waiter *w = cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(user_data) : nullptr;
+        if (cb == kvw_waiter_callback && (w == nullptr || !kvw::waiter_arm(w))) return KVW_EINVAL;
+        const int rc = b->impl->client().submit(std::move(op));
+        if (rc != KVW_OK && w != nullptr) kvw::waiter_disarm(w);
+        return rc;
     });
 }
 

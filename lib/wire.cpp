@@ -1,11 +1,13 @@
 // The ops on the wire: submitting, publishing and requesting an op's steps,
 // the write and read tables, write ids, per-key order behind a create, and
-// handing finished ops to the delivery queue. Part of class Client
-// (client.h); lib/README.md gives the locks and their order.
+// handing finished ops to the delivery queue or a blocking call's waiter.
+// Part of class Client (client.h); lib/README.md gives the locks and their
+// order.
 #include "client.h"
 
 #include "bucket.h"
 #include "errors.h"
+#include "waiter.h"
 
 #include <vector>
 
@@ -256,11 +258,22 @@ void Client::complete(Op *op)
         op->holds_key = false;
         release_key(*op);
     }
-    delivery_.push(op);
+    // A blocking call's outcome goes to its waiter from this thread, with no
+    // delivery hop. The op (and its bucket reference) is gone before the
+    // waiting thread wakes, so it never runs on while kvw still uses them.
+    kvw_waiter *waiter = op->cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(op->user_data) : nullptr;
+    if (waiter != nullptr) {
+        waiter_take(waiter, *op);
+        delete op;
+        inflight_.fetch_sub(1);
+    } else {
+        delivery_.push(op);
+    }
     if (undecided_.fetch_sub(1) == 1 && drain_waiting_.load()) {
         std::lock_guard<std::mutex> lk(drain_mu_);  // a drain between its check and its wait sees it
         drain_cv_.notify_all();
     }
+    if (waiter != nullptr) waiter_finish(waiter);
 }
 
 void Client::fail_denied(const std::string &subject, const std::string &why)

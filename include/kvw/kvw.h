@@ -524,9 +524,9 @@ typedef void (*kvw_read_cb)(const kvw_result *result, void *user_data);
 /*
  * Submit functions. Return 0 when accepted (the callback will run once) or,
  * without calling the callback: KVW_EINVAL (NULL bucket/key/callback, NULL
- * value with len > 0), KVW_EBADKEY, KVW_EBADVERSION, KVW_ETOOBIG,
- * KVW_EBUSY, KVW_ECLOSED, KVW_ENOMEM; the _ttl forms also KVW_EBADTTL and
- * KVW_ENOTSUP. Keys: 1..KVW_KEY_MAX bytes of
+ * value with len > 0, a kvw_waiter with an op pending), KVW_EBADKEY,
+ * KVW_EBADVERSION, KVW_ETOOBIG, KVW_EBUSY, KVW_ECLOSED, KVW_ENOMEM; the
+ * _ttl forms also KVW_EBADTTL and KVW_ENOTSUP. Keys: 1..KVW_KEY_MAX bytes of
  * [-/_=.a-zA-Z0-9], no leading or trailing '.', no "..". `value` is copied.
  */
 #define KVW_KEY_MAX 1024
@@ -621,6 +621,45 @@ KVW_API int kvw_delete_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, 
 /** kvw_purge whose PURGE marker itself goes away after `ttl_ms` (nats.go PurgeTTL). */
 KVW_API int kvw_purge_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, kvw_write_cb cb,
                           void *user_data);
+
+/*
+ * BLOCKING CALLS (since 0.2)
+ *   A kvw_waiter makes any submit function above a blocking call: submit
+ *   with kvw_waiter_callback as the callback and the waiter as user_data,
+ *   then kvw_waiter_wait(). The outcome goes straight to the waiting thread
+ *   from whichever thread learns it (nats.c's, kvw's timer, a closing
+ *   thread), not through the delivery mode: no extra thread hop, and it
+ *   works in every delivery mode, with nobody polling, and inside a
+ *   callback. Blocking calls are not ordered with callbacks: one may return
+ *   before callbacks of ops that ended earlier have run.
+ *   Everything else is as for the op: the same checks at submit, the same
+ *   outcome, the completion contract (the outcome always comes, at the
+ *   latest at the op's deadline or at close), per-key order and reads.
+ *   A waiter serves one op at a time (submitting a second op while one is
+ *   pending is refused with KVW_EINVAL) and may be reused once that op has
+ *   ended; any thread may use it, one at a time.
+ */
+typedef struct kvw_waiter kvw_waiter;
+
+/** A new idle waiter. 0, KVW_EINVAL (NULL out) or KVW_ENOMEM. */
+KVW_API int kvw_waiter_new(kvw_waiter **out);
+/**
+ * Frees `waiter` (NULL ok). Never blocks: when its op is still pending
+ * (e.g. after a wait that timed out) the op keeps its course and the
+ * waiter is freed when the op ends, its outcome unread.
+ */
+KVW_API void kvw_waiter_free(kvw_waiter *waiter);
+/** The callback to submit with, the waiter as user_data. */
+KVW_API void kvw_waiter_callback(const kvw_result *result, void *waiter);
+/**
+ * Waits up to `timeout_ms` (-1: until the op ends, 0: do not wait) for the
+ * outcome of the op submitted with `waiter`. 1 when it has ended: *result
+ * is its outcome, owned by the waiter until its next submit or free; 0 when
+ * the timeout passed first (the op goes on: wait again or free the waiter);
+ * KVW_EINVAL for NULL arguments or a waiter no accepted op was submitted
+ * with (*result NULL in both cases).
+ */
+KVW_API int kvw_waiter_wait(kvw_waiter *waiter, int timeout_ms, const kvw_result **result);
 
 /** 0 if `key` is a valid key, else KVW_EBADKEY (KVW_EINVAL for NULL). */
 KVW_API int kvw_key_check(const char *key);

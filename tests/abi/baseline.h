@@ -68,7 +68,11 @@
     X(int, kvw_delete_ttl, (kvw_bucket *, const char *, int64_t, kvw_write_cb, void *)) \
     X(int, kvw_client_drain, (kvw_client *, int64_t)) \
     X(int, kvw_get_at_least, (kvw_bucket *, const char *, const kvw_version *, kvw_read_cb, void *)) \
-    X(int, kvw_get_entry_at_least, (kvw_bucket *, const char *, const kvw_version *, kvw_read_cb, void *))
+    X(int, kvw_get_entry_at_least, (kvw_bucket *, const char *, const kvw_version *, kvw_read_cb, void *)) \
+    X(int, kvw_waiter_new, (kvw_waiter **)) \
+    X(void, kvw_waiter_free, (kvw_waiter *)) \
+    X(void, kvw_waiter_callback, (const kvw_result *, void *)) \
+    X(int, kvw_waiter_wait, (kvw_waiter *, int, const kvw_result **))
 
 /* Values that cross the boundary as plain integers: X(name, value). */
 #define KVW_ABI_CONSTANTS(X) \

@@ -1,0 +1,130 @@
+#include "waiter.h"
+
+#include "ops.h"
+#include "version.h"
+
+#include <chrono>
+#include <new>
+
+namespace kvw {
+
+bool waiter_arm(kvw_waiter *w)
+{
+    std::lock_guard<std::mutex> lk(w->mu);
+    if (w->state == kvw_waiter::State::Pending) return false;
+    w->state = kvw_waiter::State::Pending;
+    return true;
+}
+
+void waiter_disarm(kvw_waiter *w)
+{
+    std::lock_guard<std::mutex> lk(w->mu);
+    w->state = kvw_waiter::State::Idle;
+}
+
+// Points the waiter's result at its own copies; called under w->mu.
+static void own_strings(kvw_waiter *w)
+{
+    w->result.key = w->key.c_str();
+    w->result.message = w->message.c_str();
+    w->result.value = w->value.data();
+    w->result.value_len = w->value.size();
+}
+
+void waiter_take(kvw_waiter *w, Op &op)
+{
+    std::lock_guard<std::mutex> lk(w->mu);
+    if (w->abandoned) return;
+    kvw_result &r = w->result;
+    r = kvw_result{};
+    r.status = op.status;
+    r.op = op.kind;
+    r.version = make_version(op.version);
+    r.server_error = op.server_error;
+    r.entry_op = op.entry_op;
+    r.ttl_ms = op.read_ttl_ms;
+    w->key = std::move(op.key);
+    w->message = op.message.empty() ? std::string(kvw_strerror(op.status)) : std::move(op.message);
+    w->value = std::move(op.read_value);
+    own_strings(w);
+}
+
+void waiter_finish(kvw_waiter *w)
+{
+    std::unique_lock<std::mutex> lk(w->mu);
+    if (w->abandoned) {
+        lk.unlock();
+        delete w;
+        return;
+    }
+    w->state = kvw_waiter::State::Done;
+    w->cv.notify_all();  // under the lock: the waiter cannot be freed before this returns
+}
+
+}  // namespace kvw
+
+extern "C" {
+
+KVW_API int kvw_waiter_new(kvw_waiter **out)
+{
+    if (out == nullptr) return KVW_EINVAL;
+    *out = new (std::nothrow) kvw_waiter;
+    return *out != nullptr ? KVW_OK : KVW_ENOMEM;
+}
+
+KVW_API void kvw_waiter_free(kvw_waiter *w)
+{
+    if (w == nullptr) return;
+    {
+        std::lock_guard<std::mutex> lk(w->mu);
+        if (w->state == kvw_waiter::State::Pending) {
+            w->abandoned = true;  // waiter_finish frees it
+            return;
+        }
+    }
+    delete w;
+}
+
+// Reached only when kvw finishes a waiter's op the ordinary way (see
+// Client::complete, which hands it over directly); copies, then wakes.
+KVW_API void kvw_waiter_callback(const kvw_result *r, void *user_data)
+{
+    kvw_waiter *w = static_cast<kvw_waiter *>(user_data);
+    if (r == nullptr || w == nullptr) return;
+    {
+        std::lock_guard<std::mutex> lk(w->mu);
+        if (!w->abandoned) {
+            try {
+                w->key = r->key != nullptr ? r->key : "";
+                w->message = r->message != nullptr ? r->message : "";
+                w->value.assign(static_cast<const char *>(r->value), r->value != nullptr ? r->value_len : 0);
+                w->result = *r;
+            } catch (const std::bad_alloc &) {
+                w->result = *r;
+                w->result.status = KVW_ENOMEM;
+                w->key.clear();
+                w->message = "kvw: out of memory copying the result";
+                w->value.clear();
+            }
+            kvw::own_strings(w);
+        }
+    }
+    kvw::waiter_finish(w);
+}
+
+KVW_API int kvw_waiter_wait(kvw_waiter *w, int timeout_ms, const kvw_result **result)
+{
+    if (result != nullptr) *result = nullptr;
+    if (w == nullptr || result == nullptr) return KVW_EINVAL;
+    std::unique_lock<std::mutex> lk(w->mu);
+    if (w->state == kvw_waiter::State::Idle) return KVW_EINVAL;
+    auto done = [w] { return w->state == kvw_waiter::State::Done; };
+    if (timeout_ms < 0)
+        w->cv.wait(lk, done);
+    else if (!w->cv.wait_for(lk, std::chrono::milliseconds(timeout_ms), done))
+        return 0;
+    *result = &w->result;
+    return 1;
+}
+
+}  // extern "C"
