@@ -49,6 +49,7 @@ typedef struct bench_config {
     int baselines;
     int settle; /* also read RSS op_timeout + 1.5 s after the kvw run */
     int rounds; /* kvw, raw and kvStore phases alternate this many times */
+    int blocking; /* kvw phase: each thread makes blocking calls (kvw_waiter) */
 } bench_config;
 
 
@@ -217,6 +218,7 @@ extern raw_ctx g_raw;
 int raw_submit(phase *ph, slot *s);
 void on_raw_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
 void *kvstore_main(void *arg);
+void *kvw_blocking_main(void *arg);
 int nats_setup(bench_state *st);
 void nats_teardown(bench_state *st);
 int raw_js_open(phase *ph);

@@ -148,6 +148,65 @@ static int kvw_submit(phase *ph, slot *s)
     return KVW_EINTERNAL;
 }
 
+/* ---- blocking calls (--blocking): one op at a time per thread, through a
+ * kvw_waiter, timed from submit to the waiter's return; driven like the
+ * kvStore loop so that the two compare call for call. */
+
+void *kvw_blocking_main(void *arg)
+{
+    worker *w = arg;
+    phase *ph = w->ph;
+    kvw_waiter *waiter = NULL;
+    if (kvw_waiter_new(&waiter) != KVW_OK) {
+        ph->failed = 1;
+        __atomic_store_n(&w->completed, w->nops, __ATOMIC_SEQ_CST);
+        return NULL;
+    }
+    char key[64];
+    for (uint64_t i = 0; i < w->nops; i++) {
+        uint32_t k = pick_key(w);
+        key_name(key, sizeof key, ph, k);
+        kvw_bucket *b = ph->kbucket;
+        kvw_version expected;
+        int rc = KVW_EINTERNAL;
+        uint64_t t0 = now_ns();
+        switch (ph->op) {
+        case OP_PUT: rc = kvw_put(b, key, ph->value, ph->value_size, kvw_waiter_callback, waiter); break;
+        case OP_CREATE: rc = kvw_create(b, key, ph->value, ph->value_size, kvw_waiter_callback, waiter); break;
+        case OP_UPDATE:
+            expected = kvw_version_from_u64(ph->versions[k]);
+            rc = kvw_update(b, key, ph->value, ph->value_size, &expected, kvw_waiter_callback, waiter);
+            break;
+        case OP_DELETE: rc = kvw_delete(b, key, kvw_waiter_callback, waiter); break;
+        case OP_DWV:
+            expected = kvw_version_from_u64(ph->versions[k]);
+            rc = kvw_delete_with_version(b, key, &expected, kvw_waiter_callback, waiter);
+            break;
+        case OP_GET: rc = kvw_get(b, key, kvw_waiter_callback, waiter); break;
+        }
+        const kvw_result *r = NULL;
+        if (rc == KVW_OK && kvw_waiter_wait(waiter, -1, &r) != 1)
+            rc = KVW_EINTERNAL;
+        hist_add(&w->h, now_ns() - t0);
+        if (rc != KVW_OK) {
+            count_failure(w, rc, kvw_strerror(rc));
+            continue;
+        }
+        if (r->status == KVW_OK) {
+            w->ok++;
+            if (ph->op == OP_UPDATE)
+                kvw_version_to_u64(&r->version, &ph->versions[k]);
+        } else {
+            count_failure(w, r->status, r->message);
+            if (r->status == KVW_ECONFLICT && ph->op == OP_UPDATE)
+                kvw_version_to_u64(&r->version, &ph->versions[k]); /* carry on from the key's version */
+        }
+    }
+    kvw_waiter_free(waiter);
+    __atomic_store_n(&w->completed, w->nops, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
 /* ---- submitting threads */
 
 /* Waits for room (final = 0) or for every op to complete (final = 1). */
@@ -309,7 +368,10 @@ int phase_run(phase *ph)
     int started = 0;
     for (int t = 0; t < ph->nthreads; t++) {
         worker *w = &ph->workers[t];
-        if (pthread_create(&w->thread, NULL, ph->kind == PH_KVSTORE ? kvstore_main : submitter_main, w) != 0)
+        void *(*body)(void *) = ph->kind == PH_KVSTORE                   ? kvstore_main
+                                : ph->kind == PH_KVW && ph->cfg->blocking ? kvw_blocking_main
+                                                                          : submitter_main;
+        if (pthread_create(&w->thread, NULL, body, w) != 0)
             break;
         started++;
     }

@@ -61,6 +61,9 @@ static const char bench_usage[] =
     "  --window W           max_inflight, shared by the threads [16384]\n"
     "  --delivery MODE      thread, poll or libuv [thread]\n"
     "  --threads T          submitting threads [1]\n"
+    "  --blocking           kvw makes blocking calls (kvw_waiter), one op at a\n"
+    "                       time per thread, as the kvStore loop does; the raw\n"
+    "                       phase then has one publish in flight per thread\n"
     "  --storage S          file or memory [file]\n"
     "  --replicas N         replicas of the bucket the bench creates (a cluster\n"
     "                       given with --server) [1]\n"
@@ -150,11 +153,14 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
         memcpy(name, arg, len);
         name[len] = '\0';
         /* Flags without a value. */
-        if (strcmp(name, "--json") == 0 || strcmp(name, "--no-baselines") == 0 || strcmp(name, "--settle") == 0) {
+        if (strcmp(name, "--json") == 0 || strcmp(name, "--no-baselines") == 0 || strcmp(name, "--settle") == 0 ||
+            strcmp(name, "--blocking") == 0) {
             if (eq)
                 return bench_usage_error("option '%s' takes no value", name);
             if (strcmp(name, "--json") == 0)
                 c->json = 1;
+            else if (strcmp(name, "--blocking") == 0)
+                c->blocking = 1;
             else if (strcmp(name, "--settle") == 0)
                 c->settle = 1;
             else
@@ -390,6 +396,8 @@ int main(int argc, char **argv)
         raw = phase_init(&st, PH_RAW, c->op, "r", c->raw_ops, 1);
         rawd = phase_init(&st, PH_RAW, c->op, "d", c->raw_ops, 0);
         kvs = phase_init(&st, PH_KVSTORE, c->op, "s", c->kvstore_ops, 0);
+        if (c->blocking) /* the raw round trip at the same concurrency */
+            raw.window = rawd.window = (uint32_t)c->threads;
         if ((have_raw && setup_for(&st, &raw) != 0) || (have_rawd && setup_for(&st, &rawd) != 0) ||
             setup_for(&st, &kvs) != 0)
             goto out;

@@ -77,7 +77,7 @@ void report(const bench_state *st, const phase *k, const phase *raw, const phase
                ",\"window\":%" PRIu32 ",\"delivery\":\"%s\",\"threads\":%d,\"storage\":\"%s\",\"rounds\":%d",
                op_names[c->op], k->nops, c->value_size, c->keys, c->window, delivery_name(c->delivery), c->threads,
                c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->rounds);
-        printf(",\"replicas\":%d,\"read\":\"%s\"", c->replicas,
+        printf(",\"blocking\":%s,\"replicas\":%d,\"read\":\"%s\"", c->blocking ? "true" : "false", c->replicas,
                c->read_mode == KVW_READ_DIRECT ? "direct" : c->read_mode == KVW_READ_LEADER ? "leader" : "checked");
         printf(",\"ops_per_sec\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"elapsed_s\":%.3f",
                ops_per_sec(k), us(hist_quantile(&k->h, 0.5)), us(hist_quantile(&k->h, 0.99)),
@@ -110,8 +110,12 @@ void report(const bench_state *st, const phase *k, const phase *raw, const phase
         return;
     }
     printf("kvw bench: %s, %" PRIu64 " ops, %" PRIu32 " B values, %" PRIu32 " keys, window %" PRIu32
-           ", delivery %s, %d thread%s, %s storage, R%d, %s reads, %d round%s\n",
-           op_names[c->op], k->nops, c->value_size, c->keys, c->window, delivery_name(c->delivery), c->threads,
+           ", %s, %d thread%s, %s storage, R%d, %s reads, %d round%s\n",
+           op_names[c->op], k->nops, c->value_size, c->keys, c->window,
+           c->blocking ? "blocking calls" : c->delivery == KVW_DELIVERY_POLL    ? "delivery poll"
+                                          : c->delivery == KVW_DELIVERY_LIBUV ? "delivery libuv"
+                                                                              : "delivery thread",
+           c->threads,
            c->threads == 1 ? "" : "s", c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->replicas,
            c->read_mode == KVW_READ_DIRECT ? "direct" : c->read_mode == KVW_READ_LEADER ? "leader" : "checked",
            c->rounds, c->rounds == 1 ? "" : "s");
@@ -120,7 +124,7 @@ void report(const bench_state *st, const phase *k, const phase *raw, const phase
            "cpu us/op", "srv us/op", "csw/op");
     const char *what = c->op == OP_GET ? "raw async direct get" : "raw js_PublishMsgAsync";
     char label[96], label_asap[96], label_def[96];
-    snprintf(label, sizeof label, "kvw %s (%s)", op_names[c->op], delivery_name(c->delivery));
+    snprintf(label, sizeof label, "kvw %s (%s)", op_names[c->op], c->blocking ? "blocking" : delivery_name(c->delivery));
     snprintf(label_asap, sizeof label_asap, "%s, SendAsap", what);
     snprintf(label_def, sizeof label_def, "%s, defaults", what);
     print_row(k, label);
