@@ -9,8 +9,9 @@
  *
  * Exposed:
  *   - the binding shim bindings/common/kvw_binding.h (kvwb_*): clients,
- *     buckets, options, the eight submit functions, kvwb_wait/kvwb_next, the
- *     completion record and version helpers in text form;
+ *     buckets, options, the submit functions, kvwb_wait/kvwb_next, blocking
+ *     calls (kvwb_call_*), the completion record and version helpers in text
+ *     form;
  *   - a callback-free subset of <kvw/kvw.h>: error codes and their helpers,
  *     op / entry / storage constants, key and bucket-name checks, library
  *     version. The raw callback-taking kvw_* functions are not declared here,
@@ -146,6 +147,7 @@ KVWB_HANDLE(kvwb_client_options)
 KVWB_HANDLE(kvwb_bucket_options)
 KVWB_HANDLE(kvwb_client)
 KVWB_HANDLE(kvwb_bucket)
+KVWB_HANDLE(kvwb_call)
 
 /* The completion record: read-only getters for every field; the value
  * bytes through value_bytes() (binary-safe), not the raw char* member. */
@@ -164,6 +166,7 @@ KVWB_HANDLE(kvwb_bucket)
     }
 }
 %newobject kvwb_next;
+%newobject kvwb_call_result;
 %delobject kvwb_completion_free;
 
 %newobject kvwb_version_from_revision; /* malloc'd char *: the wrapper frees it */

@@ -975,7 +975,7 @@ int kvwb_call_start(kvwb_call *call, kvwb_bucket *b, int op, const char *key, co
     kvw_bucket *kb;
     kvw_version v;
     const int cas = op == KVW_OP_UPDATE || op == KVW_OP_DELETE_WITH_VERSION;
-    const int at_least = (op == KVW_OP_GET || op == KVW_OP_GET_ENTRY) && version;
+    const int at_least = (op == KVW_OP_GET || op == KVW_OP_GET_ENTRY) && version && *version;
     const int ttl = ttl_ms != 0;
 
     if (!call || !b || !b->kvw)

@@ -245,7 +245,7 @@ void kvwb_call_free(kvwb_call *call);
 /**
  * Submits op `op` (KVW_OP_*) like the kvwb_* submit of that op: `version`
  * is the expected version (update, delete_with_version) or the version a
- * read must see at least (get, get_entry; NULL: any); `ttl_ms` 0 sends no
+ * read must see at least (get, get_entry; NULL or "": any); `ttl_ms` 0 sends no
  * TTL, anything else goes to the op's _ttl form. 0, or the submit's
  * negative KVW_E* code (then no outcome will come).
  */

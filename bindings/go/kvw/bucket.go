@@ -196,45 +196,95 @@ func (b *Bucket) GetEntryAsync(key string, cb func(Entry, error)) error {
 	return b.async(opGetEntry, key, nil, Version{}, pending{read: cb})
 }
 
-// do submits op kind and waits for its result.
+// do is a blocking call: the op goes through a kvwb_call, whose outcome
+// comes straight from the C thread that learns it, not through the
+// dispatcher. kvw's window (max_inflight) frees as ops end, and blocking
+// calls wait for that (progress) instead of failing with ErrBusy. A context
+// that can end is checked every ctxSlice while waiting; the op then goes on
+// without the caller (counted in Inflight until it ends), its outcome dropped.
 func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, expected Version, ttl int64) (result, error) {
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
+	if strings.IndexByte(key, 0) >= 0 { // a C string would end there
+		return result{}, refusal(codeBadKey, kind.String(), key, "key contains a NUL byte")
+	}
 	c := b.client.c
-	ch := make(chan result, 1)
+	call := native.Kvwb_call_new()
+	if call.Swigcptr() == 0 {
+		return result{}, refusal(codeNoMemory, kind.String(), key, "")
+	}
+	var version string
+	if kind == opUpdate || kind == opDeleteWithVersion || (kind.isRead() && !expected.IsUnknown()) {
+		version = expected.String()
+	}
+	c.inflight.Add(1)
 	for {
-		// kvw's window frees as records are delivered, whatever callbacks do.
 		progress := c.progress.wait()
-		c.inflight.Add(1)
-		err := b.submit(kind, key, value, expected, pending{ch: ch, ttl: ttl})
-		if err == nil {
+		rc := native.Kvwb_call_start(call, b.h, kvwOp[kind], key, value, version, ttl)
+		runtime.KeepAlive(b) // the C bucket is freed by b's cleanup
+		if rc == 0 {
 			c.progress.done()
 			break
 		}
-		if e, ok := err.(*Error); !ok || e.Code != codeBusy {
+		if rc != codeBusy {
 			c.progress.done()
-			return result{}, err
+			c.release()
+			native.Kvwb_call_free(call)
+			msg := ""
+			if rc == codeNotSupported {
+				msg = b.FeatureStatus(kind.ttlFeature())
+			}
+			return result{}, refusal(rc, kind.String(), key, msg)
 		}
 		select {
 		case <-progress:
 			c.progress.done()
+		case <-time.After(time.Millisecond): // blocking calls end without notifying
+			c.progress.done()
 		case <-ctx.Done():
 			c.progress.done()
+			c.release()
+			native.Kvwb_call_free(call)
 			return result{}, ctx.Err()
 		}
 	}
-	select {
-	case r := <-ch:
-		return r, r.err
-	case <-ctx.Done():
-		select {
-		case r := <-ch:
-			return r, r.err
-		default:
-			return result{}, ctx.Err()
+	if ctx.Done() == nil {
+		native.Kvwb_call_wait(call, -1)
+	} else {
+		for native.Kvwb_call_wait(call, ctxSlice) == 0 {
+			if err := ctx.Err(); err != nil {
+				// The op goes on: it holds its window slot until it ends.
+				go func() {
+					native.Kvwb_call_wait(call, -1)
+					native.Kvwb_call_free(call)
+					c.release()
+					c.progress.notify()
+				}()
+				return result{}, err
+			}
 		}
 	}
+	rec := native.Kvwb_call_result(call)
+	native.Kvwb_call_free(call)
+	c.release()
+	c.progress.notify()
+	if rec.Swigcptr() == 0 {
+		return result{}, refusal(codeNoMemory, kind.String(), key, "")
+	}
+	r := decode(rec, pending{key: key, kind: kind})
+	native.Kvwb_completion_free(rec)
+	return r, r.err
+}
+
+// ctxSlice (ms) bounds how late a blocking call notices its context ended.
+const ctxSlice = 10
+
+// kvwOp is the KVW_OP_* of each opKind.
+var kvwOp = [...]int{
+	opPut: native.KVW_OP_PUT, opCreate: native.KVW_OP_CREATE, opUpdate: native.KVW_OP_UPDATE,
+	opDelete: native.KVW_OP_DELETE, opDeleteWithVersion: native.KVW_OP_DELETE_WITH_VERSION,
+	opPurge: native.KVW_OP_PURGE, opGet: native.KVW_OP_GET, opGetEntry: native.KVW_OP_GET_ENTRY,
 }
 
 // async submits op kind with a callback, or refuses it at once.

@@ -49,6 +49,7 @@ var (
 	codeClosed       = native.KVW_ECLOSED
 	codeBusy         = native.KVW_EBUSY
 	codeNotSupported = native.KVW_ENOTSUP
+	codeNoMemory     = native.KVW_ENOMEM
 )
 
 var sentinels = map[int]error{

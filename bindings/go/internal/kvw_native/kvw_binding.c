@@ -637,11 +637,10 @@ static void push(kvwb_client *c, kvwb_completion *rec)
     unlock(c);
 }
 
-/* One callback for writes and reads (kvw_write_cb and kvw_read_cb agree). */
-static void on_result(const kvw_result *r, void *user_data)
+/* A deep copy of `r` in one block, or `fallback` (if any) reduced to what
+ * needs no allocation; NULL when neither. */
+static kvwb_completion *make_record(const kvw_result *r, int64_t op_id, kvwb_completion *fallback)
 {
-    struct op_ctx *ctx = (struct op_ctx *)user_data;
-    kvwb_client *c = ctx->core;
     kvwb_completion *rec;
     const char *key = r->key ? r->key : "";
     const char *msg = r->message ? r->message : "";
@@ -666,9 +665,11 @@ static void on_result(const kvw_result *r, void *user_data)
         rec->value_len = (int64_t)vlen;
         rec->status = r->status;
     } else {
+        if (!fallback)
+            return NULL;
         /* Reduced record: keep the outcome of a write (the version matters),
          * but a read whose value cannot be copied did not succeed for us. */
-        rec = &ctx->rec;
+        rec = fallback;
         rec->key = "";
         rec->message = OOM_MESSAGE;
         rec->value = "";
@@ -677,7 +678,7 @@ static void on_result(const kvw_result *r, void *user_data)
                           ? KVW_ENOMEM
                           : r->status;
     }
-    rec->op_id = ctx->rec.op_id;
+    rec->op_id = op_id;
     rec->op = (int)r->op;
     rec->server_error = r->server_error;
     rec->entry_op = (int)r->entry_op;
@@ -687,6 +688,15 @@ static void on_result(const kvw_result *r, void *user_data)
     if (kvw_version_to_u64(&r->version, &rev) != 0 || rev > (uint64_t)INT64_MAX)
         rev = 0;
     rec->revision = (int64_t)rev;
+    return rec;
+}
+
+/* One callback for writes and reads (kvw_write_cb and kvw_read_cb agree). */
+static void on_result(const kvw_result *r, void *user_data)
+{
+    struct op_ctx *ctx = (struct op_ctx *)user_data;
+    kvwb_client *c = ctx->core;
+    kvwb_completion *rec = make_record(r, ctx->rec.op_id, &ctx->rec);
 
     push(c, rec);
     if (rec != &ctx->rec)
@@ -932,6 +942,97 @@ int kvwb_delete_ttl(kvwb_bucket *b, const char *key, int64_t ttl_ms, int64_t op_
     if (rc != 0)
         return rc;
     return op_end(ctx, kvw_delete_ttl(b->kvw, key, ttl_ms, on_result, ctx));
+}
+
+/* -------------------------------------------------------- blocking calls */
+
+struct kvwb_call {
+    kvw_waiter *w;
+};
+
+kvwb_call *kvwb_call_new(void)
+{
+    kvwb_call *call = (kvwb_call *)calloc(1, sizeof *call);
+    if (call && kvw_waiter_new(&call->w) != 0) {
+        free(call);
+        return NULL;
+    }
+    return call;
+}
+
+void kvwb_call_free(kvwb_call *call)
+{
+    if (!call)
+        return;
+    kvw_waiter_free(call->w);
+    free(call);
+}
+
+int kvwb_call_start(kvwb_call *call, kvwb_bucket *b, int op, const char *key, const void *data,
+                    size_t len, const char *version, int64_t ttl_ms)
+{
+    kvw_waiter *w;
+    kvw_bucket *kb;
+    kvw_version v;
+    const int cas = op == KVW_OP_UPDATE || op == KVW_OP_DELETE_WITH_VERSION;
+    const int at_least = (op == KVW_OP_GET || op == KVW_OP_GET_ENTRY) && version && *version;
+    const int ttl = ttl_ms != 0;
+
+    if (!call || !b || !b->kvw)
+        return KVW_EINVAL;
+    w = call->w;
+    kb = b->kvw;
+    if (cas || at_least) {
+        int rc = parse_version(&v, version);
+        if (rc != 0)
+            return rc;
+        if (at_least && kvw_version_is_unknown(&v))
+            return KVW_EBADVERSION;
+    }
+    switch (op) {
+    case KVW_OP_PUT:
+        return ttl ? kvw_put_ttl(kb, key, data, len, ttl_ms, kvw_waiter_callback, w)
+                   : kvw_put(kb, key, data, len, kvw_waiter_callback, w);
+    case KVW_OP_CREATE:
+        return ttl ? kvw_create_ttl(kb, key, data, len, ttl_ms, kvw_waiter_callback, w)
+                   : kvw_create(kb, key, data, len, kvw_waiter_callback, w);
+    case KVW_OP_UPDATE:
+        return ttl ? kvw_update_ttl(kb, key, data, len, &v, ttl_ms, kvw_waiter_callback, w)
+                   : kvw_update(kb, key, data, len, &v, kvw_waiter_callback, w);
+    case KVW_OP_DELETE:
+        return ttl ? kvw_delete_ttl(kb, key, ttl_ms, kvw_waiter_callback, w)
+                   : kvw_delete(kb, key, kvw_waiter_callback, w);
+    case KVW_OP_DELETE_WITH_VERSION:
+        return ttl ? KVW_EINVAL : kvw_delete_with_version(kb, key, &v, kvw_waiter_callback, w);
+    case KVW_OP_PURGE:
+        return ttl ? kvw_purge_ttl(kb, key, ttl_ms, kvw_waiter_callback, w)
+                   : kvw_purge(kb, key, kvw_waiter_callback, w);
+    case KVW_OP_GET:
+        if (ttl)
+            return KVW_EINVAL;
+        return at_least ? kvw_get_at_least(kb, key, &v, kvw_waiter_callback, w)
+                        : kvw_get(kb, key, kvw_waiter_callback, w);
+    case KVW_OP_GET_ENTRY:
+        if (ttl)
+            return KVW_EINVAL;
+        return at_least ? kvw_get_entry_at_least(kb, key, &v, kvw_waiter_callback, w)
+                        : kvw_get_entry(kb, key, kvw_waiter_callback, w);
+    }
+    return KVW_EINVAL;
+}
+
+int kvwb_call_wait(kvwb_call *call, int timeout_ms)
+{
+    const kvw_result *r;
+    return call ? kvw_waiter_wait(call->w, timeout_ms, &r) : KVW_EINVAL;
+}
+
+kvwb_completion *kvwb_call_result(kvwb_call *call)
+{
+    const kvw_result *r = NULL;
+    if (!call || kvw_waiter_wait(call->w, 0, &r) != 1)
+        return NULL;
+    return make_record(r, 0, NULL);
 }
 
 /* -------------------------------------------------------- version text */

@@ -230,6 +230,37 @@ int kvwb_update_ttl(kvwb_bucket *bucket, const char *key, const void *data, size
 int kvwb_purge_ttl(kvwb_bucket *bucket, const char *key, int64_t ttl_ms, int64_t op_id);
 int kvwb_delete_ttl(kvwb_bucket *bucket, const char *key, int64_t ttl_ms, int64_t op_id);
 
+/* -------------------------------------------------------- blocking calls */
+/*
+ * A blocking call (kvw.h, BLOCKING CALLS): its outcome goes from the thread
+ * that learns it straight to the caller of kvwb_call_wait, bypassing the
+ * queue and the dispatcher. One op per kvwb_call at a time; reusable.
+ */
+typedef struct kvwb_call kvwb_call;
+
+/** An idle call; NULL when out of memory. */
+kvwb_call *kvwb_call_new(void);
+/** Frees (NULL ok); never blocks: a pending op's outcome is dropped when it ends. */
+void kvwb_call_free(kvwb_call *call);
+/**
+ * Submits op `op` (KVW_OP_*) like the kvwb_* submit of that op: `version`
+ * is the expected version (update, delete_with_version) or the version a
+ * read must see at least (get, get_entry; NULL or "": any); `ttl_ms` 0 sends no
+ * TTL, anything else goes to the op's _ttl form. 0, or the submit's
+ * negative KVW_E* code (then no outcome will come).
+ */
+int kvwb_call_start(kvwb_call *call, kvwb_bucket *bucket, int op, const char *key, const void *data,
+                    size_t len, const char *version, int64_t ttl_ms);
+/**
+ * Waits up to `timeout_ms` (-1: until the op ends). 1: ended (kvwb_call_result
+ * has it); 0: still pending; KVW_EINVAL: NULL or nothing started. The Ruby
+ * module releases the GVL while it waits (bindings/ruby/kvw_ruby.i).
+ */
+int kvwb_call_wait(kvwb_call *call, int timeout_ms);
+/** The ended op's outcome as a new record (op_id 0); NULL when out of memory
+ *  or not ended. The caller owns it: kvwb_completion_free. */
+struct kvwb_completion *kvwb_call_result(kvwb_call *call);
+
 /* ---------------------------------------------------------- completions */
 
 /**

@@ -106,22 +106,26 @@ typedef long long swig_type_76;
 typedef _gostring_ swig_type_77;
 typedef long long swig_type_78;
 typedef long long swig_type_79;
-typedef long long swig_type_80;
-typedef long long swig_type_81;
-typedef long long swig_type_82;
+typedef _gostring_ swig_type_80;
+typedef _goslice_ swig_type_81;
+typedef _gostring_ swig_type_82;
 typedef long long swig_type_83;
-typedef _gostring_ swig_type_84;
-typedef _gostring_ swig_type_85;
-typedef _gostring_ swig_type_86;
+typedef long long swig_type_84;
+typedef long long swig_type_85;
+typedef long long swig_type_86;
 typedef long long swig_type_87;
 typedef _gostring_ swig_type_88;
-typedef long long swig_type_89;
-typedef long long swig_type_90;
-typedef _gostring_ swig_type_91;
+typedef _gostring_ swig_type_89;
+typedef _gostring_ swig_type_90;
+typedef long long swig_type_91;
 typedef _gostring_ swig_type_92;
-typedef _gostring_ swig_type_93;
-typedef _gostring_ swig_type_94;
+typedef long long swig_type_93;
+typedef long long swig_type_94;
 typedef _gostring_ swig_type_95;
+typedef _gostring_ swig_type_96;
+typedef _gostring_ swig_type_97;
+typedef _gostring_ swig_type_98;
+typedef _gostring_ swig_type_99;
 extern void _wrap_Swig_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_kvw_native_eadc1dd6c32ec881(swig_intgo arg1);
 extern swig_intgo _wrap_KVW_VERSION_NUMBER_kvw_native_eadc1dd6c32ec881(void);
@@ -191,6 +195,7 @@ extern void _wrap_delete_kvwb_client_options_kvw_native_eadc1dd6c32ec881(uintptr
 extern void _wrap_delete_kvwb_bucket_options_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern void _wrap_delete_kvwb_client_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern void _wrap_delete_kvwb_bucket_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern void _wrap_delete_kvwb_call_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern uintptr_t _wrap_kvwb_client_options_new_kvw_native_eadc1dd6c32ec881(void);
 extern void _wrap_kvwb_client_options_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_client_options_set_servers_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_9 arg2);
@@ -259,25 +264,30 @@ extern swig_intgo _wrap_kvwb_create_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t ar
 extern swig_intgo _wrap_kvwb_update_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_69 arg2, swig_type_70 arg3, swig_type_71 arg4, swig_type_72 arg5, swig_type_73 arg6);
 extern swig_intgo _wrap_kvwb_purge_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, swig_type_76 arg4);
 extern swig_intgo _wrap_kvwb_delete_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, swig_type_79 arg4);
-extern swig_type_80 _wrap_kvwb_completion_op_id_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern uintptr_t _wrap_kvwb_call_new_kvw_native_eadc1dd6c32ec881(void);
+extern void _wrap_kvwb_call_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_intgo _wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3, swig_type_80 arg4, swig_type_81 arg5, swig_type_82 arg6, swig_type_83 arg7);
+extern swig_intgo _wrap_kvwb_call_wait_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_intgo arg2);
+extern uintptr_t _wrap_kvwb_call_result_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_84 _wrap_kvwb_completion_op_id_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_status_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_op_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_server_error_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_entry_op_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_81 _wrap_kvwb_completion_revision_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_82 _wrap_kvwb_completion_value_len_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_83 _wrap_kvwb_completion_ttl_ms_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_84 _wrap_kvwb_completion_version_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_85 _wrap_kvwb_completion_key_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_86 _wrap_kvwb_completion_message_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_85 _wrap_kvwb_completion_revision_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_86 _wrap_kvwb_completion_value_len_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_87 _wrap_kvwb_completion_ttl_ms_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_88 _wrap_kvwb_completion_version_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_89 _wrap_kvwb_completion_key_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_90 _wrap_kvwb_completion_message_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern void _wrap_delete_kvwb_completion_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_87 _wrap_kvwb_completion_value_bytes_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_91 _wrap_kvwb_completion_value_bytes_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern void _wrap_kvwb_completion_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_88 _wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(swig_type_89 arg1);
-extern swig_type_90 _wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(swig_type_91 arg1);
-extern swig_intgo _wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(swig_type_92 arg1);
-extern swig_intgo _wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(swig_type_93 arg1);
-extern swig_intgo _wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(swig_type_94 arg1, swig_type_95 arg2);
+extern swig_type_92 _wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(swig_type_93 arg1);
+extern swig_type_94 _wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(swig_type_95 arg1);
+extern swig_intgo _wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(swig_type_96 arg1);
+extern swig_intgo _wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(swig_type_97 arg1);
+extern swig_intgo _wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(swig_type_98 arg1, swig_type_99 arg2);
 #undef intgo
 */
 import "C"
@@ -867,6 +877,25 @@ func DeleteKvwb_bucket(arg1 Kvwb_bucket) {
 type Kvwb_bucket interface {
 	Swigcptr() uintptr
 	SwigIsKvwb_bucket()
+}
+
+type SwigcptrKvwb_call uintptr
+
+func (p SwigcptrKvwb_call) Swigcptr() uintptr {
+	return (uintptr)(p)
+}
+
+func (p SwigcptrKvwb_call) SwigIsKvwb_call() {
+}
+
+func DeleteKvwb_call(arg1 Kvwb_call) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_delete_kvwb_call_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0))
+}
+
+type Kvwb_call interface {
+	Swigcptr() uintptr
+	SwigIsKvwb_call()
 }
 
 func Kvwb_client_options_new() (_swig_ret Kvwb_client_options) {
@@ -1529,6 +1558,54 @@ func Kvwb_delete_ttl(arg1 Kvwb_bucket, arg2 string, arg3 int64, arg4 int64) (_sw
 	return swig_r
 }
 
+func Kvwb_call_new() (_swig_ret Kvwb_call) {
+	var swig_r Kvwb_call
+	swig_r = (Kvwb_call)(SwigcptrKvwb_call(C._wrap_kvwb_call_new_kvw_native_eadc1dd6c32ec881()))
+	return swig_r
+}
+
+func Kvwb_call_free(arg1 Kvwb_call) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_kvwb_call_free_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0))
+}
+
+func Kvwb_call_start(arg1 Kvwb_call, arg2 Kvwb_bucket, arg3 int, arg4 string, arg5 []byte, arg6 string, arg7 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := getSwigcptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	_swig_i_5 := arg6
+	_swig_i_6 := arg7
+	swig_r = (int)(C._wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_5)), C.swig_type_83(_swig_i_6)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg5
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg6
+	}
+	return swig_r
+}
+
+func Kvwb_call_wait(arg1 Kvwb_call, arg2 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_kvwb_call_wait_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Kvwb_call_result(arg1 Kvwb_call) (_swig_ret Kvwb_completion) {
+	var swig_r Kvwb_completion
+	_swig_i_0 := getSwigcptr(arg1)
+	swig_r = (Kvwb_completion)(SwigcptrKvwb_completion(C._wrap_kvwb_call_result_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0))))
+	return swig_r
+}
+
 type SwigcptrKvwb_completion uintptr
 
 func (p SwigcptrKvwb_completion) Swigcptr() uintptr {
@@ -1678,7 +1755,7 @@ func Kvwb_completion_free(arg1 Kvwb_completion) {
 func Kvwb_version_from_revision(arg1 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(C.swig_type_89(_swig_i_0))
+	swig_r_p := C._wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(C.swig_type_93(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1688,7 +1765,7 @@ func Kvwb_version_from_revision(arg1 int64) (_swig_ret string) {
 func Kvwb_version_revision(arg1 string) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_91)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int64)(C._wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_95)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1698,7 +1775,7 @@ func Kvwb_version_revision(arg1 string) (_swig_ret int64) {
 func Kvwb_version_check(arg1 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_92)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int)(C._wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_96)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1708,7 +1785,7 @@ func Kvwb_version_check(arg1 string) (_swig_ret int) {
 func Kvwb_version_is_unknown(arg1 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_93)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int)(C._wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_97)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1719,7 +1796,7 @@ func Kvwb_version_equal(arg1 string, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_94)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_98)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}

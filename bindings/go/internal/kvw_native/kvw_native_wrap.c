@@ -202,6 +202,7 @@ SWIGINTERN void delete_kvwb_client_options(struct kvwb_client_options *self){ kv
 SWIGINTERN void delete_kvwb_bucket_options(struct kvwb_bucket_options *self){ kvwb_bucket_options_free(self); }
 SWIGINTERN void delete_kvwb_client(struct kvwb_client *self){ kvwb_client_free(self); }
 SWIGINTERN void delete_kvwb_bucket(struct kvwb_bucket *self){ kvwb_bucket_free(self); }
+SWIGINTERN void delete_kvwb_call(struct kvwb_call *self){ kvwb_call_free(self); }
 SWIGINTERN void delete_kvwb_completion(struct kvwb_completion *self){ kvwb_completion_free(self); }
 SWIGINTERN SWIGCDATA kvwb_completion_value_bytes(struct kvwb_completion *self){
         SWIGCDATA d;
@@ -1001,6 +1002,16 @@ void _wrap_delete_kvwb_bucket_kvw_native_eadc1dd6c32ec881(struct kvwb_bucket *_s
   arg1 = *(struct kvwb_bucket **)&_swig_go_0; 
   
   delete_kvwb_bucket(arg1);
+  
+}
+
+
+void _wrap_delete_kvwb_call_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_go_0) {
+  struct kvwb_call *arg1 = (struct kvwb_call *) 0 ;
+  
+  arg1 = *(struct kvwb_call **)&_swig_go_0; 
+  
+  delete_kvwb_call(arg1);
   
 }
 
@@ -2203,6 +2214,94 @@ intgo _wrap_kvwb_delete_ttl_kvw_native_eadc1dd6c32ec881(struct kvwb_bucket *_swi
   result = (int)kvwb_delete_ttl(arg1,(char const *)arg2,arg3,arg4);
   _swig_go_result = result; 
   free(arg2); 
+  return _swig_go_result;
+}
+
+
+struct kvwb_call *_wrap_kvwb_call_new_kvw_native_eadc1dd6c32ec881() {
+  kvwb_call *result = 0 ;
+  struct kvwb_call *_swig_go_result;
+  
+  
+  result = (kvwb_call *)kvwb_call_new();
+  *(kvwb_call **)&_swig_go_result = (kvwb_call *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_kvwb_call_free_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_go_0) {
+  kvwb_call *arg1 = (kvwb_call *) 0 ;
+  
+  arg1 = *(kvwb_call **)&_swig_go_0; 
+  
+  kvwb_call_free(arg1);
+  
+}
+
+
+intgo _wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_go_0, struct kvwb_bucket *_swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, _gostring_ _swig_go_5, long long _swig_go_6) {
+  kvwb_call *arg1 = (kvwb_call *) 0 ;
+  kvwb_bucket *arg2 = (kvwb_bucket *) 0 ;
+  int arg3 ;
+  char *arg4 = (char *) 0 ;
+  void *arg5 = (void *) 0 ;
+  size_t arg6 ;
+  char *arg7 = (char *) 0 ;
+  int64_t arg8 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_call **)&_swig_go_0; 
+  arg2 = *(kvwb_bucket **)&_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  
+  arg5 = _swig_go_4.array;
+  arg6 = (size_t)_swig_go_4.len;
+  
+  
+  arg7 = (char *)malloc(_swig_go_5.n + 1);
+  memcpy(arg7, _swig_go_5.p, _swig_go_5.n);
+  arg7[_swig_go_5.n] = '\0';
+  
+  arg8 = (int64_t)_swig_go_6; 
+  
+  result = (int)kvwb_call_start(arg1,arg2,arg3,(char const *)arg4,(void const *)arg5,arg6,(char const *)arg7,arg8);
+  _swig_go_result = result; 
+  free(arg4); 
+  free(arg7); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_call_wait_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_go_0, intgo _swig_go_1) {
+  kvwb_call *arg1 = (kvwb_call *) 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_call **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)kvwb_call_wait(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+struct kvwb_completion *_wrap_kvwb_call_result_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_go_0) {
+  kvwb_call *arg1 = (kvwb_call *) 0 ;
+  struct kvwb_completion *result = 0 ;
+  struct kvwb_completion *_swig_go_result;
+  
+  arg1 = *(kvwb_call **)&_swig_go_0; 
+  
+  result = (struct kvwb_completion *)kvwb_call_result(arg1);
+  *(struct kvwb_completion **)&_swig_go_result = (struct kvwb_completion *)result; 
   return _swig_go_result;
 }
 

@@ -3,6 +3,8 @@ package io.kvw;
 import io.kvw.internal.kvw_native;
 import io.kvw.internal.kvw_nativeConstants;
 import io.kvw.internal.kvwb_bucket;
+import io.kvw.internal.kvwb_call;
+import io.kvw.internal.kvwb_completion;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.Objects;
@@ -125,7 +127,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #putAsync}. */
     public Version put(String key, byte[] value) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.PUT, key, value, null));
+        return blocking(OpType.PUT, key, value, null);
     }
 
     /** {@link #putAsync} whose value expires after {@code ttl} ({@link Feature#TTL_ON_WRITE}). */
@@ -135,7 +137,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #putAsync(String, byte[], Duration)}. */
     public Version put(String key, byte[] value, Duration ttl) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.PUT, key, value, null, ttlMillis(ttl)));
+        return blocking(OpType.PUT, key, value, null, ttlMillis(ttl));
     }
 
     /**
@@ -151,7 +153,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #createAsync}. */
     public Version create(String key, byte[] value) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.CREATE, key, value, null));
+        return blocking(OpType.CREATE, key, value, null);
     }
 
     /**
@@ -165,7 +167,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #createAsync(String, byte[], Duration)}. */
     public Version create(String key, byte[] value, Duration ttl) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.CREATE, key, value, null, ttlMillis(ttl)));
+        return blocking(OpType.CREATE, key, value, null, ttlMillis(ttl));
     }
 
     /**
@@ -180,8 +182,8 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #updateAsync}. */
     public Version update(String key, byte[] value, Version expected) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.UPDATE, key, value,
-                Objects.requireNonNull(expected, "expected")));
+        return blocking(OpType.UPDATE, key, value,
+                Objects.requireNonNull(expected, "expected"));
     }
 
     /** {@link #updateAsync} that sets a new TTL: renews a lease ({@link Feature#TTL_ON_WRITE}). */
@@ -192,8 +194,8 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #updateAsync(String, byte[], Version, Duration)}. */
     public Version update(String key, byte[] value, Version expected, Duration ttl) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.UPDATE, key, value,
-                Objects.requireNonNull(expected, "expected"), ttlMillis(ttl)));
+        return blocking(OpType.UPDATE, key, value,
+                Objects.requireNonNull(expected, "expected"), ttlMillis(ttl));
     }
 
     /**
@@ -207,7 +209,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #deleteAsync}. */
     public Version delete(String key) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.DELETE, key, null, null));
+        return blocking(OpType.DELETE, key, null, null);
     }
 
     /** {@link #deleteAsync} whose marker goes away after {@code ttl} ({@link Feature#TTL_ON_WRITE}). */
@@ -217,7 +219,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #deleteAsync(String, Duration)}. */
     public Version delete(String key, Duration ttl) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.DELETE, key, null, null, ttlMillis(ttl)));
+        return blocking(OpType.DELETE, key, null, null, ttlMillis(ttl));
     }
 
     /**
@@ -234,8 +236,8 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #deleteWithVersionAsync}. */
     public Version deleteWithVersion(String key, Version expected) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.DELETE_WITH_VERSION, key, null,
-                Objects.requireNonNull(expected, "expected")));
+        return blocking(OpType.DELETE_WITH_VERSION, key, null,
+                Objects.requireNonNull(expected, "expected"));
     }
 
     /** Writes a purge marker that drops the key's history; completes with its version. */
@@ -245,7 +247,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #purgeAsync}. */
     public Version purge(String key) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.PURGE, key, null, null));
+        return blocking(OpType.PURGE, key, null, null);
     }
 
     /** {@link #purgeAsync} whose purge marker itself goes away after {@code ttl} ({@link Feature#TTL}). */
@@ -255,7 +257,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #purgeAsync(String, Duration)}. */
     public Version purge(String key, Duration ttl) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.PURGE, key, null, null, ttlMillis(ttl)));
+        return blocking(OpType.PURGE, key, null, null, ttlMillis(ttl));
     }
 
     // ------------------------------------------------------------ reads
@@ -270,7 +272,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #getAsync}. */
     public Optional<Entry> get(String key) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.GET, key, null, null));
+        return blocking(OpType.GET, key, null, null);
     }
 
     /**
@@ -284,7 +286,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #getEntryAsync}. */
     public Optional<Entry> getEntry(String key) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.GET_ENTRY, key, null, null));
+        return blocking(OpType.GET_ENTRY, key, null, null);
     }
 
     /**
@@ -300,7 +302,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #getAtLeastAsync}. */
     public Optional<Entry> getAtLeast(String key, Version min) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.GET, key, null, Objects.requireNonNull(min, "min")));
+        return blocking(OpType.GET, key, null, Objects.requireNonNull(min, "min"));
     }
 
     /** {@link #getEntryAsync} that sees at least version {@code min} (see {@link #getAtLeastAsync}). */
@@ -310,8 +312,8 @@ public final class Bucket implements AutoCloseable {
 
     /** Blocking {@link #getEntryAtLeastAsync}. */
     public Optional<Entry> getEntryAtLeast(String key, Version min) {
-        return client.await(submit(new KvwClient.Direct<>(), OpType.GET_ENTRY, key, null,
-                Objects.requireNonNull(min, "min")));
+        return blocking(OpType.GET_ENTRY, key, null,
+                Objects.requireNonNull(min, "min"));
     }
 
     // ------------------------------------------------------------ internals
@@ -323,6 +325,48 @@ public final class Bucket implements AutoCloseable {
         if (ttl.isZero() || ttl.isNegative()) return -2; // refused: InvalidTtlException
         long ms = ClientOptions.millis(ttl);
         return ms == NO_TTL ? -2 : ms;
+    }
+
+    private <T> T blocking(OpType op, String key, byte[] value, Version expected) {
+        return blocking(op, key, value, expected, NO_TTL);
+    }
+
+    /**
+     * A blocking call through a kvwb_call: the outcome comes from the C thread
+     * that learns it, not through the dispatcher thread, so it is one thread
+     * hop from the ack and works on any thread (a completion stage included).
+     */
+    @SuppressWarnings("unchecked")
+    private <T> T blocking(OpType op, String key, byte[] value, Version expected, long ttl) {
+        Objects.requireNonNull(key, "key");
+        if (value == null && (op == OpType.PUT || op == OpType.CREATE || op == OpType.UPDATE)) value = EMPTY;
+        kvwb_call call = kvw_native.kvwb_call_new();
+        if (call == null) throw KvwException.of(KvwError.OUT_OF_MEMORY.code(), op, key);
+        try {
+            int rc = kvw_native.kvwb_call_start(call, handle, op.code(), key, value,
+                    expected == null ? null : expected.toString(), ttl);
+            if (rc != 0) throw refusal(rc, op, key);
+            kvw_native.kvwb_call_wait(call, -1); // every accepted op ends, at the latest at its deadline
+            kvwb_completion r = kvw_native.kvwb_call_result(call);
+            if (r == null) throw KvwException.of(KvwError.OUT_OF_MEMORY.code(), op, key);
+            Object outcome;
+            try {
+                outcome = KvwClient.outcome(r);
+            } finally {
+                r.delete();
+            }
+            if (outcome instanceof KvwException) throw ((KvwException) outcome).withCallerStack();
+            return (T) outcome;
+        } finally {
+            call.delete();
+        }
+    }
+
+    /** A submit's refusal, with the feature's status for KVW_ENOTSUP. */
+    private KvwException refusal(int rc, OpType op, String key) {
+        String detail = rc != kvw_nativeConstants.KVW_ENOTSUP ? Native.strerror(rc)
+                : featureStatus(op == OpType.CREATE || op == OpType.PURGE ? Feature.TTL : Feature.TTL_ON_WRITE);
+        return KvwException.create(rc, detail, op, key, 0, null, true);
     }
 
     private <T> CompletableFuture<T> submit(CompletableFuture<T> f, OpType op, String key, byte[] value,
@@ -342,12 +386,7 @@ public final class Bucket implements AutoCloseable {
             client.forget(id);
             throw e;
         }
-        if (rc != 0) {
-            String detail = null;
-            if (rc == kvw_nativeConstants.KVW_ENOTSUP)
-                detail = featureStatus(op == OpType.CREATE || op == OpType.PURGE ? Feature.TTL : Feature.TTL_ON_WRITE);
-            client.refused(id, f, rc, op, key, detail);
-        }
+        if (rc != 0) client.refused(id, f, refusal(rc, op, key));
         return f;
     }
 

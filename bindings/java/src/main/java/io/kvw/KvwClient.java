@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -70,9 +69,6 @@ public final class KvwClient implements AutoCloseable {
     private volatile boolean closed;
     private boolean freed; // under handleLock's write lock
     private volatile boolean freeOnExit; // closed from the dispatcher: it frees the handle
-
-    /** A blocking call's future: completed on the dispatcher even with an executor. */
-    static final class Direct<T> extends CompletableFuture<T> {}
 
     private KvwClient(kvwb_client handle, ClientOptions options) {
         this.handle = handle;
@@ -295,26 +291,10 @@ public final class KvwClient implements AutoCloseable {
         pending.remove(id);
     }
 
-    /** The submit returned {@code rc} (no record will come): fail the future. */
-    void refused(long id, CompletableFuture<?> f, int rc, OpType op, String key, String detail) {
+    /** The submit was refused (no record will come): fail the future. */
+    void refused(long id, CompletableFuture<?> f, KvwException why) {
         pending.remove(id);
-        f.completeExceptionally(KvwException.create(rc, detail != null ? detail : Native.strerror(rc), op, key, 0,
-                null, false));
-    }
-
-    /** Waits for a blocking call's future; rethrows a kvw failure with the caller's stack. */
-    <T> T await(CompletableFuture<T> f) {
-        if (!f.isDone() && Thread.currentThread() == dispatcher) {
-            throw new IllegalStateException("a blocking kvw call on the client's dispatcher thread "
-                    + "(inside a completion stage) would deadlock: use the ...Async method or a "
-                    + "...Async stage, or set ClientOptions.completionExecutor");
-        }
-        try {
-            return f.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof KvwException) throw ((KvwException) e.getCause()).withCallerStack();
-            throw e;
-        }
+        f.completeExceptionally(why);
     }
 
     private void dispatch() {
@@ -362,7 +342,7 @@ public final class KvwClient implements AutoCloseable {
             }
             CompletableFuture<Object> f = pending.remove(id);
             if (f == null) continue;
-            if (executor == null || f instanceof Direct) {
+            if (executor == null) {
                 complete(f, outcome);
             } else {
                 if (batch == null) batch = new ArrayList<>();
@@ -394,7 +374,7 @@ public final class KvwClient implements AutoCloseable {
     }
 
     /** A record as the future's value (Version, Optional of Entry) or a KvwException. */
-    private static Object outcome(kvwb_completion r) {
+    static Object outcome(kvwb_completion r) {
         int status = r.getStatus();
         int op = r.getOp();
         boolean read = op == OP_GET || op == OP_GET_ENTRY;
