@@ -196,16 +196,81 @@ func (b *Bucket) GetEntryAsync(key string, cb func(Entry, error)) error {
 	return b.async(opGetEntry, key, nil, Version{}, pending{read: cb})
 }
 
-// do is a blocking call: the op goes through a kvwb_call, whose outcome
-// comes straight from the C thread that learns it, not through the
-// dispatcher. kvw's window (max_inflight) frees as ops end, and blocking
-// calls wait for that (progress) instead of failing with ErrBusy. A context
-// that can end is checked every ctxSlice while waiting; the op then goes on
-// without the caller (counted in Inflight until it ends), its outcome dropped.
+// do is a blocking call. Alone on its client it goes through a kvwb_call
+// (direct), whose outcome comes straight from the C thread that learns it:
+// one thread hop, the lowest latency. With other blocking calls in flight
+// it goes through the dispatcher (queued), which hands many outcomes to
+// their goroutines per wake-up over channels: a goroutine parked on a
+// channel costs Go far less than one parked in a cgo call (an OS thread
+// each, and a P to win back on return), so this scales with concurrent
+// callers (BENCHMARKS.md, "blocking calls").
 func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, expected Version, ttl int64) (result, error) {
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
+	c := b.client.c
+	defer c.blocking.Add(-1)
+	if c.blocking.Add(1) > 1 {
+		return b.queued(ctx, kind, key, value, expected, ttl)
+	}
+	return b.direct(ctx, kind, key, value, expected, ttl)
+}
+
+// queued submits the op with a channel for the dispatcher and waits on it.
+func (b *Bucket) queued(ctx context.Context, kind opKind, key string, value []byte, expected Version, ttl int64) (result, error) {
+	c := b.client.c
+	ch := make(chan result, 1)
+	for {
+		// kvw's window frees as records are delivered, whatever callbacks do.
+		progress := c.progress.wait()
+		c.inflight.Add(1)
+		err := b.submit(kind, key, value, expected, pending{ch: ch, ttl: ttl})
+		if err == nil {
+			c.progress.done()
+			break
+		}
+		if e, ok := err.(*Error); !ok || e.Code != codeBusy {
+			c.progress.done()
+			return result{}, err
+		}
+		if err := waitProgress(ctx, progress); err != nil {
+			c.progress.done()
+			return result{}, err
+		}
+		c.progress.done()
+	}
+	select {
+	case r := <-ch:
+		return r, r.err
+	case <-ctx.Done():
+		select {
+		case r := <-ch:
+			return r, r.err
+		default:
+			return result{}, ctx.Err()
+		}
+	}
+}
+
+// waitProgress waits until kvw's window may have room again: a delivery
+// (progress), or a millisecond (direct calls end without notifying).
+func waitProgress(ctx context.Context, progress <-chan struct{}) error {
+	select {
+	case <-progress:
+		return nil
+	case <-time.After(time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// direct makes the call through a kvwb_call. kvw's window (max_inflight)
+// frees as ops end, and the call waits for that instead of failing with
+// ErrBusy. A context that can end is checked every ctxSlice while waiting;
+// the op then goes on without the caller (counted in Inflight until it
+// ends), its outcome dropped.
+func (b *Bucket) direct(ctx context.Context, kind opKind, key string, value []byte, expected Version, ttl int64) (result, error) {
 	if strings.IndexByte(key, 0) >= 0 { // a C string would end there
 		return result{}, refusal(codeBadKey, kind.String(), key, "key contains a NUL byte")
 	}
@@ -237,17 +302,13 @@ func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, 
 			}
 			return result{}, refusal(rc, kind.String(), key, msg)
 		}
-		select {
-		case <-progress:
-			c.progress.done()
-		case <-time.After(time.Millisecond): // blocking calls end without notifying
-			c.progress.done()
-		case <-ctx.Done():
+		if err := waitProgress(ctx, progress); err != nil {
 			c.progress.done()
 			c.release()
 			native.Kvwb_call_free(call)
-			return result{}, ctx.Err()
+			return result{}, err
 		}
+		c.progress.done()
 	}
 	if ctx.Done() == nil {
 		native.Kvwb_call_wait(call, -1)

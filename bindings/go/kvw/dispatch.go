@@ -16,16 +16,18 @@ import (
 // dispatcher goroutine per client loops on kvwb_wait (a cgo call that blocks
 // its OS thread, which is fine) and pops the records with kvwb_next. Each
 // record carries the int64 op id chosen at submit; the dispatcher removes
-// the op from core.pending (so it completes exactly once) and queues its
-// callback for the client's callback goroutine, which runs callbacks one at
-// a time in completion order. The dispatcher itself never runs user code, so
-// callbacks may block, submit more ops, wait for them, or call Close. No Go
-// pointer is ever kept by C: C only sees op ids, and value bytes are copied
-// by kvw during the submit call.
+// the op from core.pending (so it completes exactly once) and
+//   - hands the result to a queued blocking call through a buffered channel
+//     (never blocks, even if the caller stopped waiting), or
+//   - queues the async callback for the client's callback goroutine, which
+//     runs callbacks one at a time in completion order.
+// The dispatcher itself never runs user code, so callbacks may block, submit
+// more ops, wait for them, or call Close. No Go pointer is ever kept by C: C
+// only sees op ids, and value bytes are copied by kvw during the submit call.
 //
-// Blocking calls (Put, Get, …) skip all this: a kvwb_call hands the outcome
-// from the C thread that learns it to the goroutine waiting in
-// kvwb_call_wait (Bucket.do), one thread hop instead of three.
+// A blocking call alone on its client skips all this: a kvwb_call hands the
+// outcome from the C thread that learns it to the goroutine waiting in
+// kvwb_call_wait (Bucket.direct), one thread hop instead of three.
 
 type opKind uint8
 
@@ -53,13 +55,13 @@ func (k opKind) ttlFeature() Feature {
 	return FeatureTTLOnWrite
 }
 
-// pending is one submitted async op waiting for its record. At most one of
-// write, read is set (none for a fire-and-forget op). Blocking calls do not
-// come here (Bucket.do).
+// pending is one submitted op waiting for its record. At most one of ch,
+// write, read is set (none for a fire-and-forget async op).
 type pending struct {
 	key   string
 	kind  opKind
-	ttl   int64 // ms for the _ttl submit; noTTL for the plain one
+	ttl   int64       // ms for the _ttl submit; noTTL for the plain one
+	ch    chan result // a queued blocking call, buffered (cap 1)
 	write func(Version, error)
 	read  func(Entry, error)
 }
@@ -96,6 +98,7 @@ type core struct {
 	// but by kvw's own window, which frees as records are delivered:
 	// progress wakes them after each delivery.
 	inflight atomic.Int64
+	blocking atomic.Int64 // blocking calls running (Bucket.do picks direct or queued)
 	max      int64
 	lowWater int64
 	room     notifier
@@ -202,6 +205,9 @@ func (c *core) deliver(batch []job) []job {
 		r := decode(rec, p)
 		native.Kvwb_completion_free(rec)
 		switch {
+		case p.ch != nil:
+			p.ch <- r // buffered: never blocks
+			c.release()
 		case p.write != nil || p.read != nil:
 			batch = append(batch, job{p, r})
 		default:
