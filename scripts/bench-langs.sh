@@ -4,18 +4,24 @@
 # each language's official client on the same private nats-server in the
 # same run: its synchronous KV put and its async JetStream publish to the
 # same $KV.<bucket>.<key> subjects (for C: nats.c kvStore_Put and
-# js_PublishMsgAsync). Each round runs every language once, in an order that
-# rotates, so that all see the same load on a busy machine; the table gives
-# medians over the rounds, and ratios as the median of each round's ratio.
+# js_PublishMsgAsync), and both clients' blocking puts from many threads /
+# goroutines at once (Ruby: none). Each round runs every language once, in an
+# order that rotates, so that all see the same load on a busy machine; the
+# table gives medians over the rounds, and ratios as the median of each
+# round's ratio.
 # Asserts nothing about speed: exits non-zero only if a run failed.
 #
 #   scripts/bench-langs.sh [--ops N] [--window W] [--sync-ops S] [--rounds R]
+#                          [--concurrent T] [--concurrent-ops N]
 #                          [--langs "c go java ruby"] [--server URL] [--rows FILE]
 #
 #   --ops N       async puts per language per round [100000]
 #   --window W    ops in flight (kvw max_inflight, the publishers' limit) [16384]
 #   --sync-ops S  blocking / synchronous puts per language per round [3000]
 #   --rounds R    rounds [5]
+#   --concurrent T  threads / goroutines making blocking puts at once, kvw and
+#                 the official sync put (C: kvStore_Put); 0 skips [64]
+#   --concurrent-ops N  puts per concurrent phase [20000]
 #   --rows FILE   also keep every raw ROW line in FILE
 #
 # Needs the bindings built (KVW_TEST_STAGES=bindings scripts/test.sh, or each
@@ -25,15 +31,17 @@ exec </dev/null
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
-OPS=100000 WINDOW=16384 SYNC=3000 ROUNDS=5 LANGS="c go java ruby" SERVER= KEEP=
+OPS=100000 WINDOW=16384 SYNC=3000 ROUNDS=5 CONC=64 CONC_OPS=20000 LANGS="c go java ruby" SERVER= KEEP=
 while (($#)); do
-    [[ $1 == -h || $1 == --help ]] && { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+    [[ $1 == -h || $1 == --help ]] && { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
     (($# >= 2)) || { echo "bench-langs: $1 needs a value (see --help)" >&2; exit 2; }
     case $1 in
     --ops) OPS=$2 ;;
     --window) WINDOW=$2 ;;
     --sync-ops) SYNC=$2 ;;
     --rounds) ROUNDS=$2 ;;
+    --concurrent) CONC=$2 ;;
+    --concurrent-ops) CONC_OPS=$2 ;;
     --langs) LANGS=$2 ;;
     --server) SERVER=$2 ;;
     --rows) KEEP=$2 ;;
@@ -71,31 +79,44 @@ fi
 
 ROWS=$TMP/rows
 : >"$ROWS"
-# C: kvw bench's JSON (kvw and its same-process baselines) as ROW lines.
+# C: kvw bench's JSON (kvw and its same-process baselines) as ROW lines. The
+# blocking rows come with their kvStore_Put loop (same threads) from the same
+# process, run alternately (--rounds 2).
 c_rows() {
-    local async blocking
-    async=$("$KVW" bench put --server "$SERVER" --ops "$OPS" --window "$WINDOW" --kvstore-ops "$SYNC" \
+    local async blocking concurrent=null
+    async=$("$KVW" bench put --server "$SERVER" --ops "$OPS" --window "$WINDOW" --kvstore-ops 1 \
         --raw-send-asap 0 --json) || return 1
-    blocking=$("$KVW" bench put --server "$SERVER" --ops "$SYNC" --window 1 --no-baselines --json) || return 1
-    python3 - "$async" "$blocking" <<'PY'
+    blocking=$("$KVW" bench put --server "$SERVER" --blocking --ops "$SYNC" --raw-ops "$SYNC" \
+        --kvstore-ops "$SYNC" --raw-send-asap 1 --rounds 2 --json) || return 1
+    if ((CONC > 0)); then
+        concurrent=$("$KVW" bench put --server "$SERVER" --blocking --threads "$CONC" --ops "$CONC_OPS" \
+            --raw-ops "$CONC_OPS" --kvstore-ops "$CONC_OPS" --raw-send-asap 1 --rounds 2 --json) || return 1
+    fi
+    python3 - "$async" "$blocking" "$concurrent" <<'PY'
 import json, sys
-a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+a, b, c = (json.loads(x) for x in sys.argv[1:4])
 def row(phase, ops, rate, fails=0):
     print(f"c {phase}: {ops} ops = {rate:.0f} ops/s fails={fails}")
     print(f"ROW\tc\t{phase}\t{ops}\t{ops / rate:.6f}\t{fails}")
 row("kvw_async_put", a["ops"], a["ops_per_sec"], a["errors"] + a["timeouts"])
-row("kvw_blocking_put", b["ops"], b["ops_per_sec"], b["errors"] + b["timeouts"])
-row("official_kv_put", a["kvstore_ops"], a["kvstore_ops_per_sec"])
 row("official_publish_async", a["raw_async_ops"], a["raw_async_ops_per_sec"])
+row("kvw_blocking_put", b["ops"], b["ops_per_sec"], b["errors"] + b["timeouts"])
+row("official_kv_put", b["kvstore_ops"], b["kvstore_ops_per_sec"])
+print(f"c blocking p50: kvw {b['p50_us']} us, raw round trip {b['raw_async_p50_us']} us, kvStore_Put "
+      f"{b['kvstore_p50_us']} us; context switches per op: kvw {b['switches_per_op']}, raw "
+      f"{b['raw_async_switches_per_op']}")
+if c:
+    row("kvw_concurrent_put", c["ops"], c["ops_per_sec"], c["errors"] + c["timeouts"])
+    row("official_concurrent_put", c["kvstore_ops"], c["kvstore_ops_per_sec"])
 PY
 }
 run_lang() {
     case $1 in
     c) c_rows ;;
     go) "$GO_BENCH" -server "$SERVER" -n "$OPS" -window "$WINDOW" -natsgo-n "$SYNC" -blocking-n "$SYNC" \
-        -publish-async-n "$OPS" -rows ;;
+        -publish-async-n "$OPS" -concurrent "$CONC" -concurrent-n "$CONC_OPS" -rows ;;
     java) bindings/java/bench.sh "$SERVER" --ops "$OPS" --window "$WINDOW" --sync-ops "$SYNC" \
-        --publish-async-ops "$OPS" --rows ;;
+        --publish-async-ops "$OPS" --concurrent "$CONC" --concurrent-ops "$CONC_OPS" --rows ;;
     ruby) GEM_HOME=$RUBY_GEMS GEM_PATH=$RUBY_GEMS: ruby bindings/ruby/bench/put_bench.rb --rows \
         --blocking "$SYNC" "$SERVER" "$OPS" "$WINDOW" ;;
     esac
@@ -103,8 +124,8 @@ run_lang() {
 
 read -ra order <<<"$LANGS"
 failed=0
-printf 'bench-langs: %s async puts, window %s, %s blocking puts per language, %s round(s), server %s\n' \
-    "$OPS" "$WINDOW" "$SYNC" "$ROUNDS" "$SERVER"
+printf 'bench-langs: %s async puts, window %s, %s blocking puts, %s x %s concurrent ones per language, %s round(s), server %s\n' \
+    "$OPS" "$WINDOW" "$SYNC" "$CONC" "$CONC_OPS" "$ROUNDS" "$SERVER"
 for ((r = 1; r <= ROUNDS; r++)); do
     for ((j = 0; j < ${#order[@]}; j++)); do
         lang=${order[$(((j + r - 1) % ${#order[@]}))]}
@@ -120,7 +141,7 @@ done
 [[ -z $KEEP ]] || cp "$ROWS" "$KEEP"
 
 printf '\n'
-python3 - "$ROWS" "$LANGS" <<'PY' || failed=$((failed + 1))
+python3 - "$ROWS" "$LANGS" "$CONC" <<'PY' || failed=$((failed + 1))
 import collections, statistics, sys
 rate = collections.defaultdict(dict)  # (lang, phase) -> {round: ops/s}
 for line in open(sys.argv[1]):
@@ -130,8 +151,10 @@ for line in open(sys.argv[1]):
     rate[lang, phase][rnd] = int(ops) / float(secs)
 langs = sys.argv[2].split()
 phases = ["kvw_async_put", "kvw_blocking_put", "official_kv_put", "official_publish_async"]
-missing = [f"{l} {p}" for l in langs for p in phases
-           if not rate.get((l, p)) and not (l == "ruby" and p.startswith("official"))]
+conc = ["kvw_concurrent_put", "official_concurrent_put"] if int(sys.argv[3]) > 0 else []
+def needed(lang, phase):  # Ruby has no official client here, and no concurrent rows
+    return lang != "ruby" or phase in ("kvw_async_put", "kvw_blocking_put")
+missing = [f"{l} {p}" for l in langs for p in phases + conc if needed(l, p) and not rate.get((l, p))]
 if missing:
     sys.exit("bench-langs: no rows for " + ", ".join(missing))
 
@@ -149,17 +172,21 @@ def ratio(a, b):  # median over rounds of a/b, each round's pair measured togeth
 print("medians, ops/s (official = nats.c kvStore_Put / js_PublishMsgAsync, nats.go KeyValue.Put / "
       "PublishAsync, jnats KeyValue.put / publishAsync; Ruby has none here)")
 head = ["lang", "kvw async", "kvw blocking", "official sync put", "official async pub"]
-print("{:<6}{:>12}{:>14}{:>19}{:>20}".format(*head))
+print("{:<6}{:>12}{:>14}{:>19}{:>20}{:>16}{:>21}".format(*head, "kvw concurrent", "official concurrent"))
 for l in langs:
-    print("{:<6}{:>12}{:>14}{:>19}{:>20}".format(l, *(med(l, p) for p in phases)))
+    print("{:<6}{:>12}{:>14}{:>19}{:>20}{:>16}{:>21}".format(
+        l, *(med(l, p) for p in phases + ["kvw_concurrent_put", "official_concurrent_put"])))
 print("\nratios: median of the per-round ratios (range over the rounds)")
-head = ["lang", "async / C async", "async / official sync", "async / official async", "blocking / official sync"]
-print("{:<6}{:>21}{:>25}{:>25}{:>26}".format(*head))
+head = ["lang", "async / C async", "async / official sync", "async / official async", "blocking / official sync",
+        "blocking / C blocking", "concurrent / official"]
+print("{:<6}{:>21}{:>25}{:>25}{:>26}{:>23}{:>23}".format(*head))
 for l in langs:
-    print("{:<6}{:>21}{:>25}{:>25}{:>26}".format(
+    print("{:<6}{:>21}{:>25}{:>25}{:>26}{:>23}{:>23}".format(
         l, ratio((l, "kvw_async_put"), ("c", "kvw_async_put")),
         ratio((l, "kvw_async_put"), (l, "official_kv_put")),
         ratio((l, "kvw_async_put"), (l, "official_publish_async")),
-        ratio((l, "kvw_blocking_put"), (l, "official_kv_put"))))
+        ratio((l, "kvw_blocking_put"), (l, "official_kv_put")),
+        ratio((l, "kvw_blocking_put"), ("c", "kvw_blocking_put")),
+        ratio((l, "kvw_concurrent_put"), (l, "official_concurrent_put"))))
 PY
 ((failed == 0)) || { printf 'bench-langs: %d failure(s)\n' "$failed"; exit 1; }

@@ -2,7 +2,8 @@
 # Throughput: kvw-Java async put vs blocking put vs jnats synchronous KV put
 # and jnats JetStream.publishAsync to the KV subjects.
 #   bench.sh [nats://HOST:PORT] [--ops N] [--window W] [--size B] [--keys K] [--sync-ops N]
-#            [--publish-async-ops N] [--no-jnats] [--rows]
+#            [--publish-async-ops N] [--concurrent T] [--concurrent-ops N]
+#            [--no-jnats] [--rows]
 # --rows adds ROW<TAB>java<TAB>phase<TAB>ops<TAB>seconds<TAB>fails lines (see Bench.java).
 # Without a URL it starts a private nats-server (JetStream, temporary store).
 # Needs a build (run-tests.sh or mvn package).

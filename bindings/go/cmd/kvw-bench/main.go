@@ -23,6 +23,7 @@ import (
 	"log"
 	"os"
 	"runtime/pprof"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,30 @@ func syncLoop(n int, keys []string, call func(key string) error) (time.Duration,
 	return time.Since(start), fails
 }
 
+// concurrentLoop makes n blocking calls from conc goroutines at once (each
+// its share, over the keys in turn), as a request handler pool would.
+func concurrentLoop(n, conc int, keys []string, call func(key string) error) (time.Duration, failures) {
+	var mu sync.Mutex
+	var fails failures
+	var wg sync.WaitGroup
+	start := time.Now()
+	for g := 0; g < conc; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := g; i < n; i += conc {
+				if err := call(keys[i%len(keys)]); err != nil {
+					mu.Lock()
+					fails.add(err)
+					mu.Unlock()
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	return time.Since(start), fails
+}
+
 // report prints a phase's human line and, with -rows, its ROW line.
 func report(phase, human string, ops int, elapsed time.Duration, fails int64, firstErr error) {
 	if firstErr != nil {
@@ -87,6 +112,8 @@ func main() {
 	blockingN := flag.Int("blocking-n", 5000, "kvw blocking puts, after the async ones on the same client (0: skip)")
 	natsN := flag.Int("natsgo-n", 20000, "nats.go synchronous KV puts (0: skip)")
 	pubN := flag.Int("publish-async-n", -1, "nats.go async JetStream publishes to the KV subjects (default -n; 0: skip)")
+	concurrent := flag.Int("concurrent", 0, "goroutines making blocking puts at once, kvw and nats.go (0: skip)")
+	concurrentN := flag.Int("concurrent-n", 20000, "puts of each -concurrent phase")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the kvw async run to this file")
 	flag.Parse()
 	if *pubN < 0 {
@@ -120,6 +147,14 @@ func main() {
 			return err
 		})
 		report("kvw_blocking_put", "kvw-go blocking put", *blockingN, elapsed, fails.n, fails.first)
+		if *concurrent > 0 {
+			elapsed, fails := concurrentLoop(*concurrentN, *concurrent, keys, func(key string) error {
+				_, err := bucket.Put(ctx, key, value)
+				return err
+			})
+			report("kvw_concurrent_put", fmt.Sprintf("kvw-go blocking put, %d goroutines", *concurrent),
+				*concurrentN, elapsed, fails.n, fails.first)
+		}
 	}
 	client.Close()
 
@@ -133,7 +168,7 @@ func main() {
 			log.Fatal(err)
 		}
 		if *natsN > 0 {
-			officialKVPut(ctx, js, *bucketName, *natsN, keys, value)
+			officialKVPut(ctx, js, *bucketName, *natsN, *concurrent, *concurrentN, keys, value)
 		}
 		if *pubN > 0 {
 			officialPublishAsync(js, *bucketName, *pubN, *window, keys, value)
@@ -195,17 +230,24 @@ func kvwAsync(client *kvw.Client, bucket *kvw.Bucket, n, window int, keys []stri
 		window, len(value), len(keys), busy.Load()), n, elapsed, fails.Load(), first)
 }
 
-// officialKVPut runs n synchronous nats.go KeyValue Puts.
-func officialKVPut(ctx context.Context, js jetstream.JetStream, bucketName string, n int, keys []string, value []byte) {
+// officialKVPut runs n synchronous nats.go KeyValue Puts, then (conc > 0)
+// concN more from conc goroutines at once.
+func officialKVPut(ctx context.Context, js jetstream.JetStream, bucketName string, n, conc, concN int, keys []string, value []byte) {
 	kv, err := js.KeyValue(ctx, bucketName)
 	if err != nil {
 		log.Fatal(err)
 	}
-	elapsed, fails := syncLoop(n, keys, func(key string) error {
+	put := func(key string) error {
 		_, err := kv.Put(ctx, key, value)
 		return err
-	})
+	}
+	elapsed, fails := syncLoop(n, keys, put)
 	report("official_kv_put", "nats.go sync KV put", n, elapsed, fails.n, fails.first)
+	if conc > 0 {
+		elapsed, fails = concurrentLoop(concN, conc, keys, put)
+		report("official_concurrent_put", fmt.Sprintf("nats.go sync KV put, %d goroutines", conc), concN, elapsed,
+			fails.n, fails.first)
+	}
 }
 
 // officialPublishAsync runs n nats.go JetStream PublishAsync to $KV.<bucket>.<key>

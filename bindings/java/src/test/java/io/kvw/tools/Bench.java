@@ -20,7 +20,7 @@ import java.util.function.Function;
  *
  * <pre>
  *   bench.sh [URL] [--ops N] [--window W] [--size BYTES] [--keys K] [--sync-ops N]
- *            [--publish-async-ops N] [--no-jnats] [--rows]
+ *            [--publish-async-ops N] [--concurrent T] [--concurrent-ops N] [--no-jnats] [--rows]
  * </pre>
  *
  * With {@code --rows} each phase also prints
@@ -54,7 +54,8 @@ public final class Bench {
 
     public static void main(String[] args) throws Exception {
         String url = "nats://127.0.0.1:4222";
-        int ops = 100_000, window = 16384, size = 128, keys = 1000, syncOps = 20_000, publishAsyncOps = -1;
+        int ops = 100_000, window = 16384, size = 128, keys = 1000, syncOps = 20_000, publishAsyncOps = -1, concurrent = 0,
+            concurrentOps = 20_000;
         boolean jnats = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -64,6 +65,8 @@ public final class Bench {
                 case "--keys": keys = Integer.parseInt(args[++i]); break;
                 case "--sync-ops": syncOps = Integer.parseInt(args[++i]); break;
                 case "--publish-async-ops": publishAsyncOps = Integer.parseInt(args[++i]); break;
+                case "--concurrent": concurrent = Integer.parseInt(args[++i]); break;
+                case "--concurrent-ops": concurrentOps = Integer.parseInt(args[++i]); break;
                 case "--no-jnats": jnats = false; break;
                 case "--rows": rows = true; break;
                 default: url = args[i];
@@ -86,8 +89,12 @@ public final class Bench {
             SyncOp put = k -> bucket.put(k, value);
             blocking(Math.min(syncOps, 2000), keyNames, put); // warm-up, as the jnats KV put gets
             report("kvw_blocking_put", "kvw-java blocking put: ", blocking(syncOps, keyNames, put), "");
+            if (concurrent > 0)
+                report("kvw_concurrent_put", "kvw-java blocking put, threads: ",
+                        concurrent(concurrentOps, concurrent, keyNames, put), "  (" + concurrent + " threads)");
         }
-        if (jnats) JnatsBench.run(url, bucketName, keyNames, value, syncOps, publishAsyncOps, window);
+        if (jnats) JnatsBench.run(url, bucketName, keyNames, value, syncOps, publishAsyncOps, window, concurrent,
+                concurrentOps);
         if (anyFailed) System.exit(1);
     }
 
@@ -115,6 +122,28 @@ public final class Bench {
             }
         }
         return new Result(ops, (System.nanoTime() - t0) / 1e9, fails);
+    }
+
+    /** {@code ops} blocking calls from {@code threads} threads at once, each its share of the keys in turn. */
+    static Result concurrent(int ops, int threads, String[] keys, SyncOp op) throws InterruptedException {
+        AtomicLong fails = new AtomicLong();
+        Thread[] ts = new Thread[threads];
+        long t0 = System.nanoTime();
+        for (int t = 0; t < threads; t++) {
+            final int first = t;
+            ts[t] = new Thread(() -> {
+                for (int i = first; i < ops; i += threads) {
+                    try {
+                        op.run(keys[i % keys.length]);
+                    } catch (Exception e) {
+                        if (fails.getAndIncrement() == 0) System.err.println("op failed: " + e);
+                    }
+                }
+            });
+            ts[t].start();
+        }
+        for (Thread t : ts) t.join();
+        return new Result(ops, (System.nanoTime() - t0) / 1e9, fails.get());
     }
 
     /** {@code ops} async calls, at most {@code window} in flight; timed until the last completes. */

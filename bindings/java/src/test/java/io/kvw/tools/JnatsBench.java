@@ -11,14 +11,17 @@ import java.util.function.Function;
 final class JnatsBench {
     private JnatsBench() {}
 
-    static void run(String url, String bucket, String[] keys, byte[] value, int syncOps, int asyncOps, int window)
-            throws Exception {
+    static void run(String url, String bucket, String[] keys, byte[] value, int syncOps, int asyncOps, int window,
+                    int concurrent, int concurrentOps) throws Exception {
         try (Connection nc = Nats.connect(url)) {
             KeyValue kv = nc.keyValue(bucket);
             Bench.SyncOp put = k -> kv.put(k, value);
             Bench.blocking(Math.min(syncOps, 2000), keys, put); // warm-up
             Bench.report("official_kv_put", "jnats sync KV put:     ", Bench.blocking(syncOps, keys, put),
                     "  (io.nats:jnats KeyValue.put)");
+            if (concurrent > 0)
+                Bench.report("official_concurrent_put", "jnats sync KV put, threads:      ",
+                        Bench.concurrent(concurrentOps, concurrent, keys, put), "  (" + concurrent + " threads)");
             if (asyncOps == 0) return;
             // The subjects KeyValue.put publishes to: same stream, same acks, but
             // pipelined like kvw's putAsync (jnats' KV API has no async put).
