@@ -3,8 +3,8 @@
  * public kvw C API only (<kvw/kvw.h>).
  *
  * One process does one op: connect, open the bucket (created when missing),
- * submit, run the single callback through kvw_client_poll(), print, exit.
- * POLL delivery keeps the whole tool on one thread.
+ * make the op as a blocking call (kvw_waiter), print, exit. POLL delivery:
+ * the outcome comes straight to the waiter, so no delivery thread is needed.
  *
  * Commands are table-driven (see `commands` below). A command with its own
  * argv runner parses its whole command line itself: `bench` hands it to the
@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -348,9 +349,8 @@ static void redact_urls(const char *urls, char *buf, size_t size)
 
 /* ------------------------------------------------------------ one op */
 
-/* What the callback saw, copied out of the borrowed kvw_result. */
+/* What the op's outcome was, copied out of the waiter's kvw_result. */
 typedef struct completion {
-    int done;
     int status;
     char *message;
     kvw_version version;
@@ -361,10 +361,8 @@ typedef struct completion {
     int copy_failed;
 } completion;
 
-static void on_complete(const kvw_result *r, void *user_data)
+static void on_complete(const kvw_result *r, completion *c)
 {
-    completion *c = user_data;
-    c->done = 1;
     c->status = r->status;
     c->version = r->version;
     c->entry_op = r->entry_op;
@@ -386,13 +384,6 @@ static void on_complete(const kvw_result *r, void *user_data)
 static int is_read(kvw_op op)
 {
     return op == KVW_OP_GET || op == KVW_OP_GET_ENTRY;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 typedef struct command command;
@@ -427,7 +418,8 @@ struct command {
     int (*run_argv)(int argc, char **argv);
 };
 
-static int submit(context *ctx, completion *c)
+/* Submits the command's op as a blocking call on `w`. */
+static int submit(context *ctx, kvw_waiter *w)
 {
     kvw_bucket *b = ctx->bucket;
     const char *k = ctx->key;
@@ -435,35 +427,35 @@ static int submit(context *ctx, completion *c)
     size_t vlen = v ? strlen(v) : 0;
     if (ctx->ttl_ms != 0) {
         switch (ctx->cmd->op) {
-        case KVW_OP_PUT: return kvw_put_ttl(b, k, v, vlen, ctx->ttl_ms, on_complete, c);
-        case KVW_OP_CREATE: return kvw_create_ttl(b, k, v, vlen, ctx->ttl_ms, on_complete, c);
+        case KVW_OP_PUT: return kvw_put_ttl(b, k, v, vlen, ctx->ttl_ms, kvw_waiter_callback, w);
+        case KVW_OP_CREATE: return kvw_create_ttl(b, k, v, vlen, ctx->ttl_ms, kvw_waiter_callback, w);
         case KVW_OP_UPDATE:
-            return kvw_update_ttl(b, k, v, vlen, &ctx->expected, ctx->ttl_ms, on_complete, c);
-        case KVW_OP_PURGE: return kvw_purge_ttl(b, k, ctx->ttl_ms, on_complete, c);
-        case KVW_OP_DELETE: return kvw_delete_ttl(b, k, ctx->ttl_ms, on_complete, c);
+            return kvw_update_ttl(b, k, v, vlen, &ctx->expected, ctx->ttl_ms, kvw_waiter_callback, w);
+        case KVW_OP_PURGE: return kvw_purge_ttl(b, k, ctx->ttl_ms, kvw_waiter_callback, w);
+        case KVW_OP_DELETE: return kvw_delete_ttl(b, k, ctx->ttl_ms, kvw_waiter_callback, w);
         default: return KVW_EINTERNAL; /* refused before connecting */
         }
     }
     switch (ctx->cmd->op) {
     case KVW_OP_PUT:
-        return kvw_put(b, k, v, vlen, on_complete, c);
+        return kvw_put(b, k, v, vlen, kvw_waiter_callback, w);
     case KVW_OP_CREATE:
-        return kvw_create(b, k, v, vlen, on_complete, c);
+        return kvw_create(b, k, v, vlen, kvw_waiter_callback, w);
     case KVW_OP_UPDATE:
-        return kvw_update(b, k, v, vlen, &ctx->expected, on_complete, c);
+        return kvw_update(b, k, v, vlen, &ctx->expected, kvw_waiter_callback, w);
     case KVW_OP_DELETE:
     case KVW_OP_DELETE_WITH_VERSION:
         return ctx->has_expected
-                   ? kvw_delete_with_version(b, k, &ctx->expected, on_complete, c)
-                   : kvw_delete(b, k, on_complete, c);
+                   ? kvw_delete_with_version(b, k, &ctx->expected, kvw_waiter_callback, w)
+                   : kvw_delete(b, k, kvw_waiter_callback, w);
     case KVW_OP_PURGE:
-        return kvw_purge(b, k, on_complete, c);
+        return kvw_purge(b, k, kvw_waiter_callback, w);
     case KVW_OP_GET:
-        return ctx->has_at_least ? kvw_get_at_least(b, k, &ctx->at_least, on_complete, c)
-                                 : kvw_get(b, k, on_complete, c);
+        return ctx->has_at_least ? kvw_get_at_least(b, k, &ctx->at_least, kvw_waiter_callback, w)
+                                 : kvw_get(b, k, kvw_waiter_callback, w);
     case KVW_OP_GET_ENTRY:
-        return ctx->has_at_least ? kvw_get_entry_at_least(b, k, &ctx->at_least, on_complete, c)
-                                 : kvw_get_entry(b, k, on_complete, c);
+        return ctx->has_at_least ? kvw_get_entry_at_least(b, k, &ctx->at_least, kvw_waiter_callback, w)
+                                 : kvw_get_entry(b, k, kvw_waiter_callback, w);
     }
     return KVW_EINTERNAL;
 }
@@ -499,7 +491,7 @@ static int print_result(const context *ctx, const completion *c)
     }
 }
 
-/* Submits one op and runs its callback on this thread. */
+/* Runs one op as a blocking call (kvw_waiter). */
 static int run_single_op(context *ctx)
 {
     const char *name = ctx->cmd->name;
@@ -507,37 +499,36 @@ static int run_single_op(context *ctx)
     memset(&c, 0, sizeof c);
     c.want_value = is_read(ctx->cmd->op);
 
-    int rc = submit(ctx, &c);
+    kvw_waiter *w = NULL;
+    int rc = kvw_waiter_new(&w);
+    if (rc == 0)
+        rc = submit(ctx, w);
     if (rc == KVW_ENOTSUP) {
         int feature = ctx->cmd->op == KVW_OP_CREATE || ctx->cmd->op == KVW_OP_PURGE
                           ? KVW_FEATURE_TTL
                           : KVW_FEATURE_TTL_ON_WRITE;
         report(name, rc, kvw_bucket_feature_status(ctx->bucket, feature));
+        kvw_waiter_free(w);
         return exit_code_for(rc);
     }
     if (rc != 0) {
         report(name, rc, NULL);
+        kvw_waiter_free(w);
         return exit_code_for(rc);
     }
 
-    /* A write we cannot see the end of may still have landed. */
-    int lost = is_read(ctx->cmd->op) ? EXIT_OTHER : EXIT_UNKNOWN;
-
-    /* The library guarantees the callback by the op's deadline; the
-     * watchdog only guards against that promise being broken. */
-    int64_t give_up = now_ms() + 2 * ctx->op_timeout_ms + 5000;
-    while (!c.done) {
-        int64_t left = give_up - now_ms();
-        if (left <= 0) {
-            report(name, KVW_ETIMEDOUT, "no completion from the library");
-            return lost;
-        }
-        int n = kvw_client_poll(ctx->client, left > 1000 ? 1000 : (int)left);
-        if (n < 0 && !c.done) {
-            report(name, n, "polling for the completion failed");
-            return lost;
-        }
+    /* The library guarantees the outcome by the op's deadline; the
+     * watchdog only guards against that promise being broken. A write we
+     * cannot see the end of may still have landed. */
+    const kvw_result *r = NULL;
+    int64_t give_up = 2 * ctx->op_timeout_ms + 5000;
+    if (kvw_waiter_wait(w, give_up > INT_MAX ? INT_MAX : (int)give_up, &r) != 1) {
+        report(name, KVW_ETIMEDOUT, "no completion from the library");
+        kvw_waiter_free(w);
+        return is_read(ctx->cmd->op) ? EXIT_OTHER : EXIT_UNKNOWN;
     }
+    on_complete(r, &c);
+    kvw_waiter_free(w);
 
     int code;
     if (c.copy_failed) {
