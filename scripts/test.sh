@@ -81,7 +81,7 @@ on_server() {  # on_server VERSION COMMAND...: with that nats-server first on PA
 }
 matrix_one() {  # matrix_one VERSION
     local v=$1 t rc=0
-    for t in conformance interop contract badinput ttl; do
+    for t in conformance interop contract badinput ttl blocking; do
         on_server "$v" build/tests/test_$t >"build/matrix-$v-$t.log" 2>&1 ||
             { echo "FAILED: $t on nats-server $v"; tail -n 40 "build/matrix-$v-$t.log"; rc=1; }
         grep -h '^\[  SKIP    \]' "build/matrix-$v-$t.log" | sort | uniq -c | sed "s/^/  $t: /"

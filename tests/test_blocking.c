@@ -3,7 +3,7 @@
  * Outcomes are those of the async ops; the waiter gets them on the thread
  * that learns them, so blocking calls work in POLL mode with nobody polling
  * and inside a callback, and the completion contract holds at close, when a
- * waiter is abandoned, and from many threads. What was written is read back
+ * waiter is abandoned, from many threads and across a server restart. What was written is read back
  * with nats.c's kvStore_Get, a client kvw did not write.
  */
 #define _GNU_SOURCE
@@ -397,6 +397,95 @@ static void test_many_threads_blocking(void **state)
     assert_int_equal(kvw_client_inflight(ctx->client), 0);
 }
 
+/* The server is SIGKILLed and restarted on its store while threads make
+ * blocking puts: every call returns once, each OK write is stored at its
+ * version (write ids and resends keep outcomes real, not unknown). */
+#define RS_THREADS 4
+
+struct rs_arg {
+    kvw_bucket *bucket;
+    int index;
+    volatile int *stop;
+    int calls, ok, other;
+    uint64_t last_version; /* of the thread's key, from its last OK put */
+};
+
+static void *rs_main(void *p)
+{
+    struct rs_arg *a = p;
+    kvw_waiter *w = NULL;
+    char key[16];
+    snprintf(key, sizeof key, "rs%d", a->index);
+    if (kvw_waiter_new(&w) != KVW_OK) return NULL;
+    while (!__atomic_load_n(a->stop, __ATOMIC_ACQUIRE)) {
+        const kvw_result *r = NULL;
+        if (kvw_put(a->bucket, key, key, strlen(key), kvw_waiter_callback, w) != KVW_OK) {
+            kt_sleep_ms(5); /* e.g. KVW_EBUSY */
+            continue;
+        }
+        if (kvw_waiter_wait(w, KT_TIMEOUT_MS * 3, &r) != 1) break; /* never: the contract */
+        a->calls++;
+        if (r->status == KVW_OK) {
+            a->ok++;
+            kvw_version_to_u64(&r->version, &a->last_version);
+        } else {
+            a->other++;
+        }
+    }
+    kvw_waiter_free(w);
+    return NULL;
+}
+
+static void test_server_restart_under_blocking_calls(void **state)
+{
+    kt_ctx *ctx = *state;
+    kvw_client_options o;
+    kt_client_options(ctx, &o);
+    o.op_timeout_ms = 8000;
+    o.reconnect_wait_ms = 100;
+    o.resend_after_ms = 300;
+    kt_open(ctx, &o, "blkrestart", NULL);
+    volatile int stop = 0;
+    struct rs_arg *args = kt_alloc(ctx, sizeof(struct rs_arg) * RS_THREADS);
+    pthread_t t[RS_THREADS];
+    for (int i = 0; i < RS_THREADS; i++) {
+        args[i].bucket = ctx->bucket;
+        args[i].index = i;
+        args[i].stop = &stop;
+        assert_int_equal(pthread_create(&t[i], NULL, rs_main, &args[i]), 0);
+    }
+    kt_sleep_ms(300);
+    assert_int_equal(ts_server_kill(g_server), 0);
+    kt_sleep_ms(500);
+    assert_int_equal(ts_server_start(g_server), 0);
+    kt_sleep_ms(1500);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < RS_THREADS; i++) pthread_join(t[i], NULL);
+    int calls = 0, ok = 0, other = 0;
+    for (int i = 0; i < RS_THREADS; i++) {
+        calls += args[i].calls;
+        ok += args[i].ok;
+        other += args[i].other;
+    }
+    print_message("blocking puts across a server restart: %d calls, %d OK, %d not OK\n", calls, ok, other);
+    assert_int_equal(other, 0); /* resends within 8 s: every write ends with its real outcome */
+    assert_true(ok > RS_THREADS);
+    assert_int_equal(kvw_client_inflight(ctx->client), 0);
+    /* Each thread's last OK put is what nats.c reads (a fresh connection). */
+    kt_nats n;
+    assert_int_equal(kt_nats_open(&n, ts_server_url(g_server)), 0);
+    for (int i = 0; i < RS_THREADS; i++) {
+        char key[16], *value = NULL;
+        uint64_t rev = 0;
+        snprintf(key, sizeof key, "rs%d", i);
+        assert_int_equal(kt_nats_get(&n, ctx->bucket_name, key, &value, &rev), 0);
+        assert_string_equal(value, key);
+        assert_int_equal(rev, args[i].last_version);
+        free(value);
+    }
+    kt_nats_close(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +496,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_ends_blocking_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abandoned_waiter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_threads_blocking, setup, teardown),
+        /* Last: it restarts the suite's server. */
+        cmocka_unit_test_setup_teardown(test_server_restart_under_blocking_calls, setup, teardown),
     };
     kt_filter_from_env();
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

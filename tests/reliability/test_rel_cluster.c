@@ -374,6 +374,91 @@ static void run_failover(fixture *f, int resends)
 }
 
 /* ------------------------------------------------------------------------
+ * Blocking calls (kvw_waiter) through a leader failover: 16 threads, each
+ * putting one key after another and waiting for it, while the stream leader
+ * is SIGKILLed. Every call returns exactly once, none fails before its
+ * deadline, and every OK write is stored at its version on a survivor. */
+
+enum { BLOCKING_THREADS = 16 };
+
+typedef struct blocking_caller {
+    kvw_bucket *bucket;
+    rel_load *load;
+} blocking_caller;
+
+static void *blocking_main(void *p)
+{
+    blocking_caller *b = p;
+    rel_load *l = b->load;
+    kvw_waiter *w = NULL;
+    if (kvw_waiter_new(&w) != KVW_OK)
+        return NULL;
+    for (;;) {
+        int id = __atomic_fetch_add(&l->next_id, 1, __ATOMIC_ACQ_REL);
+        if (id >= l->n || __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
+            if (id < l->n)
+                __atomic_store_n(&l->next_id, l->n, __ATOMIC_RELEASE);
+            break;
+        }
+        char key[64], val[REL_VALUE_MAX];
+        rel_key(l, id, key, sizeof key);
+        size_t n = rel_value(l, id, val, sizeof val);
+        rel_op *op = &l->ops[id];
+        op->submit_ms = kt_now_ms();
+        op->submit_rc = kvw_put(b->bucket, key, val, n, kvw_waiter_callback, w);
+        const kvw_result *r = NULL;
+        if (op->submit_rc == KVW_OK && kvw_waiter_wait(w, -1, &r) == 1)
+            rel_cb(r, op); /* records it as an async op's callback would */
+    }
+    kvw_waiter_free(w);
+    return NULL;
+}
+
+static void test_blocking_calls_through_failover(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    g_op_timeout_ms = 5000;
+    char bucket[64], stream[80];
+    open_r3(c, &f->client, &f->bucket, 4, bucket, stream);
+    f->load = rel_load_new(MAX_OPS, "b");
+    assert_non_null(f->load);
+    blocking_caller caller = {f->bucket, f->load};
+    pthread_t th[BLOCKING_THREADS];
+    for (int i = 0; i < BLOCKING_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, blocking_main, &caller), 0);
+    const int server = kvw_client_server_version(f->client);
+    run_for(f->load, 1500);
+    int victim = -1;
+    int64_t kills[2];
+    int64_t resume = kill_leader_and_wait(c, f->load, stream, &victim, &kills[0]);
+    kills[1] = kills[0];
+    run_for(f->load, 2000);
+    __atomic_store_n(&f->load->stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < BLOCKING_THREADS; i++)
+        pthread_join(th[i], NULL);
+    rel_tally t;
+    rel_tally_of(f->load, &t);
+    rel_tally_print("blocking calls", &t);
+    rel_assert_exactly_once(f->load);
+    const int early = rel_early_failures(f->load, g_op_timeout_ms);
+    print_message("FIGURES cluster failover, %d threads of blocking calls: calls %d, OK %d, timed out %d, "
+                  "failed %d, failed before their deadline %d; writes resumed %lld ms after the leader kill\n",
+                  BLOCKING_THREADS, t.submitted, t.ok, t.by_status[-KVW_ETIMEDOUT], t.failed, early,
+                  (long long)resume);
+    rel_print_early_failures(f->load, g_op_timeout_ms, 5);
+    assert_int_equal(early, 0);
+    assert_true(t.ok > 0);
+    rel_verify_stats v;
+    rel_load *loads[] = {f->load};
+    assert_int_equal(kvw_client_close(f->client), 0);
+    assert_int_equal(rel_verify(ts_server_url(c->node[any_up(c, victim)]), bucket, loads, 1, 1, &v), 0);
+    rel_verify_print("blocking calls, read through a survivor", &v);
+    server_lost_at_kill(server, &v, kills);
+    rel_assert_verified(&v);
+}
+
+/* ------------------------------------------------------------------------
  * A lost ack on an R3 bucket: the connection to the node is cut right after
  * an update reaches it; the resend (through whichever node the client
  * reaches next) is answered as a duplicate, and the update ends OK at the
@@ -934,6 +1019,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_stream_leader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_within_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_without_resends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocking_calls_through_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_ack_on_r3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_cas_conflicts_are_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ttl_on_r3, setup, teardown),
