@@ -22,9 +22,11 @@
   }
 %}
 
-/* The dispatcher delete()s every completion record right after reading it:
- * no finalizer on that class (objects with one are slow to allocate and
- * linger for an extra GC cycle). The handle classes keep theirs. */
+/* The dispatcher delete()s every completion record right after reading it,
+ * and a blocking call its kvwb_call (Bucket.blocking, in finally): no
+ * finalizer on those classes (objects with one are slow to allocate and
+ * linger for an extra GC cycle). The other handle classes keep theirs. */
 %typemap(javafinalize) kvwb_completion, struct kvwb_completion ""
+%typemap(javafinalize) kvwb_call, struct kvwb_call ""
 
 %include "../kvw.i"

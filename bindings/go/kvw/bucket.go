@@ -287,7 +287,6 @@ func (b *Bucket) direct(ctx context.Context, kind opKind, key string, value []by
 	for {
 		progress := c.progress.wait()
 		rc := native.Kvwb_call_start(call, b.h, kvwOp[kind], key, value, version, ttl)
-		runtime.KeepAlive(b) // the C bucket is freed by b's cleanup
 		if rc == 0 {
 			c.progress.done()
 			break
@@ -326,6 +325,9 @@ func (b *Bucket) direct(ctx context.Context, kind opKind, key string, value []by
 			}
 		}
 	}
+	// Until here: an unreachable Bucket's cleanup frees the C bucket, and an
+	// unreachable Client's closes the client, which would end the op.
+	runtime.KeepAlive(b)
 	rec := native.Kvwb_call_result(call)
 	native.Kvwb_call_free(call)
 	c.release()

@@ -359,6 +359,9 @@ public final class Bucket implements AutoCloseable {
             return (T) outcome;
         } finally {
             call.delete();
+            // Reachable until the op has ended: an unreachable client would be
+            // closed by its cleaner, which ends the op with ClosedException.
+            java.lang.ref.Reference.reachabilityFence(this);
         }
     }
 
