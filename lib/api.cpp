@@ -75,8 +75,11 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
     const bool with_id = b->impl->client().resends() &&
                          static_cast<int64_t>(len) <= b->impl->max_payload(kvw::header_bytes(kind, with_ttl, true));
     if (b->impl->closed()) return KVW_ECLOSED;
+    // A blocking call: one op per waiter, pending unless the submit is refused.
+    kvw_waiter *w = cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(user_data) : nullptr;
+    if (cb == kvw_waiter_callback && (w == nullptr || !kvw::waiter_arm(w))) return KVW_EINVAL;
 
-    return guarded([&]() -> int {
+    rc = guarded([&]() -> int {
         std::unique_ptr<kvw::Op> op(new kvw::Op);
         op->kind = kind;
         op->bucket = b->impl;
@@ -95,13 +98,10 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
         op->with_id = with_id;
         op->cb = cb;
         op->user_data = user_data;
-        // A blocking call: one op per waiter, armed until the submit is refused.
-        kvw_waiter *w = cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(user_data) : nullptr;
-        if (cb == kvw_waiter_callback && (w == nullptr || !kvw::waiter_arm(w))) return KVW_EINVAL;
-        const int rc = b->impl->client().submit(std::move(op));
-        if (rc != KVW_OK && w != nullptr) kvw::waiter_disarm(w);
-        return rc;
+        return b->impl->client().submit(std::move(op));
     });
+    if (rc != KVW_OK && w != nullptr) kvw::waiter_disarm(w);  // no outcome will come
+    return rc;
 }
 
 }  // namespace

@@ -44,8 +44,15 @@ void waiter_take(kvw_waiter *w, Op &op)
     r.entry_op = op.entry_op;
     r.ttl_ms = op.read_ttl_ms;
     w->key = std::move(op.key);
-    w->message = op.message.empty() ? std::string(kvw_strerror(op.status)) : std::move(op.message);
     w->value = std::move(op.read_value);
+    try {  // on a nats.c thread: nothing may escape
+        if (op.message.empty())
+            w->message.assign(kvw_strerror(op.status));
+        else
+            w->message = std::move(op.message);
+    } catch (...) {
+        w->message.clear();
+    }
     own_strings(w);
 }
 
