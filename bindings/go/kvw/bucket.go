@@ -220,24 +220,20 @@ func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, 
 func (b *Bucket) queued(ctx context.Context, kind opKind, key string, value []byte, expected Version, ttl int64) (result, error) {
 	c := b.client.c
 	ch := make(chan result, 1)
-	for {
-		// kvw's window frees as records are delivered, whatever callbacks do.
-		progress := c.progress.wait()
-		c.inflight.Add(1)
-		err := b.submit(kind, key, value, expected, pending{ch: ch, ttl: ttl})
-		if err == nil {
-			c.progress.done()
-			break
+	var refused error
+	_, err := c.whileBusy(ctx, func() int {
+		c.inflight.Add(1) // b.submit releases it if the op is refused
+		refused = b.submit(kind, key, value, expected, pending{ch: ch, ttl: ttl})
+		if e, ok := refused.(*Error); ok && e.Code == codeBusy {
+			return codeBusy
 		}
-		if e, ok := err.(*Error); !ok || e.Code != codeBusy {
-			c.progress.done()
-			return result{}, err
-		}
-		if err := waitProgress(ctx, progress); err != nil {
-			c.progress.done()
-			return result{}, err
-		}
-		c.progress.done()
+		return 0
+	})
+	if err == nil {
+		err = refused
+	}
+	if err != nil {
+		return result{}, err
 	}
 	select {
 	case r := <-ch:
@@ -252,16 +248,26 @@ func (b *Bucket) queued(ctx context.Context, kind opKind, key string, value []by
 	}
 }
 
-// waitProgress waits until kvw's window may have room again: a delivery
-// (progress), or a millisecond (direct calls end without notifying).
-func waitProgress(ctx context.Context, progress <-chan struct{}) error {
-	select {
-	case <-progress:
-		return nil
-	case <-time.After(time.Millisecond):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// whileBusy calls try until it returns anything but codeBusy (kvw's window
+// is full), waiting in between until the window may have room again: a
+// delivery (progress), or a millisecond (direct calls end without
+// notifying). It returns try's last code, or ctx's error.
+func (c *core) whileBusy(ctx context.Context, try func() int) (int, error) {
+	for {
+		progress := c.progress.wait()
+		rc := try()
+		if rc != codeBusy {
+			c.progress.done()
+			return rc, nil
+		}
+		select {
+		case <-progress:
+		case <-time.After(time.Millisecond):
+		case <-ctx.Done():
+			c.progress.done()
+			return rc, ctx.Err()
+		}
+		c.progress.done()
 	}
 }
 
@@ -284,30 +290,20 @@ func (b *Bucket) direct(ctx context.Context, kind opKind, key string, value []by
 		version = expected.String()
 	}
 	c.inflight.Add(1)
-	for {
-		progress := c.progress.wait()
-		rc := native.Kvwb_call_start(call, b.h, kvwOp[kind], key, value, version, ttl)
-		if rc == 0 {
-			c.progress.done()
-			break
-		}
-		if rc != codeBusy {
-			c.progress.done()
-			c.release()
-			native.Kvwb_call_free(call)
-			msg := ""
-			if rc == codeNotSupported {
-				msg = b.FeatureStatus(kind.ttlFeature())
-			}
-			return result{}, refusal(rc, kind.String(), key, msg)
-		}
-		if err := waitProgress(ctx, progress); err != nil {
-			c.progress.done()
-			c.release()
-			native.Kvwb_call_free(call)
+	rc, err := c.whileBusy(ctx, func() int {
+		return native.Kvwb_call_start(call, b.h, kvwOp[kind], key, value, version, ttl)
+	})
+	if err != nil || rc != 0 {
+		c.release()
+		native.Kvwb_call_free(call)
+		if err != nil {
 			return result{}, err
 		}
-		c.progress.done()
+		msg := ""
+		if rc == codeNotSupported {
+			msg = b.FeatureStatus(kind.ttlFeature())
+		}
+		return result{}, refusal(rc, kind.String(), key, msg)
 	}
 	if ctx.Done() == nil {
 		native.Kvwb_call_wait(call, -1)
