@@ -13,8 +13,7 @@
 /*
  * Blocking calls release the GVL (SWIG's Ruby module never does by itself).
  * kvwb_client_open / kvwb_bucket_open connect or ask the server; kvwb_wait
- * may wait for completions, kvwb_call_wait for a blocking call's outcome.
- * Arguments are copied first: another Ruby thread
+ * may wait for completions. Arguments are copied first: another Ruby thread
  * may change a String while the GVL is released. kvwb_wait's unblock
  * function is kvwb_wake (a pipe write), so Thread#raise/kill and Ctrl-C
  * interrupt it; the opens are bounded by the connect/op timeouts and have no
@@ -56,28 +55,6 @@ static void *kvwb_rb_drain_nogvl(void *p) {
     struct kvwb_rb_args *a = (struct kvwb_rb_args *)p;
     a->rc = kvwb_client_drain(a->client, a->drain_ms);
     return NULL;
-}
-struct kvwb_rb_call_args {
-    kvwb_call *call;
-    int timeout_ms;
-    int rc;
-};
-static void *kvwb_rb_call_wait_nogvl(void *p) {
-    struct kvwb_rb_call_args *a = (struct kvwb_rb_call_args *)p;
-    a->rc = kvwb_call_wait(a->call, a->timeout_ms);
-    return NULL;
-}
-/* No unblock function (a waiter cannot be woken early): callers wait in
- * short slices instead (Kvw::Bucket#call). */
-static int kvwb_rb_call_wait(kvwb_call *call, int timeout_ms) {
-    struct kvwb_rb_call_args a;
-    if (timeout_ms == 0 || !call)
-        return kvwb_call_wait(call, 0);
-    a.call = call;
-    a.timeout_ms = timeout_ms;
-    a.rc = 0;
-    rb_thread_call_without_gvl(kvwb_rb_call_wait_nogvl, &a, NULL, NULL);
-    return a.rc;
 }
 static void kvwb_rb_wake_ubf(void *p) {
     kvwb_wake((kvwb_client *)p);
@@ -134,15 +111,13 @@ static int kvwb_rb_client_drain(kvwb_client *client, int64_t timeout_ms) {
 %rename(Client) kvwb_client;
 %rename(Bucket) kvwb_bucket;
 %rename(Completion) kvwb_completion;
-%rename(Call) kvwb_call;
+%rename(Call) kvwb_call; /* blocking calls: not used by the Ruby layer (kvw_ruby.i waits only in kvwb_wait) */
 
 /* Same Ruby names as the other languages, GVL-releasing implementations. */
 %ignore kvwb_client_open;
 %ignore kvwb_bucket_open;
 %ignore kvwb_wait;
 %ignore kvwb_client_drain;
-%ignore kvwb_call_wait;
-%rename(kvwb_call_wait) kvwb_rb_call_wait;
 %rename(kvwb_client_drain) kvwb_rb_client_drain;
 %rename(kvwb_client_open) kvwb_rb_client_open;
 %rename(kvwb_bucket_open) kvwb_rb_bucket_open;
@@ -154,4 +129,3 @@ int kvwb_rb_bucket_open(kvwb_bucket *bucket, kvwb_client *client, const char *na
                         const kvwb_bucket_options *opts);
 int kvwb_rb_wait(kvwb_client *client, int timeout_ms);
 int kvwb_rb_client_drain(kvwb_client *client, int64_t timeout_ms);
-int kvwb_rb_call_wait(kvwb_call *call, int timeout_ms);

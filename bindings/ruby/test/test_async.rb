@@ -80,16 +80,15 @@ class TestAsync < KvwTest::Case
 
   def test_blocking_calls_inside_an_async_block
     q = Queue.new
-    nested = Queue.new
     @bucket.put_async("outer", "1") do |v, _e|
-      # On the dispatcher thread: blocking calls do not need it.
+      # On the dispatcher thread: these keep dispatching until their own op completes.
       inner = @bucket.put("inner", "2")
       got = @bucket.get("outer")
-      @bucket.get_async("inner") { |value, _| nested << value } # runs after this block
-      q << [v, inner, got, @bucket.get("inner")]
+      nested = Queue.new
+      @bucket.get_async("inner") { |value, _| nested << value }
+      q << [v, inner, got, @bucket.get("inner"), nested.pop]
     end
-    v, inner, got, inner_value = pop(q)
-    nested_value = pop(nested)
+    v, inner, got, inner_value, nested_value = pop(q)
     assert_operator inner.revision, :>, v.revision
     assert_equal "1", got
     assert_equal "2", inner_value

@@ -7,10 +7,9 @@ module Kvw
   #
   # * blocking — +put+, +create+, +update+, +delete+, +delete_with_version+,
   #   +purge+, +get+, +get_entry+: returns the result or raises a Kvw::Error.
-  #   The outcome goes from the C thread that reads the server's answer
-  #   straight to the calling thread, which waits with the GVL released, so
-  #   other Ruby threads keep running; inside an async block (on the
-  #   dispatcher thread) they work too.
+  #   The calling thread waits on a Queue (GVL released), so other Ruby
+  #   threads keep running. Inside an async block (on the dispatcher thread)
+  #   they work too: the call keeps dispatching until its own op completes.
   # * async — the same names with +_async+, taking a block that runs exactly
   #   once on the client's dispatcher thread with (result, error): error is
   #   nil on success, else a Kvw::Error and result nil. A submit that is
@@ -102,7 +101,9 @@ module Kvw
     def delete_with_version(key, expected)
       key = check_key(key, :delete_with_version)
       version = Version.coerce(expected).text
-      call(WRITE, :delete_with_version, key, Native::KVW_OP_DELETE_WITH_VERSION, EMPTY, version, nil)
+      run(WRITE, :delete_with_version, key, nil) do |id|
+        Native.kvwb_delete_with_version(@native, key, version, id)
+      end
     end
 
     def delete_with_version_async(key, expected, &block)
@@ -205,8 +206,6 @@ module Kvw
     def submit_put(key, value, ttl, block)
       key = check_key(key, :put)
       value = check_value(value)
-      return call(WRITE, :put, key, Native::KVW_OP_PUT, value, nil, ttl) unless block
-
       if ttl.nil?
         run(WRITE, :put, key, block) { |id| Native.kvwb_put(@native, key, value, id) }
       else
@@ -218,8 +217,6 @@ module Kvw
     def submit_create(key, value, ttl, block)
       key = check_key(key, :create)
       value = check_value(value)
-      return call(WRITE, :create, key, Native::KVW_OP_CREATE, value, nil, ttl) unless block
-
       if ttl.nil?
         run(WRITE, :create, key, block) { |id| Native.kvwb_create(@native, key, value, id) }
       else
@@ -232,8 +229,6 @@ module Kvw
       key = check_key(key, :update)
       value = check_value(value)
       version = Version.coerce(expected).text
-      return call(WRITE, :update, key, Native::KVW_OP_UPDATE, value, version, ttl) unless block
-
       if ttl.nil?
         run(WRITE, :update, key, block) { |id| Native.kvwb_update(@native, key, value, version, id) }
       else
@@ -245,10 +240,6 @@ module Kvw
     def submit_read(kind, opname, key, at_least, block)
       key = check_key(key, opname)
       entry = kind == ENTRY
-      unless block
-        min = at_least.nil? ? nil : Version.coerce(at_least).text
-        return call(kind, opname, key, entry ? Native::KVW_OP_GET_ENTRY : Native::KVW_OP_GET, EMPTY, min, nil)
-      end
       if at_least.nil?
         return run(kind, opname, key, block) do |id|
           entry ? Native.kvwb_get_entry(@native, key, id) : Native.kvwb_get(@native, key, id)
@@ -262,8 +253,6 @@ module Kvw
 
     def submit_purge(key, ttl, block)
       key = check_key(key, :purge)
-      return call(WRITE, :purge, key, Native::KVW_OP_PURGE, EMPTY, nil, ttl) unless block
-
       if ttl.nil?
         run(WRITE, :purge, key, block) { |id| Native.kvwb_purge(@native, key, id) }
       else
@@ -274,8 +263,6 @@ module Kvw
 
     def submit_delete(key, ttl, block)
       key = check_key(key, :delete)
-      return call(WRITE, :delete, key, Native::KVW_OP_DELETE, EMPTY, nil, ttl) unless block
-
       if ttl.nil?
         run(WRITE, :delete, key, block) { |id| Native.kvwb_delete(@native, key, id) }
       else
@@ -305,49 +292,17 @@ module Kvw
       block
     end
 
-    # Submits an async op through the dispatcher.
+    # Submits through the dispatcher; blocking when +block+ is nil.
     def run(kind, opname, key, block)
       op = Op.new(kind, opname, self, block)
       rc = @dispatcher.submit(op) { |id| yield id }
-      refused(rc, opname, key) unless rc.zero?
-      nil
-    end
-
-    # A blocking call through a kvwb_call: the outcome comes from the C thread
-    # that learns it, not through the dispatcher. The GVL is released while it
-    # waits, in slices of WAIT_SLICE_MS so that Thread#raise and Ctrl-C are
-    # seen; an interrupted call's op goes on (Dispatcher#abandon).
-    def call(kind, opname, key, code, value, version, ttl)
-      ms = ttl.nil? ? 0 : ttl_ms(ttl)
-      native_call = Native.kvwb_call_new or raise NoMemory.new("#{opname}: out of memory", op: opname, key: key)
-      @dispatcher.call_started
-      state = :starting
-      begin
-        rc = Native.kvwb_call_start(native_call, @native, code, key, value, version, ms)
-        refused(rc, opname, key) unless rc.zero?
-        state = :waiting
-        nil while Native.kvwb_call_wait(native_call, WAIT_SLICE_MS).zero?
-        state = :ended
-        rec = Native.kvwb_call_result(native_call) or raise NoMemory.new("#{opname}: out of memory", op: opname, key: key)
-        result, error = Op.new(kind, opname, self, nil).decode(rec)
-        raise error if error
-
-        result
-      ensure
-        if state == :waiting
-          @dispatcher.abandon(native_call)
-        else
-          Native.kvwb_call_free(native_call)
-          @dispatcher.call_ended
-        end
+      unless rc.zero?
+        detail = rc == Native::KVW_ENOTSUP ? feature_status(%i[create purge].include?(opname) ? :ttl : :ttl_on_write) : nil
+        raise Error.for_code(rc, detail, op: opname, key: key)
       end
-    end
-    WAIT_SLICE_MS = 100
-    private_constant :WAIT_SLICE_MS
+      return nil if block
 
-    def refused(rc, opname, key)
-      detail = rc == Native::KVW_ENOTSUP ? feature_status(%i[create purge].include?(opname) ? :ttl : :ttl_on_write) : nil
-      raise Error.for_code(rc, detail, op: opname, key: key)
+      @dispatcher.await(op)
     end
 
     def check_key(key, opname)

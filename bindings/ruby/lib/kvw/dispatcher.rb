@@ -3,10 +3,10 @@
 module Kvw
   # One accepted op: what to do with its completion record. Internal.
   #
-  # It holds the user's block and its Bucket, so the bucket (and through it
-  # the client) stays alive until the op completes even if the user drops
-  # every reference to them. Blocking calls decode their record with it but
-  # do not go through the dispatcher (Bucket#call).
+  # An async op holds the user's block; a blocking op holds a Queue its
+  # caller waits on. The op also holds its Bucket, so the bucket (and through
+  # it the client) stays alive until the op completes even if the user drops
+  # every reference to them.
   class Op # :nodoc:
     WRITE = 0
     GET = 1
@@ -36,6 +36,12 @@ module Kvw
       @name = name
       @bucket = bucket
       @block = block
+      @queue = block ? nil : Thread::Queue.new
+      @done = false
+    end
+
+    def done?
+      @done
     end
 
     # [result, error] from a completion record (read before the record is freed).
@@ -59,11 +65,33 @@ module Kvw
       end
     end
 
-    # Runs the block (on the dispatcher thread).
+    # Runs the block (on the dispatcher thread) or wakes the blocked caller.
     def finish(result, error, on_block_error)
-      @block&.call(result, error)
-    rescue StandardError => e
-      on_block_error.call(e)
+      if @block
+        @done = true
+        begin
+          @block.call(result, error)
+        rescue StandardError => e
+          on_block_error.call(e)
+        end
+      else
+        @result = result
+        @error = error
+        @done = true
+        @queue.push(true)
+      end
+    end
+
+    # The blocked caller: waits (Queue#pop releases the GVL) and returns or raises.
+    def wait
+      @queue.pop unless @done
+      value
+    end
+
+    def value
+      raise @error if @error
+
+      @result
     end
   end
 
@@ -75,7 +103,7 @@ module Kvw
   # thread waits in kvwb_wait with the GVL released (its unblock function is
   # kvwb_wake, so Thread#kill and interpreter exit interrupt it), then pops
   # records with kvwb_next on this Ruby thread, removes each op from the
-  # table and runs its async block here.
+  # table and completes it: async blocks run here, blocking callers are woken.
   class Dispatcher # :nodoc:
     ECLOSED = Native::KVW_ECLOSED
 
@@ -92,8 +120,6 @@ module Kvw
       @ops = {}
       @lock = Thread::Mutex.new
       @next_id = 0
-      @calls = 0
-      @reapers = []
       @closed = false
       @thread = Thread.new { run }
       @thread.name = "kvw-dispatcher"
@@ -108,30 +134,9 @@ module Kvw
       @closed
     end
 
-    # Ops accepted whose completion has not been handled yet (blocking calls
-    # included).
+    # Ops accepted whose completion has not been handled yet.
     def pending
-      @lock.synchronize { @ops.size + @calls }
-    end
-
-    # A blocking call (Bucket#call) is about to start, or has ended.
-    def call_started
-      @lock.synchronize { @calls += 1 }
-    end
-
-    def call_ended
-      @lock.synchronize { @calls -= 1 }
-    end
-
-    # The caller of a blocking call was interrupted: its op goes on, counted
-    # in #pending until it ends; close waits for that.
-    def abandon(native_call)
-      reaper = Thread.new do
-        nil while Native.kvwb_call_wait(native_call, 100).zero?
-        Native.kvwb_call_free(native_call)
-        call_ended
-      end
-      @lock.synchronize { @reapers = @reapers.select(&:alive?) << reaper }
+      @ops.size
     end
 
     def dispatcher_thread?
@@ -152,6 +157,19 @@ module Kvw
       rc
     end
 
+    # Waits for a blocking op. On the dispatcher thread itself (a blocking
+    # call inside an async block) it keeps dispatching until the op is done.
+    def await(op)
+      return op.wait unless dispatcher_thread?
+
+      until op.done?
+        n = Native.kvwb_wait(@native, 100)
+        drain
+        raise Closed.new("client closed", op: op.name) if n == ECLOSED && !op.done?
+      end
+      op.value
+    end
+
     # Closes the native client: every pending op's record is queued before
     # kvwb_client_close returns. Then the dispatcher delivers them and stops;
     # this waits for that, unless it is the dispatcher itself.
@@ -167,7 +185,6 @@ module Kvw
     def close_with
       @closed = true
       rc = yield
-      @lock.synchronize { @reapers.dup }.each(&:join) # their ops ended with the close
       if dispatcher_thread?
         drain
       else
