@@ -33,6 +33,24 @@ stage() {  # stage NAME COMMAND...
     fi
 }
 want() { [[ " $STAGES " == *" $1 "* ]]; }
+# A suite that failed: its failing lines go to the end of the output too,
+# where a truncated CI log still shows them.
+FAILED_LINES=$(mktemp)
+trap 'rm -f "$FAILED_LINES"' EXIT
+note_failure() {  # note_failure "WHAT" LOG
+    { echo "$1:"; grep -E -m 8 'error:|\[  FAILED  \] [a-z]|want |FAILED' "$2" | sed 's/^/    /'; } >>"$FAILED_LINES"
+}
+failed_log() {  # failed_log "WHAT" LOG
+    echo "FAILED: $1"
+    tail -n 40 "$2"
+    note_failure "$@"
+}
+ctest_in() {  # ctest_in DIR [ctest args...]
+    local dir=$1
+    shift
+    ctest --test-dir "$dir" --output-on-failure "$@" ||
+        { note_failure "ctest in $dir" "$dir/Testing/Temporary/LastTest.log"; return 1; }
+}
 
 build() {  # build DIR [cmake args...]
     local dir=$1
@@ -44,13 +62,13 @@ build() {  # build DIR [cmake args...]
 
 c_suites() {
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
-        ctest --test-dir build --output-on-failure --timeout 600
+        ctest_in build --timeout 600
 }
 sanitized() (  # sanitized address|thread  (a subshell: the options stay in it)
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp"
     build "build-$1" -DCMAKE_BUILD_TYPE=Debug -DKVW_SANITIZE="$1" &&
-        ctest --test-dir "build-$1" --output-on-failure --timeout 900 --no-tests=error -LE no-sanitizer &&
+        ctest_in "build-$1" --timeout 900 --no-tests=error -LE no-sanitizer &&
         # The TTL paths (stream JSON, Nats-TTL, markers) run only on 2.11+.
         on_server "$NEWEST" "build-$1/tests/test_ttl" &&
         # Reads on a replicated bucket (key floors, leader reads, the 10164
@@ -62,7 +80,7 @@ sanitized() (  # sanitized address|thread  (a subshell: the options stay in it)
 valgrind_suites() {
     build build &&
         KVW_TEST_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$ROOT/tests/valgrind.supp" \
-            ctest --test-dir build --output-on-failure --timeout 1200 --no-tests=error -L valgrind
+            ctest_in build --timeout 1200 --no-tests=error -L valgrind
 }
 
 # The server matrix (scripts/nats-servers.sh): the C suites, the 0.1-ABI
@@ -83,11 +101,11 @@ matrix_one() {  # matrix_one VERSION
     local v=$1 t rc=0
     for t in conformance interop contract badinput ttl blocking; do
         on_server "$v" build/tests/test_$t >"build/matrix-$v-$t.log" 2>&1 ||
-            { echo "FAILED: $t on nats-server $v"; tail -n 40 "build/matrix-$v-$t.log"; rc=1; }
+            { failed_log "$t on nats-server $v" "build/matrix-$v-$t.log"; rc=1; }
         grep -h '^\[  SKIP    \]' "build/matrix-$v-$t.log" | sort | uniq -c | sed "s/^/  $t: /"
     done
     KVW_TEST_READ_MODE=leader on_server "$v" build/tests/test_conformance >"build/matrix-$v-leader.log" 2>&1 ||
-        { echo "FAILED: conformance with leader reads on nats-server $v"; tail -n 40 "build/matrix-$v-leader.log"; rc=1; }
+        { failed_log "conformance with leader reads on nats-server $v" "build/matrix-$v-leader.log"; rc=1; }
     on_server "$v" build/tests/abi/abi_compat_v0_1 || { echo "FAILED: abi_compat_v0_1 on $v"; rc=1; }
     on_server "$v" bash tools/test_cli.sh build/tools/kvw | tail -n 1 || { echo "FAILED: CLI on $v"; rc=1; }
     # What kvw wrote, read by the official nats CLI (and the reverse).
@@ -107,7 +125,7 @@ matrix() {
     start=$SECONDS
     for t in restart stall close resend soak; do
         on_server "$NEWEST" build/tests/reliability/test_rel_$t >"build/matrix-$NEWEST-rel_$t.log" 2>&1 ||
-            { echo "FAILED: rel_$t on nats-server $NEWEST"; tail -n 40 "build/matrix-$NEWEST-rel_$t.log"; rc=1; }
+            { failed_log "rel_$t on nats-server $NEWEST" "build/matrix-$NEWEST-rel_$t.log"; rc=1; }
     done
     echo "nats-server $NEWEST: fault suites ($((SECONDS - start)) s)"
     return $rc
@@ -119,7 +137,7 @@ cluster() {
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo || return 1
     local v rc=0
     on_server "$NEWEST" build/tests/reliability/test_rel_cluster >"build/cluster-$NEWEST.log" 2>&1 ||
-        { echo "FAILED: rel_cluster on nats-server $NEWEST"; tail -n 40 "build/cluster-$NEWEST.log"; rc=1; }
+        { failed_log "rel_cluster on nats-server $NEWEST" "build/cluster-$NEWEST.log"; rc=1; }
     grep -h -e '^FIGURES' -e 'SKIP' "build/cluster-$NEWEST.log"
     for v in "$(scripts/nats-servers.sh --list | head -n 1)" "$NEWEST"; do
         on_server "$v" bash tools/test_cli_cluster.sh build/tools/kvw | tail -n 2 ||
@@ -155,5 +173,6 @@ want bench && want bindings && stage "language benchmark smoke run" \
 
 printf '\n'
 ((failed)) && printf 'failed stages: %s\n' "${failures[*]}"
+[[ -s $FAILED_LINES ]] && { echo "failing suites and their first failing lines:"; cat "$FAILED_LINES"; }
 printf 'stages: %d passed, %d failed\n' "$passed" "$failed"
 ((failed == 0))

@@ -381,6 +381,36 @@ int ts_server_restart(ts_server *s)
     return ts_server_start(s);
 }
 
+/* 1 when every thread of pid is in the stopped state ('T' in
+ * /proc/PID/task/TID/stat), 0 otherwise or when it cannot be read. */
+static int all_threads_stopped(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int seen = 0, stopped = 1;
+    struct dirent *e;
+    while (stopped && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char stat_path[128], buf[512];
+        snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path, e->d_name);
+        FILE *f = fopen(stat_path, "r");
+        if (!f)
+            continue; /* a thread that just exited */
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *close_paren = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+        stopped = close_paren && close_paren[1] == ' ' && close_paren[2] == 'T';
+        seen++;
+    }
+    closedir(d);
+    return seen > 0 && stopped;
+}
+
 int ts_server_pause(ts_server *s)
 {
     if (!s || s->pid <= 0)
@@ -388,19 +418,22 @@ int ts_server_pause(ts_server *s)
     if (kill(s->pid, SIGSTOP) != 0)
         return -1;
     /* kill() returns before every thread of the server has stopped, and until
-     * then it may still ack what a test sends next (seen under TSan). The
-     * kernel reports the stop to the parent once the last thread stopped;
-     * wait for that (bounded: pausing a paused server reports nothing). */
-    int64_t deadline = now_ms() + 2000;
-    for (;;) {
-        siginfo_t info;
-        memset(&info, 0, sizeof info);
-        if (waitid(P_PID, (id_t)s->pid, &info, WSTOPPED | WNOHANG) == 0 && info.si_pid == s->pid)
-            return 0;
-        if (now_ms() > deadline)
-            return 0;
+     * then it may still answer what a test sends next (seen under TSan, and
+     * once on a loaded machine after the kernel's stop report): wait until
+     * /proc shows every thread stopped, then take the stop report, if any,
+     * so that it cannot be mistaken for a later one. */
+    int64_t deadline = now_ms() + 5000;
+    while (!all_threads_stopped(s->pid)) {
+        if (now_ms() > deadline) {
+            fprintf(stderr, "natsserver: pid %ld not stopped 5 s after SIGSTOP\n", (long)s->pid);
+            return -1;
+        }
         sleep_ms(1);
     }
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    waitid(P_PID, (id_t)s->pid, &info, WSTOPPED | WNOHANG);
+    return 0;
 }
 
 int ts_server_resume(ts_server *s)
