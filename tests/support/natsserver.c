@@ -395,7 +395,7 @@ static int all_threads_stopped(pid_t pid)
     while (stopped && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        char stat_path[128], buf[512];
+        char stat_path[sizeof path + 256 + 8], buf[512];
         snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path, e->d_name);
         FILE *f = fopen(stat_path, "r");
         if (!f)
