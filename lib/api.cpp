@@ -19,6 +19,11 @@ struct kvw_bucket {
     std::shared_ptr<kvw::Bucket> impl;
 };
 
+struct kvw_txn {
+    std::shared_ptr<kvw::Bucket> bucket;
+    std::shared_ptr<kvw::Txn> writes;  // handed to the commit's op when it is accepted
+};
+
 namespace {
 
 // Every entry point runs its body here: C callers never see a C++ exception.
@@ -341,6 +346,119 @@ KVW_API int kvw_purge_ttl(kvw_bucket *b, const char *key, int64_t ttl_ms, kvw_wr
     return submit(b, KVW_OP_PURGE, key, nullptr, 0, nullptr, cb, user_data, Ttl{true, ttl_ms});
 }
 
+KVW_API int kvw_txn_new(kvw_txn **out, kvw_bucket *b)
+{
+    if (out == nullptr) return KVW_EINVAL;
+    *out = nullptr;
+    if (b == nullptr) return KVW_EINVAL;
+    if (!b->impl->supports(KVW_FEATURE_ATOMIC_BATCH)) return KVW_ENOTSUP;
+    if (b->impl->closed()) return KVW_ECLOSED;
+    return guarded([&]() -> int {
+        *out = new kvw_txn{b->impl, std::make_shared<kvw::Txn>()};
+        return KVW_OK;
+    });
+}
+
+KVW_API void kvw_txn_free(kvw_txn *txn) { delete txn; }
+
+namespace {
+
+int txn_add(kvw_txn *txn, kvw_op kind, const char *key, const void *value, size_t len, const kvw_version *expected)
+{
+    if (txn == nullptr || (value == nullptr && len > 0)) return KVW_EINVAL;
+    int rc = kvw::check_key(key);
+    if (rc != KVW_OK) return rc;
+    kvw::TxnWrite w;
+    w.kind = kind;
+    if (kind == KVW_OP_UPDATE || kind == KVW_OP_DELETE_WITH_VERSION) {
+        if (expected == nullptr) return KVW_EINVAL;
+        w.expected = kvw::revision_of(*expected);
+        if (w.expected == 0) return KVW_EBADVERSION;
+    }
+    std::vector<kvw::TxnWrite> &writes = txn->writes->writes;
+    if (writes.size() >= KVW_TXN_MAX_WRITES) return KVW_ETOOBIG;
+    if (static_cast<uint64_t>(len) > static_cast<uint64_t>(INT32_MAX) ||
+        static_cast<int64_t>(len) > txn->bucket->max_payload(kvw::header_bytes(kind, false, false) +
+                                                              kvw::batch_header_bytes()))
+        return KVW_ETOOBIG;
+    // The server checks an expectation against the key as it was before
+    // the batch, and refuses one on a key written earlier in it.
+    if (w.checked())
+        for (const kvw::TxnWrite &earlier : writes)
+            if (earlier.key == key) return KVW_EINVAL;
+    return guarded([&]() -> int {
+        w.key = key;
+        if (len > 0) w.value.assign(static_cast<const char *>(value), len);
+        writes.push_back(std::move(w));
+        return KVW_OK;
+    });
+}
+
+}  // namespace
+
+KVW_API int kvw_txn_put(kvw_txn *txn, const char *key, const void *value, size_t len)
+{
+    return txn_add(txn, KVW_OP_PUT, key, value, len, nullptr);
+}
+
+KVW_API int kvw_txn_create(kvw_txn *txn, const char *key, const void *value, size_t len)
+{
+    return txn_add(txn, KVW_OP_CREATE, key, value, len, nullptr);
+}
+
+KVW_API int kvw_txn_update(kvw_txn *txn, const char *key, const void *value, size_t len,
+                           const kvw_version *expected)
+{
+    return txn_add(txn, KVW_OP_UPDATE, key, value, len, expected);
+}
+
+KVW_API int kvw_txn_delete(kvw_txn *txn, const char *key)
+{
+    return txn_add(txn, KVW_OP_DELETE, key, nullptr, 0, nullptr);
+}
+
+KVW_API int kvw_txn_delete_with_version(kvw_txn *txn, const char *key, const kvw_version *expected)
+{
+    return txn_add(txn, KVW_OP_DELETE_WITH_VERSION, key, nullptr, 0, expected);
+}
+
+KVW_API int kvw_txn_len(const kvw_txn *txn)
+{
+    return txn == nullptr ? KVW_EINVAL : static_cast<int>(txn->writes->writes.size());
+}
+
+KVW_API int kvw_txn_commit(kvw_txn *txn, kvw_write_cb cb, void *user_data)
+{
+    if (txn == nullptr || cb == nullptr || txn->writes->writes.empty()) return KVW_EINVAL;
+    if (txn->bucket->closed()) return KVW_ECLOSED;
+    kvw_waiter *w = cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(user_data) : nullptr;
+    if (cb == kvw_waiter_callback && (w == nullptr || !kvw::waiter_arm(w))) return KVW_EINVAL;
+    int rc = guarded([&]() -> int {
+        std::shared_ptr<kvw::Txn> fresh = std::make_shared<kvw::Txn>();  // before: nothing may fail after submit
+        std::unique_ptr<kvw::Op> op(new kvw::Op);
+        op->kind = KVW_OP_TXN;
+        op->bucket = txn->bucket;
+        op->txn = txn->writes;
+        op->step = kvw::Op::Step::TxnStart;
+        op->cb = cb;
+        op->user_data = user_data;
+        const int submitted = txn->bucket->client().submit(std::move(op));
+        // Accepted: the op has the writes (and may be running on another
+        // thread); this handle starts empty. Refused: it keeps them.
+        if (submitted == KVW_OK) txn->writes = std::move(fresh);
+        return submitted;
+    });
+    if (rc != KVW_OK && w != nullptr) kvw::waiter_disarm(w);
+    return rc;
+}
+
+KVW_API kvw_version kvw_txn_write_version(const kvw_result *commit, size_t i)
+{
+    if (commit == nullptr || commit->op != KVW_OP_TXN || commit->status != KVW_OK || i >= commit->txn_writes)
+        return kvw_version_from_u64(0);
+    return kvw_version_from_u64(kvw::revision_of(commit->version) + i);
+}
+
 KVW_API int kvw_get(kvw_bucket *b, const char *key, kvw_read_cb cb, void *user_data)
 {
     return submit(b, KVW_OP_GET, key, nullptr, 0, nullptr, cb, user_data);
@@ -376,6 +494,7 @@ KVW_API const char *kvw_op_name(int op)
     case KVW_OP_PURGE: return "purge";
     case KVW_OP_GET: return "get";
     case KVW_OP_GET_ENTRY: return "get_entry";
+    case KVW_OP_TXN: return "txn";
     default: return "unknown";
     }
 }

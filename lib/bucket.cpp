@@ -75,7 +75,7 @@ int api_request(Client &client, const std::string &subject, const std::string &b
 }
 
 // The stream nats.c's js_CreateKeyValue makes for a bucket (ADR-8), plus the
-// TTL fields of 2.11+ when asked for.
+// TTL fields of 2.11+ and allow_atomic of 2.12+ when asked for.
 json bucket_stream_config(const std::string &name, const kvw_bucket_options &o)
 {
     const int64_t ms = 1000000;  // ns per ms
@@ -107,6 +107,7 @@ json bucket_stream_config(const std::string &name, const kvw_bucket_options &o)
     };
     if (o.allow_ttl || o.limit_marker_ttl_ms > 0) c["allow_msg_ttl"] = true;
     if (o.limit_marker_ttl_ms > 0) c["subject_delete_marker_ttl"] = o.limit_marker_ttl_ms * ms;
+    if (o.allow_atomic) c["allow_atomic"] = true;
     return c;
 }
 
@@ -130,7 +131,8 @@ size_t bucket_options_size(unsigned int version)
     case 1: return offsetof(kvw_bucket_options, allow_ttl);  // 0.1 ended with `storage`
     case 2: return offsetof(kvw_bucket_options, duplicate_window_ms);
     case 3: return offsetof(kvw_bucket_options, read_mode);
-    case 4: return sizeof(kvw_bucket_options);
+    case 4: return offsetof(kvw_bucket_options, allow_atomic);
+    case 5: return sizeof(kvw_bucket_options);
     default: return 0;
     }
 }
@@ -170,7 +172,8 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     const int storage = enum_bits(o.storage);
     if (o.history < 1 || o.history > 64 || o.max_age_ms < 0 || o.max_bytes < 0 || o.max_value_size < 0 ||
         o.replicas < 1 || o.replicas > 5 || (storage != KVW_STORAGE_FILE && storage != KVW_STORAGE_MEMORY) ||
-        (o.allow_ttl != 0 && o.allow_ttl != 1) || o.limit_marker_ttl_ms < 0 || o.duplicate_window_ms < 0 ||
+        (o.allow_ttl != 0 && o.allow_ttl != 1) || (o.allow_atomic != 0 && o.allow_atomic != 1) ||
+        o.limit_marker_ttl_ms < 0 || o.duplicate_window_ms < 0 ||
         (o.max_age_ms > 0 && o.duplicate_window_ms > o.max_age_ms) ||  // the server's rule
         (enum_bits(o.read_mode) != KVW_READ_CHECKED && enum_bits(o.read_mode) != KVW_READ_DIRECT &&
          enum_bits(o.read_mode) != KVW_READ_LEADER))
@@ -192,6 +195,7 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
         const bool wants_ttl = o.allow_ttl || o.limit_marker_ttl_ms > 0;
         const int server = client->server_version();
         if (wants_ttl && server >= 0 && server < kTtlServer) return KVW_ENOTSUP;
+        if (o.allow_atomic && server >= 0 && server < kAtomicServer) return KVW_ENOTSUP;
         rc = api_request(*client, "$JS.API.STREAM.CREATE." + b->stream_,
                          bucket_stream_config(name, o).dump(), &info);
         // 10058: another process created it first; open what is there.

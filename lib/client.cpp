@@ -356,6 +356,7 @@ void Client::close_now()
     }
     // Ops waiting behind a create were never sent.
     for (Op *op : order_.take_all()) cancelled.push_back(op);
+    for (Op *op : txn_gate_.take_all()) cancelled.push_back(op);  // commits waiting for a slot
     for (Op *op : cancelled) {
         op->fail(KVW_ECLOSED, "cancelled: the client was closed before the op completed (a write may have landed)");
         complete(op);

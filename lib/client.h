@@ -45,6 +45,8 @@ public:
     // Wire (ops.h): the steps of ops. On 0 the op belongs to the tables.
     int publish(Op *op, natsMsg *msg, jsPubOptions *po) override;
     int request(Op *op, const std::string &body) override;
+    uint64_t reply_subject(std::string *subject) override;
+    int send_batch(Op *op, uint64_t token, std::vector<natsMsg *> &msgs) override;
     // Hands a finished op to the delivery queue.
     void complete(Op *op);
     // The key floors (kvw.h, READS) shared by this client's handles of a
@@ -91,6 +93,10 @@ private:
     // (put, update) is copied out of the message first.
     Op *take_write(natsMsg *msg, bool *keep, bool may_resend = false);
     Op *take_read(uint64_t token);
+    // Registers `op` for the reply with `token` (its deadline as a read's);
+    // after the publish, sent_or_taken says what the caller should return.
+    void await_reply(Op *op, uint64_t token);
+    int sent_or_taken(uint64_t token, natsStatus s);
 
     static void on_ack_cb(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
     static void on_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
@@ -186,7 +192,10 @@ private:
     // Ops behind a create on their key wait in order_ (key_order.h).
     int send_in_order(Op *op);
     void release_key(const Op &create);
+    // A commit holding a TxnGate slot ended: start the next waiting one.
+    void release_txn_slot();
     KeyOrder order_;
+    TxnGate txn_gate_;
 
     std::mutex floors_mu_;  // leaf lock
     std::unordered_map<std::string, std::weak_ptr<KeyFloors>> floors_;

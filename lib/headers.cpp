@@ -27,6 +27,13 @@ int64_t header_bytes(kvw_op kind, bool with_ttl, bool with_id)
     return lines > 0 ? kFrame + lines : 0;
 }
 
+int64_t batch_header_bytes()
+{
+    // "Nats-Batch-Id: " id "\r\n", "Nats-Batch-Sequence: " <= 4 digits "\r\n",
+    // "Nats-Batch-Commit: 1\r\n", and the frame if the write has no header of its own.
+    return kFrame + (15 + kMaxWriteIdLen + 2) + (21 + 4 + 2) + (19 + 1 + 2);
+}
+
 int check_ttl(int64_t ttl_ms)
 {
     if (ttl_ms == KVW_TTL_NEVER) return KVW_OK;

@@ -16,6 +16,12 @@ constexpr char kRollup[] = "Nats-Rollup";         // "sub" with PURGE
 constexpr char kTtl[] = "Nats-TTL";               // per-message TTL (2.11+)
 constexpr char kMarkerReason[] = "Nats-Marker-Reason";  // server-written markers (ADR-48)
 constexpr char kMsgId[] = "Nats-Msg-Id";          // write id: the stream de-duplicates resends
+constexpr char kExpectedLastSubjectSeq[] = "Nats-Expected-Last-Subject-Sequence";  // CAS
+constexpr char kSubject[] = "Nats-Subject";       // a direct get reply's record subject
+// Atomic batches (ADR-50, 2.12+): a transaction's messages.
+constexpr char kBatchId[] = "Nats-Batch-Id";      // <= 64 characters
+constexpr char kBatchSequence[] = "Nats-Batch-Sequence";  // 1, 2, ... without gaps
+constexpr char kBatchCommit[] = "Nats-Batch-Commit";      // "1" on the last message
 }  // namespace hdr
 
 // Write ids: the 12 random characters of a NUID, then a u64 in base 62.
@@ -26,6 +32,9 @@ constexpr int64_t kMaxWriteIdLen = kWriteIdPrefixLen + 11;
 // `with_ttl`, a Nats-Msg-Id when `with_id`): the server counts them against
 // the message size.
 int64_t header_bytes(kvw_op kind, bool with_ttl, bool with_id);
+// Bytes a transaction's batch headers add to each of its messages (the
+// write's own header_bytes come on top).
+int64_t batch_header_bytes();
 
 // KVW_OK when `ttl_ms` is a TTL kvw can send (whole seconds in
 // [1 s, KVW_TTL_MAX_MS], or KVW_TTL_NEVER), else KVW_EBADTTL.

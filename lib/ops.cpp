@@ -131,6 +131,7 @@ void Op::deliver() const
     r.value = read_value.data();
     r.value_len = read_value.size();
     r.ttl_ms = read_ttl_ms;
+    r.txn_writes = txn_writes;
     cb(&r, user_data);
 }
 
@@ -143,6 +144,7 @@ void Op::go_to(Step s)
 
 int send_step(Wire &wire, Op &op)
 {
+    if (op.kind == KVW_OP_TXN) return send_txn_step(wire, op);
     const Bucket &b = *op.bucket;
     const std::string subject = b.subject(op.key);
     if (op.kind == KVW_OP_GET || op.kind == KVW_OP_GET_ENTRY || op.step == Op::Step::Resolve ||
@@ -323,14 +325,17 @@ bool on_record(Wire &wire, Op &op, natsMsg *reply);
 
 bool on_reply(Wire &wire, Op &op, natsMsg *reply)
 {
-    if (!op.via_leader) return on_record(wire, op, reply);
+    const bool txn = op.kind == KVW_OP_TXN;
+    if (txn && op.step != Op::Step::TxnWho) return on_txn_reply(wire, op, reply);
+    if (!op.via_leader) return txn ? on_txn_record(wire, op, reply) : on_record(wire, op, reply);
     natsMsg *direct = nullptr;
     if (msg_get_as_direct(reply, &direct) != NATS_OK) {
         natsMsg_Destroy(direct);
         op.fail(KVW_ENOMEM, "reading the stream leader's reply: out of memory");
         return true;
     }
-    const bool done = on_record(wire, op, direct != nullptr ? direct : reply);
+    natsMsg *record = direct != nullptr ? direct : reply;
+    const bool done = txn ? on_txn_record(wire, op, record) : on_record(wire, op, record);
     natsMsg_Destroy(direct);
     return done;
 }

@@ -2,12 +2,15 @@
 // network steps (only create takes more than one), and finishes exactly once.
 #pragma once
 
+#include "txn.h"
+
 #include <kvw/kvw.h>
 #include <nats/nats.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kvw {
 
@@ -24,6 +27,11 @@ public:
     virtual int publish(Op *op, natsMsg *msg, jsPubOptions *po) = 0;
     // A direct get on the op's bucket with this JSON body.
     virtual int request(Op *op, const std::string &body) = 0;
+    // A transaction's messages: a reply subject for the last of them, then
+    // send_batch publishes them in order (taking them) with the op waiting
+    // for that reply, which comes back to on_reply as a read's does.
+    virtual uint64_t reply_subject(std::string *subject) = 0;
+    virtual int send_batch(Op *op, uint64_t token, std::vector<natsMsg *> &msgs) = 0;
     // Send the op's current step again later: after a backoff ("no
     // responders": nothing was received), or at once with the same write id
     // (`resend`: its ack did not come) while the stream still remembers that
@@ -84,9 +92,15 @@ struct Op {
     // Resolve: a CAS was refused without the key's version (10164, a write
     // to the key in flight on a replicated stream); the leader's record
     // decides between a real conflict and sending the CAS (`checked`) again.
-    enum class Step { Send, Probe, SendOverMarker, CheckOwn, Resolve } step = Step::Send, checked = Step::Send;
+    // A transaction's commit: TxnStart (the batch's first message), TxnCommit
+    // (the others, the last committing), TxnWho (a refused commit: the
+    // record at the version the server named, to say which key it was).
+    enum class Step { Send, Probe, SendOverMarker, CheckOwn, Resolve, TxnStart, TxnCommit, TxnWho };
+    Step step = Step::Send, checked = Step::Send;
     int probes = 0;
     bool holds_key = false;  // a create that later ops on its key wait behind
+    std::shared_ptr<Txn> txn;  // KVW_OP_TXN: its writes (shared with the kvw_txn until accepted)
+    bool txn_open = false;     // a commit holding one of the client's TxnGate slots
 
     // The outcome, filled once.
     int status = KVW_OK;
@@ -96,6 +110,7 @@ struct Op {
     kvw_entry_op entry_op = KVW_ENTRY_NONE;
     int64_t read_ttl_ms = 0;
     std::string read_value;
+    size_t txn_writes = 0;  // KVW_OP_TXN committed: its writes (versions version..version+n-1)
 
     void fail(int code, std::string msg);
     // Moves on to step `s`; a write step gets a new write id.

@@ -34,6 +34,7 @@ void waiter_take(kvw_waiter *w, Op &op)
     r.server_error = op.server_error;
     r.entry_op = op.entry_op;
     r.ttl_ms = op.read_ttl_ms;
+    r.txn_writes = op.txn_writes;
     w->key = std::move(op.key);
     w->value = std::move(op.read_value);
     try {  // on a nats.c thread: nothing may escape

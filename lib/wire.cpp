@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "waiter.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace kvw {
@@ -137,34 +138,61 @@ int Client::publish(Op *op, natsMsg *msg, jsPubOptions *po)
 int Client::request(Op *op, const std::string &body)
 {
     if (op->bucket->read_mode() == KVW_READ_LEADER) op->via_leader = true;  // its reply is the leader's JSON
-    uint64_t token = next_serial_.fetch_add(1);
-    std::string reply = inbox_ + "." + std::to_string(token);
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        reads_[token] = op;
-        // FIFO (one timeout for all reads): only a deadline that becomes the
-        // front of an empty queue can be earlier than the one the timer
-        // sleeps until.
-        if (read_deadlines_.empty()) timer_cv_.notify_all();
-        if (op->deadline == std::chrono::steady_clock::time_point{})
-            op->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_);
-        const auto at = op->deadline;
-        if (read_deadlines_.empty() || read_deadlines_.back().at <= at) {
-            read_deadlines_.push_back({at, token});
-        } else {  // a retried read: its deadline is older than the newest ones
-            auto pos = std::upper_bound(read_deadlines_.begin(), read_deadlines_.end(), at,
-                                        [](auto t, const Deadline &d) { return t < d.at; });
-            if (pos == read_deadlines_.begin()) timer_cv_.notify_all();
-            read_deadlines_.insert(pos, {at, token});
-        }
-    }
+    std::string reply;
+    const uint64_t token = reply_subject(&reply);
+    await_reply(op, token);
     const Bucket &b = *op->bucket;
     natsStatus s = natsConnection_PublishRequest(
         nc_, (op->via_leader ? b.msg_get_subject() : b.direct_get_subject()).c_str(), reply.c_str(), body.data(),
         static_cast<int>(body.size()));
+    return sent_or_taken(token, s);
+}
+
+uint64_t Client::reply_subject(std::string *subject)
+{
+    const uint64_t token = next_serial_.fetch_add(1);
+    *subject = inbox_ + "." + std::to_string(token);
+    return token;
+}
+
+int Client::send_batch(Op *op, uint64_t token, std::vector<natsMsg *> &msgs)
+{
+    await_reply(op, token);
+    natsStatus s = NATS_OK;
+    for (natsMsg *m : msgs) {
+        if (s == NATS_OK) s = natsConnection_PublishMsg(nc_, m);
+        natsMsg_Destroy(m);  // nats.c copied it into its buffer
+    }
+    msgs.clear();
+    return sent_or_taken(token, s);
+}
+
+void Client::await_reply(Op *op, uint64_t token)
+{
+    std::lock_guard<std::mutex> lk(mu_);
+    reads_[token] = op;
+    // FIFO (one timeout for all reads): only a deadline that becomes the
+    // front of an empty queue can be earlier than the one the timer
+    // sleeps until.
+    if (read_deadlines_.empty()) timer_cv_.notify_all();
+    if (op->deadline == std::chrono::steady_clock::time_point{})
+        op->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(op_timeout_ms_);
+    const auto at = op->deadline;
+    if (read_deadlines_.empty() || read_deadlines_.back().at <= at) {
+        read_deadlines_.push_back({at, token});
+    } else {  // a retried read: its deadline is older than the newest ones
+        auto pos = std::upper_bound(read_deadlines_.begin(), read_deadlines_.end(), at,
+                                    [](auto t, const Deadline &d) { return t < d.at; });
+        if (pos == read_deadlines_.begin()) timer_cv_.notify_all();
+        read_deadlines_.insert(pos, {at, token});
+    }
+}
+
+int Client::sent_or_taken(uint64_t token, natsStatus s)
+{
     if (s == NATS_OK) return KVW_OK;
     std::lock_guard<std::mutex> lk(mu_);
-    // A publish blocked on a stalled connection can outlast the read's
+    // A publish blocked on a stalled connection can outlast the op's
     // deadline: if the timer (or a denial, or close) took the op meanwhile,
     // it is finishing it, so for the caller the op was sent.
     if (reads_.erase(token) == 0) return KVW_OK;
@@ -212,6 +240,15 @@ Op *Client::take_read(uint64_t token)
 
 int Client::send_in_order(Op *op)
 {
+    if (op->kind == KVW_OP_TXN) {
+        if (!txn_gate_.admit(op)) return KVW_OK;  // sent when an open commit ends
+        const int rc = send_step(*this, *op);
+        if (rc != KVW_OK) {
+            op->txn_open = false;
+            release_txn_slot();
+        }
+        return rc;
+    }
     int rc = KVW_OK;
     if (!order_.admit(op, &rc)) return rc;  // queued behind a create on its key (or out of memory)
     const bool holds = op->holds_key;
@@ -250,13 +287,35 @@ void Client::release_key(const Op &create)
     for (Op *op : failed) complete(op);
 }
 
+void Client::release_txn_slot()
+{
+    while (Op *next = txn_gate_.release()) {
+        const int rc = send_step(*this, *next);
+        if (rc == KVW_OK) return;
+        next->txn_open = false;  // its slot goes to the one after it
+        next->fail(rc, std::string("transaction: sending its commit failed: ") + kvw_strerror(rc) +
+                           "; nothing was stored");
+        complete(next);
+    }
+}
+
 void Client::complete(Op *op)
 {
     // Before its callback: a read submitted after it must see this version.
-    if (op->version != 0 && op->bucket->floors() != nullptr) op->bucket->floors()->raise(op->key, op->version);
+    if (KeyFloors *floors = op->bucket->floors()) {
+        if (op->txn_writes != 0) {  // a committed transaction: each of its keys
+            for (size_t i = 0; i < op->txn->writes.size(); i++) floors->raise(op->txn->writes[i].key, op->version + i);
+        } else if (op->version != 0 && !op->key.empty()) {
+            floors->raise(op->key, op->version);
+        }
+    }
     if (op->holds_key) {
         op->holds_key = false;
         release_key(*op);
+    }
+    if (op->txn_open) {
+        op->txn_open = false;
+        release_txn_slot();
     }
     // A blocking call's outcome goes to its waiter from this thread, with no
     // delivery hop. The op (and its bucket reference) is gone before the
@@ -289,8 +348,11 @@ void Client::fail_denied(const std::string &subject, const std::string &why)
                 ++it;
         }
         for (auto it = reads_.begin(); it != reads_.end();) {
-            const Bucket &b = *it->second->bucket;
-            if ((it->second->via_leader ? b.msg_get_subject() : b.direct_get_subject()) == subject) {
+            const Op &op = *it->second;
+            const Bucket &b = *op.bucket;
+            // A transaction waits for its commit's reply: a denied write of its batch ends it.
+            const bool denied_txn = op.kind == KVW_OP_TXN && subject.compare(0, b.subject("").size(), b.subject("")) == 0;
+            if (denied_txn || (op.via_leader ? b.msg_get_subject() : b.direct_get_subject()) == subject) {
                 denied.push_back(it->second);
                 it = reads_.erase(it);
             } else {

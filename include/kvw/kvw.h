@@ -365,7 +365,7 @@ typedef enum kvw_read_mode {
 
 /* Version 2 (kvw 0.2) added allow_ttl and limit_marker_ttl_ms, version 3
  * (kvw 0.2) duplicate_window_ms, version 4 (kvw 0.2) read_mode. */
-#define KVW_BUCKET_OPTIONS_VERSION 4
+#define KVW_BUCKET_OPTIONS_VERSION 5
 
 /**
  * Fields up to duplicate_window_ms are only used when the bucket is created;
@@ -401,10 +401,15 @@ typedef struct kvw_bucket_options {
     /* ---- version 4 */
     /** How this handle's reads see replicas (READS above) [KVW_READ_CHECKED] */
     kvw_read_mode read_mode;
+    /* ---- version 5 */
+    /** 1: the bucket takes transactions (TRANSACTIONS below; stream
+     *  allow_atomic, nats-server 2.12+, else KVW_ENOTSUP before any
+     *  request). Used only when the bucket is created [0] */
+    int allow_atomic;
 } kvw_bucket_options;
 
 #define KVW_BUCKET_OPTIONS_INIT \
-    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE, 0, 0, 0, KVW_READ_CHECKED}
+    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE, 0, 0, 0, KVW_READ_CHECKED, 0}
 
 /** Fills `opts` like KVW_BUCKET_OPTIONS_INIT for `version`. KVW_EINVAL on NULL / unknown version. */
 KVW_API int kvw_bucket_options_init_version(kvw_bucket_options *opts, unsigned int version);
@@ -446,7 +451,8 @@ KVW_API int64_t kvw_bucket_max_value_size(const kvw_bucket *bucket);
  *                             the one before it back)
  *   KVW_FEATURE_LIMIT_MARKERS 2.11+ and limit_marker_ttl_ms set: aged-out keys
  *                             leave a PURGE marker
- *   KVW_FEATURE_ATOMIC_BATCH  2.12+ and stream allow_atomic (reported only)
+ *   KVW_FEATURE_ATOMIC_BATCH  2.12+ and stream allow_atomic (bucket option
+ *                             allow_atomic): transactions (kvw_txn_*)
  *   KVW_FEATURE_FAST_BATCH    2.14+ and stream allow_batched (reported only)
  */
 typedef enum kvw_feature {
@@ -487,7 +493,8 @@ typedef enum kvw_op {
     KVW_OP_DELETE_WITH_VERSION = 5,
     KVW_OP_PURGE = 6,
     KVW_OP_GET = 7,
-    KVW_OP_GET_ENTRY = 8
+    KVW_OP_GET_ENTRY = 8,
+    KVW_OP_TXN = 9 /**< a transaction's commit (since 0.2) */
 } kvw_op;
 
 /** What the latest record of a key is (reads only). */
@@ -515,6 +522,9 @@ typedef struct kvw_result {
     /** Reads: the record's own TTL in ms (its Nats-TTL header), 0 when it
      *  has none, KVW_TTL_NEVER for "never". (Since 0.2.) */
     int64_t ttl_ms;
+    /** KVW_OP_TXN: the transaction's number of writes (see
+     *  kvw_txn_write_version); 0 for other ops. (Since 0.2.) */
+    size_t txn_writes;
 } kvw_result;
 
 /** Runs exactly once per accepted op; see THE COMPLETION CONTRACT above. */
@@ -621,6 +631,74 @@ KVW_API int kvw_delete_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, 
 /** kvw_purge whose PURGE marker itself goes away after `ttl_ms` (nats.go PurgeTTL). */
 KVW_API int kvw_purge_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, kvw_write_cb cb,
                           void *user_data);
+
+/*
+ * TRANSACTIONS (since 0.2; nats-server 2.12+, bucket with KVW_FEATURE_ATOMIC_BATCH)
+ *   Several writes on one bucket, stored all together or not at all, with
+ *   one callback: an atomic batch (ADR-50). Add writes to a kvw_txn, then
+ *   kvw_txn_commit. Each write has the meaning of its single op, checked
+ *   against the keys' versions before the transaction: create succeeds on a
+ *   key without a live value (also over a DEL/PURGE marker), update and
+ *   delete_with_version need the key's latest version to be `expected`.
+ *   The commit's result (op KVW_OP_TXN):
+ *   - KVW_OK: every write is stored. The writes have consecutive versions in
+ *     the order they were added: `version` is the first's, `txn_writes`
+ *     their number; kvw_txn_write_version(result, i) gives write i's.
+ *   - KVW_ECONFLICT / KVW_EEXIST: nothing is stored; an expectation failed.
+ *     `key` names the failing write's key and `version` that key's current
+ *     version when the server's answer identifies it (else "" / unknown).
+ *   - KVW_ETIMEDOUT: no answer to the commit in time: all or nothing was
+ *     stored, never a part (read one of its keys to know which).
+ *   - KVW_ENOTCONN (no JetStream responder until the op's deadline),
+ *     KVW_ENOTSUP (the stream refused batches), KVW_EBUSY (the stream has
+ *     too many batches in flight: 10210), KVW_ESERVER...: nothing stored.
+ *   The completion contract holds for the commit as for any op (one
+ *   callback, at the latest at its deadline or at close). A commit is not
+ *   resent after a lost answer, and is not ordered behind single ops in
+ *   flight on its keys. A kvw_txn is not thread-safe; it may be reused
+ *   after a commit was accepted (it is then empty).
+ */
+typedef struct kvw_txn kvw_txn;
+/** Most writes one transaction may hold (the server's batch limit). */
+#define KVW_TXN_MAX_WRITES 1000
+
+/**
+ * A new empty transaction on `bucket` (which it keeps alive). KVW_EINVAL
+ * (NULL), KVW_ENOTSUP (no KVW_FEATURE_ATOMIC_BATCH:
+ * kvw_bucket_feature_status says why), KVW_ECLOSED, KVW_ENOMEM.
+ */
+KVW_API int kvw_txn_new(kvw_txn **out, kvw_bucket *bucket);
+/** Frees `txn` (NULL ok); its uncommitted writes are dropped. */
+KVW_API void kvw_txn_free(kvw_txn *txn);
+/**
+ * Add a write; `value` is copied. 0, or KVW_EINVAL (NULL txn/key/expected,
+ * NULL value with len > 0, a CAS write (create, update,
+ * delete_with_version) on a key this transaction already writes: the
+ * server cannot check it), KVW_EBADKEY, KVW_EBADVERSION, KVW_ETOOBIG (value
+ * too large, or KVW_TXN_MAX_WRITES reached), KVW_ENOMEM.
+ */
+KVW_API int kvw_txn_put(kvw_txn *txn, const char *key, const void *value, size_t len);
+KVW_API int kvw_txn_create(kvw_txn *txn, const char *key, const void *value, size_t len);
+KVW_API int kvw_txn_update(kvw_txn *txn, const char *key, const void *value, size_t len,
+                           const kvw_version *expected);
+KVW_API int kvw_txn_delete(kvw_txn *txn, const char *key);
+KVW_API int kvw_txn_delete_with_version(kvw_txn *txn, const char *key, const kvw_version *expected);
+/** Number of writes added since it was made or last committed (KVW_EINVAL for NULL). */
+KVW_API int kvw_txn_len(const kvw_txn *txn);
+/**
+ * Commits asynchronously: 0 when accepted (the callback runs once; the
+ * transaction is empty again), else, without a callback and keeping its
+ * writes: KVW_EINVAL (NULL txn/callback, no writes, a kvw_waiter with an
+ * op pending), KVW_EBUSY, KVW_ECLOSED, KVW_ENOMEM. kvw_waiter_callback
+ * makes it a blocking call (BLOCKING CALLS below).
+ */
+KVW_API int kvw_txn_commit(kvw_txn *txn, kvw_write_cb cb, void *user_data);
+/**
+ * The version write `i` (0-based, in the order added) of a successful
+ * commit got; the unknown token when `commit` is NULL, not a successful
+ * KVW_OP_TXN result, or i >= its txn_writes.
+ */
+KVW_API kvw_version kvw_txn_write_version(const kvw_result *commit, size_t i);
 
 /*
  * BLOCKING CALLS (since 0.2)

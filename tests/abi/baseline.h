@@ -72,7 +72,17 @@
     X(int, kvw_waiter_new, (kvw_waiter **)) \
     X(void, kvw_waiter_free, (kvw_waiter *)) \
     X(void, kvw_waiter_callback, (const kvw_result *, void *)) \
-    X(int, kvw_waiter_wait, (kvw_waiter *, int, const kvw_result **))
+    X(int, kvw_waiter_wait, (kvw_waiter *, int, const kvw_result **)) \
+    X(int, kvw_txn_new, (kvw_txn **, kvw_bucket *)) \
+    X(void, kvw_txn_free, (kvw_txn *)) \
+    X(int, kvw_txn_put, (kvw_txn *, const char *, const void *, size_t)) \
+    X(int, kvw_txn_create, (kvw_txn *, const char *, const void *, size_t)) \
+    X(int, kvw_txn_update, (kvw_txn *, const char *, const void *, size_t, const kvw_version *)) \
+    X(int, kvw_txn_delete, (kvw_txn *, const char *)) \
+    X(int, kvw_txn_delete_with_version, (kvw_txn *, const char *, const kvw_version *)) \
+    X(int, kvw_txn_len, (const kvw_txn *)) \
+    X(int, kvw_txn_commit, (kvw_txn *, kvw_write_cb, void *)) \
+    X(kvw_version, kvw_txn_write_version, (const kvw_result *, size_t))
 
 /* Values that cross the boundary as plain integers: X(name, value). */
 #define KVW_ABI_CONSTANTS(X) \
@@ -93,7 +103,8 @@
     X(KVW_ENOTSUP, -21) X(KVW_EBADTTL, -22) X(KVW_TTL_NEVER, -1) \
     X(KVW_FEATURE_TTL, 1) X(KVW_FEATURE_TTL_ON_WRITE, 2) X(KVW_FEATURE_LIMIT_MARKERS, 3) \
     X(KVW_FEATURE_ATOMIC_BATCH, 4) X(KVW_FEATURE_FAST_BATCH, 5) X(KVW_RESEND_NEVER, -1) \
-    X(KVW_READ_CHECKED, 0) X(KVW_READ_DIRECT, 1) X(KVW_READ_LEADER, 2)
+    X(KVW_READ_CHECKED, 0) X(KVW_READ_DIRECT, 1) X(KVW_READ_LEADER, 2) \
+    X(KVW_OP_TXN, 9) X(KVW_TXN_MAX_WRITES, 1000)
 
 /* Options versions may only grow: X(name, first released value). */
 #define KVW_ABI_OPTIONS_VERSIONS(X) \
@@ -104,7 +115,7 @@
  * X(struct, field, offset, size).
  */
 #define KVW_ABI_SIZES(X) \
-    X(kvw_version, 16) X(kvw_client_options, 144) X(kvw_bucket_options, 72) X(kvw_result, 80)
+    X(kvw_version, 16) X(kvw_client_options, 144) X(kvw_bucket_options, 72) X(kvw_result, 88)
 
 #define KVW_ABI_VERSION_FIELDS(X) \
     X(kvw_version, len, 0, 1) \
@@ -147,7 +158,9 @@
     /* version 3 (0.2) */ \
     X(kvw_bucket_options, duplicate_window_ms, 56, 8) \
     /* version 4 (0.2) */ \
-    X(kvw_bucket_options, read_mode, 64, 4)
+    X(kvw_bucket_options, read_mode, 64, 4) \
+    /* version 5 (0.2) */ \
+    X(kvw_bucket_options, allow_atomic, 68, 4)
 
 #define KVW_ABI_RESULT_FIELDS(X) \
     X(kvw_result, status, 0, 4) \
@@ -159,6 +172,7 @@
     X(kvw_result, entry_op, 52, 4) \
     X(kvw_result, value, 56, 8) \
     X(kvw_result, value_len, 64, 8) \
-    X(kvw_result, ttl_ms, 72, 8) /* 0.2 */
+    X(kvw_result, ttl_ms, 72, 8) /* 0.2 */ \
+    X(kvw_result, txn_writes, 80, 8) /* 0.2 */
 
 #endif /* KVW_ABI_BASELINE_H */

@@ -97,6 +97,7 @@ void kt_rec_cb(const kvw_result *result, void *user_data)
     r->server_error = result->server_error;
     r->entry_op = result->entry_op;
     r->ttl_ms = result->ttl_ms;
+    r->txn_writes = result->txn_writes;
     free(r->value);
     r->value_was_null = result->value == NULL;
     r->value_len = result->value ? result->value_len : 0;

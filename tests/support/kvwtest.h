@@ -60,6 +60,7 @@ typedef struct kt_rec {
     int server_error;
     kvw_entry_op entry_op;
     int64_t ttl_ms;            /* reads: the record's TTL */
+    size_t txn_writes;         /* a committed transaction's writes */
     unsigned char *value;      /* malloc'd copy, NUL-terminated for convenience */
     size_t value_len;
     char *key;                 /* copy of result->key (NULL if it was NULL) */
