@@ -54,8 +54,16 @@ static const char usage_text[] =
     "                                     bucket supports (FEATURE yes | no: why)\n"
     "  enable-ttl [--marker-ttl DUR]      turn per-key TTL (and limit markers) on for\n"
     "                                     an existing bucket (nats-server 2.11+)\n"
+    "  txn [LINE...]                      one transaction (nats-server 2.12+): the writes\n"
+    "                                     given as arguments, else one per line on stdin:\n"
+    "                                       put KEY VALUE | create KEY VALUE |\n"
+    "                                       update KEY VERSION VALUE | delete KEY [VERSION]\n"
+    "                                     (VALUE: the rest of the line; delete with VERSION\n"
+    "                                     is a CAS tombstone); all are stored or none\n"
     "  bench [OP] [options]               benchmark against raw nats.c (kvw bench --help)\n"
-    "\n"
+    "\n";
+/* Two strings: C99 promises only 4095 characters in one literal. */
+static const char usage_text2[] =
     "options (before or after the command; `--` ends them):\n"
     "  --server URL      comma-separated NATS URLs [$NATS_URL, else " DEFAULT_SERVER "]\n"
     "  --bucket NAME     KV bucket, created when missing [$KVW_BUCKET]\n"
@@ -89,7 +97,8 @@ static const char usage_text[] =
     "  -h, --help        print this help\n"
     "\n"
     "output:\n"
-    "  writes print the new version alone, e.g. `7`.\n"
+    "  writes print the new version alone, e.g. `7`; txn prints each write's\n"
+    "  version, one per line, in the order given.\n"
     "  get prints the value's raw bytes followed by one newline (always).\n"
     "  entry prints `VERSION OP VALUE`, e.g. `7 PUT hello`; without the value\n"
     "  when it is empty, e.g. `8 DEL`, or `9 PUT` for a delete --expect tombstone.\n"
@@ -99,6 +108,7 @@ static const char usage_text[] =
     "  1 other error (connection, authentication, server...)\n"
     "  2 bad usage or input (bad key, bucket name, version, too big a value)\n"
     "  3 conflict: create found a live value, or the expected version is stale\n"
+    "    (txn: nothing was stored; the message names the key)\n"
     "  4 get/entry found nothing\n"
     "  5 outcome unknown: the write may have landed (e.g. timed out); read back\n"
     "errors are reported on stderr as `kvw: OP: KVW_NAME: message`.\n";
@@ -122,7 +132,7 @@ typedef struct cli_options {
     const char *history;
     const char *replicas;
     const char *marker_ttl;
-    const char *positional[8];
+    const char *positional[64];
     int npositional;
     int too_many_positional;
 } cli_options;
@@ -402,6 +412,11 @@ typedef struct context {
     int has_at_least;
     int64_t ttl_ms;        /* 0: no --ttl */
     int64_t marker_ttl_ms; /* 0: no --marker-ttl */
+    /* txn: its writes, read and checked before connecting */
+    char **lines;
+    size_t *line_numbers;
+    size_t nlines;
+    const char *line_names; /* "argument" or "line" */
 } context;
 
 typedef int (*command_runner)(context *ctx);
@@ -456,6 +471,8 @@ static int submit(context *ctx, kvw_waiter *w)
     case KVW_OP_GET_ENTRY:
         return ctx->has_at_least ? kvw_get_entry_at_least(b, k, &ctx->at_least, kvw_waiter_callback, w)
                                  : kvw_get_entry(b, k, kvw_waiter_callback, w);
+    case KVW_OP_TXN:
+        break; /* run_txn */
     }
     return KVW_EINTERNAL;
 }
@@ -593,6 +610,211 @@ static int run_enable_ttl(context *ctx)
     return run_info(ctx);
 }
 
+/* ------------------------------------------------------------ txn */
+
+/* Adds one line of `kvw txn` ("put KEY VALUE", "update KEY VERSION VALUE"...)
+ * to `t`, or with `t` NULL only checks it. 0, or an exit code after
+ * reporting what is wrong with it. */
+static int txn_add_line(kvw_txn *t, const char *text, const char *where)
+{
+    char copy[8192];
+    char *line = strlen(text) < sizeof copy ? strcpy(copy, text) : NULL;
+    if (!line) {
+        fprintf(stderr, "kvw: txn: %s: longer than %zu bytes\n", where, sizeof copy - 1);
+        return EXIT_USAGE;
+    }
+    const char *line_end = line + strlen(line);
+    char *op = strtok(line, " \t");
+    char *key = op ? strtok(NULL, " \t") : NULL;
+    if (!op || !key) {
+        fprintf(stderr, "kvw: txn: %s: want OP KEY [VERSION] [VALUE]\n", where);
+        return EXIT_USAGE;
+    }
+    int is_update = strcmp(op, "update") == 0, is_delete = strcmp(op, "delete") == 0;
+    char *version_text = is_update || is_delete ? strtok(NULL, " \t") : NULL;
+    /* The value: the rest of the line after one separator, as it is (it may
+     * hold spaces); strtok ended the last token with a NUL unless it ran to
+     * the end of the line. */
+    const char *last = version_text ? version_text : key;
+    const char *after = last + strlen(last);
+    const char *rest = after < line_end ? after + 1 : "";
+    kvw_version v = KVW_VERSION_UNKNOWN_INIT;
+    if (version_text &&
+        (kvw_version_parse(&v, version_text) != 0 || kvw_version_is_unknown(&v))) {
+        fprintf(stderr, "kvw: txn: %s: '%s' is not a version as printed by a write, e.g. 7\n", where,
+                version_text);
+        return EXIT_USAGE;
+    }
+    int rc = kvw_key_check(key);
+    if (rc != 0) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s: %s", where, kvw_strerror(rc));
+        report("txn", rc, msg);
+        return EXIT_USAGE;
+    }
+    int known = strcmp(op, "put") == 0 || strcmp(op, "create") == 0 || is_update || is_delete;
+    if (known && is_update && !version_text) {
+        fprintf(stderr, "kvw: txn: %s: update needs KEY VERSION VALUE\n", where);
+        return EXIT_USAGE;
+    }
+    if (known && is_delete && *rest) {
+        fprintf(stderr, "kvw: txn: %s: delete takes KEY [VERSION], nothing after\n", where);
+        return EXIT_USAGE;
+    }
+    if (!known) {
+        fprintf(stderr, "kvw: txn: %s: unknown write '%s' (put, create, update, delete)\n", where, op);
+        return EXIT_USAGE;
+    }
+    if (!t)
+        return 0;
+    if (strcmp(op, "put") == 0 || strcmp(op, "create") == 0) {
+        rc = op[0] == 'p' ? kvw_txn_put(t, key, rest, strlen(rest)) : kvw_txn_create(t, key, rest, strlen(rest));
+    } else if (is_update) {
+        rc = kvw_txn_update(t, key, rest, strlen(rest), &v);
+    } else {
+        rc = version_text ? kvw_txn_delete_with_version(t, key, &v) : kvw_txn_delete(t, key);
+    }
+    if (rc == KVW_EINVAL) {
+        fprintf(stderr, "kvw: txn: %s: KVW_EINVAL: %s writes '%s' again with an expected version, which the "
+                        "server cannot check inside one transaction\n", where, op, key);
+        return EXIT_USAGE;
+    }
+    if (rc != 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s: %s", where,
+                 rc == KVW_ETOOBIG ? "value too large, or more writes than one transaction may hold" : kvw_strerror(rc));
+        report("txn", rc, msg);
+        return exit_code_for(rc);
+    }
+    return 0;
+}
+
+static void free_txn_lines(context *ctx)
+{
+    for (size_t i = 0; i < ctx->nlines; i++)
+        free(ctx->lines[i]);
+    free(ctx->lines);
+    free(ctx->line_numbers);
+    ctx->lines = NULL;
+    ctx->nlines = 0;
+}
+
+static int add_txn_line(context *ctx, const char *text, size_t number)
+{
+    char **lines = realloc(ctx->lines, (ctx->nlines + 1) * sizeof *lines);
+    if (lines)
+        ctx->lines = lines;
+    size_t *numbers = realloc(ctx->line_numbers, (ctx->nlines + 1) * sizeof *numbers);
+    if (numbers)
+        ctx->line_numbers = numbers;
+    char *copy = lines && numbers ? strdup(text) : NULL;
+    if (!copy) {
+        fprintf(stderr, "kvw: txn: out of memory\n");
+        return EXIT_OTHER;
+    }
+    ctx->lines[ctx->nlines] = copy;
+    ctx->line_numbers[ctx->nlines++] = number;
+    return 0;
+}
+
+/* `txn`'s writes: its arguments, else the lines of stdin (blank lines and
+ * #comments skipped), each checked, before connecting. */
+static int read_txn_lines(context *ctx)
+{
+    int code = 0;
+    char where[48];
+    if (ctx->opts->npositional > 1) {
+        ctx->line_names = "argument";
+        for (int i = 1; i < ctx->opts->npositional && code == 0; i++) {
+            snprintf(where, sizeof where, "argument %d", i);
+            code = txn_add_line(NULL, ctx->opts->positional[i], where);
+            if (code == 0)
+                code = add_txn_line(ctx, ctx->opts->positional[i], (size_t)i);
+        }
+    } else {
+        ctx->line_names = "line";
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        for (size_t no = 1; code == 0 && (n = getline(&line, &cap, stdin)) >= 0; no++) {
+            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                line[--n] = '\0';
+            if (n == 0 || line[0] == '#')
+                continue;
+            snprintf(where, sizeof where, "line %zu", no);
+            code = txn_add_line(NULL, line, where);
+            if (code == 0)
+                code = add_txn_line(ctx, line, no);
+        }
+        free(line);
+    }
+    if (code == 0 && ctx->nlines == 0) {
+        fprintf(stderr, "kvw: txn: no writes given (arguments, or lines on stdin)\n");
+        code = EXIT_USAGE;
+    }
+    return code;
+}
+
+/* `txn`: the writes from the arguments (one per argument) or stdin (one
+ * per line), committed as one transaction; prints each write's version. */
+static int run_txn(context *ctx)
+{
+    kvw_txn *t = NULL;
+    int rc = kvw_txn_new(&t, ctx->bucket);
+    if (rc == KVW_ENOTSUP) {
+        report("txn", rc, kvw_bucket_feature_status(ctx->bucket, KVW_FEATURE_ATOMIC_BATCH));
+        return EXIT_OTHER;
+    }
+    if (rc != 0) {
+        report("txn", rc, NULL);
+        return exit_code_for(rc);
+    }
+    int code = 0;
+    char where[48];
+    for (size_t i = 0; i < ctx->nlines && code == 0; i++) {
+        snprintf(where, sizeof where, "%s %zu", ctx->line_names, ctx->line_numbers[i]);
+        code = txn_add_line(t, ctx->lines[i], where);
+    }
+    if (code != 0) {
+        kvw_txn_free(t);
+        return code;
+    }
+
+    kvw_waiter *w = NULL;
+    rc = kvw_waiter_new(&w);
+    if (rc == 0)
+        rc = kvw_txn_commit(t, kvw_waiter_callback, w);
+    kvw_txn_free(t);
+    if (rc != 0) {
+        report("txn", rc, NULL);
+        kvw_waiter_free(w);
+        return exit_code_for(rc);
+    }
+    const kvw_result *r = NULL;
+    int64_t give_up = 2 * ctx->op_timeout_ms + 5000;
+    if (kvw_waiter_wait(w, give_up > INT_MAX ? INT_MAX : (int)give_up, &r) != 1) {
+        report("txn", KVW_ETIMEDOUT, "no completion from the library");
+        kvw_waiter_free(w);
+        return EXIT_UNKNOWN;
+    }
+    if (r->status != KVW_OK) {
+        report("txn", r->status, r->message);
+        code = exit_code_for(r->status);
+    } else {
+        for (size_t i = 0; i < r->txn_writes && code == 0; i++) {
+            kvw_version v = kvw_txn_write_version(r, i);
+            if (print_version(&v) != 0)
+                code = EXIT_OTHER;
+        }
+        if (code == 0 && fflush(stdout) != 0)
+            code = EXIT_OTHER;
+        if (code != 0)
+            fprintf(stderr, "kvw: txn: cannot write the result to stdout: %s\n", strerror(errno));
+    }
+    kvw_waiter_free(w);
+    return code;
+}
+
 /* `kvw bench`: runs kvw-bench with this argv; it sits next to this program in
  * the build tree, and in LIBEXECDIR/kvw/ once installed. */
 static int run_bench(int argc, char **argv)
@@ -633,6 +855,7 @@ static const command commands[] = {
     {"get", 1, "KEY", 0, KVW_OP_GET, run_single_op, NULL},
     {"entry", 1, "KEY", 0, KVW_OP_GET_ENTRY, run_single_op, NULL},
     {"info", 0, "", 0, KVW_OP_GET, run_info, NULL},
+    {"txn", -1, "[LINE...]", 0, KVW_OP_TXN, run_txn, NULL},
     {"enable-ttl", 0, "[--marker-ttl DUR]", 0, KVW_OP_GET, run_enable_ttl, NULL},
     {"bench", 0, "[OP] [options]", 0, KVW_OP_PUT, NULL, run_bench},
 };
@@ -694,6 +917,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     if (parsed == 1) {
         fputs(usage_text, stdout);
+        fputs(usage_text2, stdout);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_OTHER;
     }
     if (parsed == 2) {
@@ -721,11 +945,11 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *name = ctx.cmd->name;
-    if (o.too_many_positional || o.npositional - 1 != ctx.cmd->nargs) {
+    if (o.too_many_positional || (ctx.cmd->nargs >= 0 && o.npositional - 1 != ctx.cmd->nargs)) {
         usage_error("usage: kvw %s %s", name, ctx.cmd->args);
         return EXIT_USAGE;
     }
-    ctx.key = o.positional[1];
+    ctx.key = ctx.cmd->nargs >= 1 ? o.positional[1] : NULL;
     ctx.value = ctx.cmd->nargs >= 2 ? o.positional[2] : NULL;
 
     if (o.expect) {
@@ -803,7 +1027,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    int rc = ctx.cmd->nargs == 0 ? 0 : kvw_key_check(ctx.key);
+    if (ctx.cmd->run == run_txn) {
+        int code = read_txn_lines(&ctx);
+        if (code != 0) {
+            free_txn_lines(&ctx);
+            return code;
+        }
+    }
+    int rc = ctx.cmd->nargs <= 0 ? 0 : kvw_key_check(ctx.key);
     if (rc != 0) {
         report(name, rc, "keys are 1-1024 characters of [-/_=.a-zA-Z0-9], "
                          "with no leading or trailing '.' and no '..'");
@@ -865,8 +1096,10 @@ int main(int argc, char **argv)
     }
 
     kvw_bucket_options bopts = KVW_BUCKET_OPTIONS_INIT;
-    /* Writes and reads create a missing bucket; info and enable-ttl do not. */
-    bopts.create_if_missing = ctx.cmd->run == run_single_op;
+    /* Writes and reads create a missing bucket (txn: one that takes
+     * transactions); info and enable-ttl do not. */
+    bopts.create_if_missing = ctx.cmd->run == run_single_op || ctx.cmd->run == run_txn;
+    bopts.allow_atomic = ctx.cmd->run == run_txn;
     bopts.history = history;
     bopts.replicas = replicas;
     bopts.read_mode = read_mode;
@@ -876,6 +1109,8 @@ int main(int argc, char **argv)
     if (rc != 0) {
         report("bucket", rc,
                rc == KVW_ETIMEDOUT  ? "timed out opening the bucket"
+               : rc == KVW_ENOTSUP && ctx.cmd->run == run_txn
+                   ? "creating a bucket that takes transactions needs nats-server 2.12 or newer"
                : rc == KVW_ENOTSUP ? "creating a bucket with per-key TTL needs nats-server 2.11 or newer"
                : rc == KVW_EBADTTL ? "--marker-ttl must be whole seconds, at least 1s"
                                    : NULL);
@@ -887,5 +1122,6 @@ int main(int argc, char **argv)
 
     kvw_bucket_free(ctx.bucket);
     kvw_client_free(ctx.client);
+    free_txn_lines(&ctx);
     return code;
 }

@@ -337,6 +337,39 @@ else
     err_has "2.11"
 fi
 
+# ------------------------------------------------------------ transactions
+TX=(--server "$URL" --bucket clitxn)
+t "txn with no writes" 2 '' -- --server $DEAD --bucket b txn
+err_has "no writes given"
+t "txn: unknown write" 2 '' -- --server $DEAD --bucket b txn "frob k"
+t "txn: bad version" 2 '' -- --server $DEAD --bucket b txn "update k seven v"
+if ((major * 100 + minor >= 212)); then
+    t "txn creates its bucket, one write" 0 '#' -- "${TX[@]}" txn "put a 1"
+    first=$OUT
+    t "txn: every kind, one version a line" 0 '*' -- "${TX[@]}" txn "put p hello world" \
+        "update a $first two" "create c v" "delete d" "delete a2"
+    mapfile -t versions <<<"$OUT"
+    if ((${#versions[@]} == 5 && versions[4] == versions[0] + 4)); then PASSED=$((PASSED + 1)); else
+        fail "txn: five consecutive versions"; fi
+    t "txn: what it put" 0 'hello world' -- "${TX[@]}" get p
+    t "txn: stale update stores nothing" 3 '' -- "${TX[@]}" txn "put n 1" "update a $first stale"
+    err_has "update of 'a'"
+    out_empty
+    t "txn: nothing of it stored" 4 '' -- "${TX[@]}" get n
+    t "txn: create on a live key" 3 '' -- "${TX[@]}" txn "create p x"
+    err_has "KVW_EEXIST"
+    t "txn: CAS on a key written before in it" 2 '' -- "${TX[@]}" txn "put k 1" "update k 3 v"
+    err_has "cannot check"
+    OUT=$(printf 'put s1 a\n# a comment\n\ndelete s2\n' | "$KVW" "${TX[@]}" txn 2>"$T/stderr")
+    RC=$? ERR=$(<"$T/stderr") CMD="txn < lines"
+    [[ $RC == 0 && $(wc -l <<<"$OUT") == 2 ]] && PASSED=$((PASSED + 1)) || fail "txn: lines on stdin"
+    t "txn on a bucket without allow_atomic" 1 '' -- "${S[@]}" txn "put k v"
+    err_has "allow_atomic"
+else
+    t "txn on nats-server < 2.12" 1 '' -- "${TX[@]}" txn "put a 1"
+    err_has "2.12"
+fi
+
 # A server that accepts the TCP connection but never speaks (stopped): the
 # connect times out. Nothing was written, so exit 1, not 5.
 start_server stopped
