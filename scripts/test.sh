@@ -69,8 +69,10 @@ sanitized() (  # sanitized address|thread  (a subshell: the options stay in it)
         TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp"
     build "build-$1" -DCMAKE_BUILD_TYPE=Debug -DKVW_SANITIZE="$1" &&
         ctest_in "build-$1" --timeout 900 --no-tests=error -LE no-sanitizer &&
-        # The TTL paths (stream JSON, Nats-TTL, markers) run only on 2.11+.
+        # The TTL paths (stream JSON, Nats-TTL, markers) run only on 2.11+,
+        # transactions on 2.12+.
         on_server "$NEWEST" "build-$1/tests/test_ttl" &&
+        on_server "$NEWEST" "build-$1/tests/test_txn" &&
         # Reads on a replicated bucket (key floors, leader reads, the 10164
         # resolve) on a 3-node cluster; the rest of rel_cluster is too heavy.
         for t in 'test_reads_see*' 'test_get_at_least*' 'test_bucket_without*'; do
@@ -99,7 +101,7 @@ on_server() {  # on_server VERSION COMMAND...: with that nats-server first on PA
 }
 matrix_one() {  # matrix_one VERSION
     local v=$1 t rc=0
-    for t in conformance interop contract badinput ttl blocking; do
+    for t in conformance interop contract badinput ttl blocking txn; do
         on_server "$v" build/tests/test_$t >"build/matrix-$v-$t.log" 2>&1 ||
             { failed_log "$t on nats-server $v" "build/matrix-$v-$t.log"; rc=1; }
         grep -h '^\[  SKIP    \]' "build/matrix-$v-$t.log" | sort | uniq -c | sed "s/^/  $t: /"
@@ -107,6 +109,8 @@ matrix_one() {  # matrix_one VERSION
     KVW_TEST_READ_MODE=leader on_server "$v" build/tests/test_conformance >"build/matrix-$v-leader.log" 2>&1 ||
         { failed_log "conformance with leader reads on nats-server $v" "build/matrix-$v-leader.log"; rc=1; }
     on_server "$v" build/tests/abi/abi_compat_v0_1 || { echo "FAILED: abi_compat_v0_1 on $v"; rc=1; }
+    on_server "$v" build/tests/test_shim >"build/matrix-$v-shim.log" 2>&1 ||
+        { failed_log "binding shim on nats-server $v" "build/matrix-$v-shim.log"; rc=1; }
     on_server "$v" bash tools/test_cli.sh build/tools/kvw | tail -n 1 || { echo "FAILED: CLI on $v"; rc=1; }
     # What kvw wrote, read by the official nats CLI (and the reverse).
     on_server "$v" bash tools/test_natscli.sh build/tools/kvw "$NATSCLI" | tail -n 1 ||

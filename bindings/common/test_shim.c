@@ -319,6 +319,103 @@ out:
     kvwb_bucket_free(b);
 }
 
+/* Transactions through the shim: the record of a commit, a refused one, a
+ * blocking commit, and handles freed in any order. */
+static void test_txn(const char *url)
+{
+    kvwb_client_options *co = kvwb_client_options_new();
+    kvwb_bucket_options *bo = kvwb_bucket_options_new();
+    kvwb_client *c = kvwb_client_new();
+    kvwb_bucket *b = kvwb_bucket_new();
+    kvwb_txn *t = kvwb_txn_new();
+    kvwb_completion *r;
+    char first[KVW_VERSION_STRLEN];
+    int opened;
+
+    kvwb_client_options_set_servers(co, url);
+    kvwb_bucket_options_set_create_if_missing(bo, 1);
+    CHECK_RC(kvwb_bucket_options_set_allow_atomic(bo, 1), 0);
+    CHECK_RC(kvwb_bucket_options_set_allow_atomic(NULL, 1), KVW_EINVAL);
+    CHECK_RC(kvwb_client_open(c, co), 0);
+    kvwb_client_options_free(co);
+    CHECK_RC(kvwb_txn_len(t), KVW_EINVAL); /* not open */
+    CHECK_RC(kvwb_txn_put(t, "k", "v", 1), KVW_EINVAL);
+    CHECK_RC(kvwb_txn_commit(t, 1), KVW_EINVAL);
+    CHECK_RC(kvwb_txn_open(t, NULL), KVW_EINVAL);
+    if (kvwb_client_server_version(c) < 21200) {
+        CHECK_RC(kvwb_bucket_open(b, c, "shim_txn", bo), KVW_ENOTSUP);
+        CHECK_RC(kvwb_bucket_open(b, c, "shim_plain", NULL), KVW_ENOBUCKET);
+        kvwb_bucket_options_set_allow_atomic(bo, 0);
+        CHECK_RC(kvwb_bucket_open(b, c, "shim_plain", bo), 0);
+        CHECK_RC(kvwb_txn_open(t, b), KVW_ENOTSUP);
+        printf("shim: transactions refused (nats-server older than 2.12)\n");
+        goto out;
+    }
+    CHECK_RC(kvwb_bucket_open(b, c, "shim_txn", bo), 0);
+    CHECK_RC(kvwb_txn_open(t, b), 0);
+    CHECK_RC(kvwb_txn_open(t, b), KVW_EINVAL); /* once */
+    CHECK_RC(kvwb_txn_put(t, "a", "1", 1), 0);
+    CHECK_RC(kvwb_txn_create(t, "b", "2", 1), 0);
+    CHECK_RC(kvwb_txn_update(t, "c", "3", 1, "x7"), KVW_EBADVERSION);
+    CHECK_RC(kvwb_txn_update(t, "c", "3", 1, NULL), KVW_EINVAL);
+    CHECK_RC(kvwb_txn_delete(t, "d"), 0);
+    CHECK_RC(kvwb_txn_len(t), 3);
+    CHECK_RC(kvwb_txn_commit(t, 500), 0);
+    CHECK_RC(kvwb_txn_len(t), 0);
+    r = await(c, 500);
+    CHECK(r != NULL);
+    if (!r)
+        goto out;
+    CHECK_RC(r->status, KVW_OK);
+    CHECK_RC(r->op, KVW_OP_TXN);
+    CHECK_RC(r->txn_writes, 3);
+    CHECK(r->revision > 0);
+    snprintf(first, sizeof first, "%s", r->version);
+    kvwb_completion_free(r);
+
+    /* stale: names the key, nothing stored */
+    CHECK_RC(kvwb_txn_put(t, "e", "5", 1), 0);
+    CHECK_RC(kvwb_txn_delete_with_version(t, "a", "999"), 0);
+    CHECK_RC(kvwb_txn_commit(t, 501), 0);
+    r = await(c, 501);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_RC(r->status, KVW_ECONFLICT);
+        CHECK(strcmp(r->key, "a") == 0);
+        CHECK_RC(r->revision, kvwb_version_revision(first));
+        CHECK_RC(r->txn_writes, 0);
+        kvwb_completion_free(r);
+    }
+
+    /* blocking */
+    {
+        kvwb_call *call = kvwb_call_new();
+        CHECK_RC(kvwb_call_commit(call, t), KVW_EINVAL); /* empty */
+        CHECK_RC(kvwb_txn_update(t, "a", "6", 1, first), 0);
+        CHECK_RC(kvwb_call_commit(NULL, t), KVW_EINVAL);
+        CHECK_RC(kvwb_call_commit(call, t), 0);
+        CHECK_RC(kvwb_call_wait(call, 10000), 1);
+        r = kvwb_call_result(call);
+        CHECK(r != NULL);
+        if (r) {
+            CHECK_RC(r->status, KVW_OK);
+            CHECK_RC(r->txn_writes, 1);
+            kvwb_completion_free(r);
+        }
+        kvwb_call_free(call);
+    }
+
+out:
+    /* any order: the txn holds the client's shared state too */
+    opened = kvwb_txn_len(t) >= 0;
+    kvwb_client_free(c);
+    kvwb_bucket_free(b);
+    CHECK_RC(kvwb_txn_put(t, "late", "v", 1), opened ? 0 : KVW_EINVAL);
+    kvwb_txn_free(t);
+    kvwb_txn_free(NULL);
+    kvwb_bucket_options_free(bo);
+}
+
 int main(void)
 {
     const char *url = getenv("KVW_TEST_SERVERS");
@@ -334,6 +431,7 @@ int main(void)
         url = ts_server_url(server);
     }
     test_ops(url);
+    test_txn(url);
     ts_server_free(server);
     printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
     return failures ? 1 : 0;
