@@ -10,8 +10,8 @@
  * Exposed:
  *   - the binding shim bindings/common/kvw_binding.h (kvwb_*): clients,
  *     buckets, options, the submit functions, kvwb_wait/kvwb_next, blocking
- *     calls (kvwb_call_*), the completion record and version helpers in text
- *     form;
+ *     calls (kvwb_call_*), transactions (kvwb_txn_*), the completion record
+ *     and version helpers in text form;
  *   - a callback-free subset of <kvw/kvw.h>: error codes and their helpers,
  *     op / entry / storage constants, key and bucket-name checks, library
  *     version. The raw callback-taking kvw_* functions are not declared here,
@@ -97,6 +97,8 @@ typedef struct SWIGCDATA {
 %constant int KVW_OP_PURGE = KVW_OP_PURGE;
 %constant int KVW_OP_GET = KVW_OP_GET;
 %constant int KVW_OP_GET_ENTRY = KVW_OP_GET_ENTRY;
+%constant int KVW_OP_TXN = KVW_OP_TXN;
+%constant int KVW_TXN_MAX_WRITES = KVW_TXN_MAX_WRITES;
 
 /* kvw_entry_op */
 %constant int KVW_ENTRY_NONE = KVW_ENTRY_NONE;
@@ -148,6 +150,7 @@ KVWB_HANDLE(kvwb_bucket_options)
 KVWB_HANDLE(kvwb_client)
 KVWB_HANDLE(kvwb_bucket)
 KVWB_HANDLE(kvwb_call)
+KVWB_HANDLE(kvwb_txn)
 
 /* The completion record: read-only getters for every field; the value
  * bytes through value_bytes() (binary-safe), not the raw char* member. */

@@ -112,6 +112,7 @@ static int kvwb_rb_client_drain(kvwb_client *client, int64_t timeout_ms) {
 %rename(Bucket) kvwb_bucket;
 %rename(Completion) kvwb_completion;
 %rename(Call) kvwb_call; /* blocking calls: not used by the Ruby layer (kvw_ruby.i waits only in kvwb_wait) */
+%rename(Txn) kvwb_txn;
 
 /* Same Ruby names as the other languages, GVL-releasing implementations. */
 %ignore kvwb_client_open;

@@ -218,12 +218,22 @@ func (b *Bucket) do(ctx context.Context, kind opKind, key string, value []byte, 
 
 // queued submits the op with a channel for the dispatcher and waits on it.
 func (b *Bucket) queued(ctx context.Context, kind opKind, key string, value []byte, expected Version, ttl int64) (result, error) {
-	c := b.client.c
+	return b.client.c.await(ctx, func(p pending) error {
+		p.ttl = ttl
+		return b.submit(kind, key, value, expected, p)
+	})
+}
+
+// await submits an op (submit gets its pending, which carries the channel
+// the dispatcher answers on; it holds a window slot, released by submit on
+// refusal) and waits for its result or ctx. ErrBusy from submit is waited
+// out.
+func (c *core) await(ctx context.Context, submit func(pending) error) (result, error) {
 	ch := make(chan result, 1)
 	var refused error
 	_, err := c.whileBusy(ctx, func() int {
-		c.inflight.Add(1) // b.submit releases it if the op is refused
-		refused = b.submit(kind, key, value, expected, pending{ch: ch, ttl: ttl})
+		c.inflight.Add(1)
+		refused = submit(pending{ch: ch})
 		if e, ok := refused.(*Error); ok && e.Code == codeBusy {
 			return codeBusy
 		}
@@ -344,6 +354,7 @@ var kvwOp = [...]int{
 	opPut: native.KVW_OP_PUT, opCreate: native.KVW_OP_CREATE, opUpdate: native.KVW_OP_UPDATE,
 	opDelete: native.KVW_OP_DELETE, opDeleteWithVersion: native.KVW_OP_DELETE_WITH_VERSION,
 	opPurge: native.KVW_OP_PURGE, opGet: native.KVW_OP_GET, opGetEntry: native.KVW_OP_GET_ENTRY,
+	opTxn: native.KVW_OP_TXN,
 }
 
 // async submits op kind with a callback, or refuses it at once.

@@ -40,9 +40,10 @@ const (
 	opPurge
 	opGet
 	opGetEntry
+	opTxn // a transaction's commit
 )
 
-var opNames = [...]string{"put", "create", "update", "delete", "delete_with_version", "purge", "get", "get_entry"}
+var opNames = [...]string{"put", "create", "update", "delete", "delete_with_version", "purge", "get", "get_entry", "txn"}
 
 func (k opKind) String() string { return opNames[k] }
 func (k opKind) isRead() bool   { return k == opGet || k == opGetEntry }
@@ -64,13 +65,15 @@ type pending struct {
 	ch    chan result // a queued blocking call, buffered (cap 1)
 	write func(Version, error)
 	read  func(Entry, error)
+	txn   func([]Version, error)
 }
 
 // result is a decoded record.
 type result struct {
-	version Version // writes
-	entry   Entry   // reads
-	err     error
+	version  Version   // writes
+	entry    Entry     // reads
+	versions []Version // a committed transaction: each write's
+	err      error
 }
 
 type job struct {
@@ -208,7 +211,7 @@ func (c *core) deliver(batch []job) []job {
 		case p.ch != nil:
 			p.ch <- r // buffered: never blocks
 			c.release()
-		case p.write != nil || p.read != nil:
+		case p.write != nil || p.read != nil || p.txn != nil:
 			batch = append(batch, job{p, r})
 		default:
 			c.release()
@@ -253,9 +256,12 @@ func (c *core) runCallbacks() {
 		c.cbMu.Unlock()
 		for i := range jobs {
 			j := &jobs[i]
-			if j.p.write != nil {
+			switch {
+			case j.p.write != nil:
 				j.p.write(j.r.version, j.r.err)
-			} else {
+			case j.p.txn != nil:
+				j.p.txn(j.r.versions, j.r.err)
+			default:
 				j.p.read(j.r.entry, j.r.err)
 			}
 			*j = job{}
@@ -333,12 +339,23 @@ func decode(rec native.Kvwb_completion, p pending) result {
 		}
 	} else if status == 0 {
 		r.version = versionOf(rec.GetRevision(), rec.GetVersion)
+		if p.kind == opTxn {
+			first := uint64(rec.GetRevision())
+			r.versions = make([]Version, rec.GetTxn_writes())
+			for i := range r.versions {
+				r.versions[i] = VersionFromRevision(first + uint64(i))
+			}
+		}
 		return r
+	}
+	key := p.key
+	if p.kind == opTxn { // the key whose expectation failed, when known
+		key = rec.GetKey()
 	}
 	r.err = &Error{
 		Code:        status,
 		Op:          p.kind.String(),
-		Key:         p.key,
+		Key:         key,
 		Message:     rec.GetMessage(),
 		ServerError: rec.GetServer_error(),
 		Version:     versionOf(rec.GetRevision(), rec.GetVersion),

@@ -89,6 +89,9 @@ type BucketOptions struct {
 	DuplicateWindow time.Duration
 	// ReadMode applies to this handle, also for an existing bucket [ReadChecked]
 	ReadMode ReadMode
+	// AllowAtomic lets the bucket take transactions (Bucket.Txn; stream
+	// allow_atomic, nats-server 2.12+, else ErrNotSupported) [false]
+	AllowAtomic bool
 }
 
 // millis converts d to whole milliseconds, rounding a nonzero sub-millisecond
@@ -215,6 +218,9 @@ func (o *BucketOptions) native(name string) (native.Kvwb_bucket_options, *Error)
 	}
 	if o.ReadMode != ReadChecked {
 		s.num("ReadMode", native.Kvwb_bucket_options_set_read_mode(n, int(o.ReadMode)))
+	}
+	if o.AllowAtomic {
+		s.num("AllowAtomic", native.Kvwb_bucket_options_set_allow_atomic(n, 1))
 	}
 	if s.err != nil {
 		native.Kvwb_bucket_options_free(n)

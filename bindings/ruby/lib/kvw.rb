@@ -29,6 +29,7 @@ require_relative "kvw/version"
 require_relative "kvw/entry"
 require_relative "kvw/client"
 require_relative "kvw/bucket"
+require_relative "kvw/transaction"
 
 module Kvw
   if Native.kvw_library_check_version(Native::KVW_VERSION_NUMBER) != 0

@@ -146,6 +146,7 @@ VALUE_SETTER(bucket, replicas, int)
 VALUE_SETTER(bucket, allow_ttl, int)
 VALUE_SETTER(bucket, limit_marker_ttl_ms, int64_t)
 VALUE_SETTER(bucket, duplicate_window_ms, int64_t)
+VALUE_SETTER(bucket, allow_atomic, int)
 
 int kvwb_bucket_options_set_max_value_size(kvwb_bucket_options *opts, int64_t value)
 {
@@ -683,6 +684,7 @@ static kvwb_completion *make_record(const kvw_result *r, int64_t op_id, kvwb_com
     rec->server_error = r->server_error;
     rec->entry_op = (int)r->entry_op;
     rec->ttl_ms = r->ttl_ms;
+    rec->txn_writes = (int64_t)r->txn_writes;
     if (kvw_version_format(&r->version, rec->version, sizeof rec->version) < 0)
         memcpy(rec->version, "unknown", sizeof "unknown");
     if (kvw_version_to_u64(&r->version, &rev) != 0 || rev > (uint64_t)INT64_MAX)
@@ -733,16 +735,12 @@ static int grow_locked(kvwb_client *c, size_t need)
 }
 
 /* Reserves a queue slot, a reference and the callback context for one op. */
-static int op_begin(kvwb_bucket *b, int64_t op_id, struct op_ctx **out)
+static int op_begin_core(kvwb_client *c, int64_t op_id, struct op_ctx **out)
 {
-    kvwb_client *c;
     struct op_ctx *ctx;
     size_t need;
 
     *out = NULL;
-    if (!b || !b->kvw)
-        return KVW_EINVAL;
-    c = b->core;
     ctx = (struct op_ctx *)calloc(1, sizeof *ctx);
     if (!ctx)
         return KVW_ENOMEM;
@@ -760,6 +758,12 @@ static int op_begin(kvwb_bucket *b, int64_t op_id, struct op_ctx **out)
     ctx->rec.op_id = op_id;
     *out = ctx;
     return 0;
+}
+
+static int op_begin(kvwb_bucket *b, int64_t op_id, struct op_ctx **out)
+{
+    *out = NULL;
+    return b && b->kvw ? op_begin_core(b->core, op_id, out) : KVW_EINVAL;
 }
 
 static int parse_version(kvw_version *v, const char *text)
@@ -944,6 +948,89 @@ int kvwb_delete_ttl(kvwb_bucket *b, const char *key, int64_t ttl_ms, int64_t op_
     return op_end(ctx, kvw_delete_ttl(b->kvw, key, ttl_ms, on_result, ctx));
 }
 
+/* -------------------------------------------------------- transactions */
+
+struct kvwb_txn {
+    kvw_txn *kvw;
+    kvwb_client *core; /* a reference: the commit's record goes to its queue */
+};
+
+kvwb_txn *kvwb_txn_new(void)
+{
+    return (kvwb_txn *)calloc(1, sizeof(kvwb_txn));
+}
+
+int kvwb_txn_open(kvwb_txn *t, kvwb_bucket *b)
+{
+    int rc;
+    if (!t || t->kvw || !b || !b->kvw)
+        return KVW_EINVAL;
+    rc = kvw_txn_new(&t->kvw, b->kvw);
+    if (rc != 0)
+        return rc;
+    lock(b->core);
+    b->core->refs++;
+    unlock(b->core);
+    t->core = b->core;
+    return 0;
+}
+
+void kvwb_txn_free(kvwb_txn *t)
+{
+    if (!t)
+        return;
+    kvw_txn_free(t->kvw);
+    if (t->core)
+        core_unref(t->core);
+    free(t);
+}
+
+int kvwb_txn_put(kvwb_txn *t, const char *key, const void *data, size_t len)
+{
+    return t ? kvw_txn_put(t->kvw, key, data, len) : KVW_EINVAL;
+}
+
+int kvwb_txn_create(kvwb_txn *t, const char *key, const void *data, size_t len)
+{
+    return t ? kvw_txn_create(t->kvw, key, data, len) : KVW_EINVAL;
+}
+
+int kvwb_txn_update(kvwb_txn *t, const char *key, const void *data, size_t len, const char *expected_version)
+{
+    kvw_version v;
+    int rc = t ? parse_version(&v, expected_version) : KVW_EINVAL;
+    return rc != 0 ? rc : kvw_txn_update(t->kvw, key, data, len, &v);
+}
+
+int kvwb_txn_delete(kvwb_txn *t, const char *key)
+{
+    return t ? kvw_txn_delete(t->kvw, key) : KVW_EINVAL;
+}
+
+int kvwb_txn_delete_with_version(kvwb_txn *t, const char *key, const char *expected_version)
+{
+    kvw_version v;
+    int rc = t ? parse_version(&v, expected_version) : KVW_EINVAL;
+    return rc != 0 ? rc : kvw_txn_delete_with_version(t->kvw, key, &v);
+}
+
+int kvwb_txn_len(kvwb_txn *t)
+{
+    return t ? kvw_txn_len(t->kvw) : KVW_EINVAL;
+}
+
+int kvwb_txn_commit(kvwb_txn *t, int64_t op_id)
+{
+    struct op_ctx *ctx;
+    int rc;
+    if (!t || !t->kvw)
+        return KVW_EINVAL;
+    rc = op_begin_core(t->core, op_id, &ctx);
+    if (rc != 0)
+        return rc;
+    return op_end(ctx, kvw_txn_commit(t->kvw, on_result, ctx));
+}
+
 /* -------------------------------------------------------- blocking calls */
 
 struct kvwb_call {
@@ -1025,6 +1112,13 @@ int kvwb_call_wait(kvwb_call *call, int timeout_ms)
 {
     const kvw_result *r;
     return call ? kvw_waiter_wait(call->w, timeout_ms, &r) : KVW_EINVAL;
+}
+
+int kvwb_call_commit(kvwb_call *call, kvwb_txn *t)
+{
+    if (!call || !t || !t->kvw)
+        return KVW_EINVAL;
+    return kvw_txn_commit(t->kvw, kvw_waiter_callback, call->w);
 }
 
 kvwb_completion *kvwb_call_result(kvwb_call *call)

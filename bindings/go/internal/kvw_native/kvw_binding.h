@@ -91,6 +91,8 @@ int kvwb_bucket_options_set_limit_marker_ttl_ms(kvwb_bucket_options *opts, int64
 int kvwb_bucket_options_set_duplicate_window_ms(kvwb_bucket_options *opts, int64_t value);
 /** KVW_READ_CHECKED, KVW_READ_DIRECT or KVW_READ_LEADER (kvw.h, READS). */
 int kvwb_bucket_options_set_read_mode(kvwb_bucket_options *opts, int value);
+/** 1: the bucket takes transactions (allow_atomic; nats-server 2.12+). */
+int kvwb_bucket_options_set_allow_atomic(kvwb_bucket_options *opts, int value);
 
 /* ------------------------------------------------------------- clients */
 
@@ -230,6 +232,33 @@ int kvwb_update_ttl(kvwb_bucket *bucket, const char *key, const void *data, size
 int kvwb_purge_ttl(kvwb_bucket *bucket, const char *key, int64_t ttl_ms, int64_t op_id);
 int kvwb_delete_ttl(kvwb_bucket *bucket, const char *key, int64_t ttl_ms, int64_t op_id);
 
+/* -------------------------------------------------------- transactions */
+/*
+ * kvw.h, TRANSACTIONS. A kvwb_txn holds a reference to its bucket's client,
+ * so handles may be freed in any order. Not thread-safe (one thread at a
+ * time). The commit's record: op KVW_OP_TXN, `revision` the first write's
+ * version, `txn_writes` their number (write i has revision + i); on a
+ * refused expectation `key` names the key and `revision` its version.
+ */
+typedef struct kvwb_txn kvwb_txn;
+
+kvwb_txn *kvwb_txn_new(void);
+/** kvw_txn_new on `bucket`: 0, KVW_EINVAL (NULL, unopened, opened twice), KVW_ENOTSUP… */
+int kvwb_txn_open(kvwb_txn *txn, kvwb_bucket *bucket);
+void kvwb_txn_free(kvwb_txn *txn); /* NULL ok; drops uncommitted writes */
+/* The kvw_txn_* adds; versions as text (KVW_EBADVERSION when malformed). */
+int kvwb_txn_put(kvwb_txn *txn, const char *key, const void *data, size_t len);
+int kvwb_txn_create(kvwb_txn *txn, const char *key, const void *data, size_t len);
+int kvwb_txn_update(kvwb_txn *txn, const char *key, const void *data, size_t len,
+                    const char *expected_version);
+int kvwb_txn_delete(kvwb_txn *txn, const char *key);
+int kvwb_txn_delete_with_version(kvwb_txn *txn, const char *key, const char *expected_version);
+/** Writes added since it was opened or last committed; KVW_EINVAL for NULL/unopened. */
+int kvwb_txn_len(kvwb_txn *txn);
+/** kvw_txn_commit: 0 (one record with `op_id` will be queued; the txn is
+ *  empty again) or a KVW_E* code (no record; it keeps its writes). */
+int kvwb_txn_commit(kvwb_txn *txn, int64_t op_id);
+
 /* -------------------------------------------------------- blocking calls */
 /*
  * A blocking call (kvw.h, BLOCKING CALLS): its outcome goes from the thread
@@ -257,6 +286,8 @@ int kvwb_call_start(kvwb_call *call, kvwb_bucket *bucket, int op, const char *ke
  * module releases the GVL while it waits (bindings/ruby/kvw_ruby.i).
  */
 int kvwb_call_wait(kvwb_call *call, int timeout_ms);
+/** Commits `txn` as a blocking call on `call` (kvwb_txn_commit's codes). */
+int kvwb_call_commit(kvwb_call *call, kvwb_txn *txn);
 /** The ended op's outcome as a new record (op_id 0); NULL when out of memory
  *  or not ended. The caller owns it: kvwb_completion_free. */
 struct kvwb_completion *kvwb_call_result(kvwb_call *call);
@@ -280,6 +311,7 @@ typedef struct kvwb_completion {
     const char *key;      /**< the op's key; never NULL */
     const char *message;  /**< human-readable outcome; never NULL */
     const char *value;    /**< value_len bytes (NUL bytes allowed) + a NUL; never NULL */
+    int64_t txn_writes;   /**< KVW_OP_TXN committed: its writes, at revision, revision + 1… */
 } kvwb_completion;
 
 void kvwb_completion_free(kvwb_completion *completion); /* NULL ok */

@@ -109,23 +109,35 @@ typedef long long swig_type_79;
 typedef _gostring_ swig_type_80;
 typedef _goslice_ swig_type_81;
 typedef _gostring_ swig_type_82;
-typedef long long swig_type_83;
-typedef long long swig_type_84;
-typedef long long swig_type_85;
-typedef long long swig_type_86;
-typedef long long swig_type_87;
+typedef _goslice_ swig_type_83;
+typedef _gostring_ swig_type_84;
+typedef _goslice_ swig_type_85;
+typedef _gostring_ swig_type_86;
+typedef _gostring_ swig_type_87;
 typedef _gostring_ swig_type_88;
 typedef _gostring_ swig_type_89;
-typedef _gostring_ swig_type_90;
-typedef long long swig_type_91;
-typedef _gostring_ swig_type_92;
-typedef long long swig_type_93;
+typedef long long swig_type_90;
+typedef _gostring_ swig_type_91;
+typedef _goslice_ swig_type_92;
+typedef _gostring_ swig_type_93;
 typedef long long swig_type_94;
-typedef _gostring_ swig_type_95;
-typedef _gostring_ swig_type_96;
-typedef _gostring_ swig_type_97;
-typedef _gostring_ swig_type_98;
+typedef long long swig_type_95;
+typedef long long swig_type_96;
+typedef long long swig_type_97;
+typedef long long swig_type_98;
 typedef _gostring_ swig_type_99;
+typedef _gostring_ swig_type_100;
+typedef _gostring_ swig_type_101;
+typedef long long swig_type_102;
+typedef long long swig_type_103;
+typedef _gostring_ swig_type_104;
+typedef long long swig_type_105;
+typedef long long swig_type_106;
+typedef _gostring_ swig_type_107;
+typedef _gostring_ swig_type_108;
+typedef _gostring_ swig_type_109;
+typedef _gostring_ swig_type_110;
+typedef _gostring_ swig_type_111;
 extern void _wrap_Swig_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_kvw_native_eadc1dd6c32ec881(swig_intgo arg1);
 extern swig_intgo _wrap_KVW_VERSION_NUMBER_kvw_native_eadc1dd6c32ec881(void);
@@ -170,6 +182,8 @@ extern swig_intgo _wrap_KVW_OP_DELETE_WITH_VERSION_kvw_native_eadc1dd6c32ec881(v
 extern swig_intgo _wrap_KVW_OP_PURGE_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_OP_GET_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_OP_GET_ENTRY_kvw_native_eadc1dd6c32ec881(void);
+extern swig_intgo _wrap_KVW_OP_TXN_kvw_native_eadc1dd6c32ec881(void);
+extern swig_intgo _wrap_KVW_TXN_MAX_WRITES_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_ENTRY_NONE_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_ENTRY_PUT_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_ENTRY_DELETE_kvw_native_eadc1dd6c32ec881(void);
@@ -196,6 +210,7 @@ extern void _wrap_delete_kvwb_bucket_options_kvw_native_eadc1dd6c32ec881(uintptr
 extern void _wrap_delete_kvwb_client_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern void _wrap_delete_kvwb_bucket_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern void _wrap_delete_kvwb_call_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern void _wrap_delete_kvwb_txn_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern uintptr_t _wrap_kvwb_client_options_new_kvw_native_eadc1dd6c32ec881(void);
 extern void _wrap_kvwb_client_options_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_client_options_set_servers_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_9 arg2);
@@ -227,6 +242,7 @@ extern swig_intgo _wrap_kvwb_bucket_options_set_allow_ttl_kvw_native_eadc1dd6c32
 extern swig_intgo _wrap_kvwb_bucket_options_set_limit_marker_ttl_ms_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_26 arg2);
 extern swig_intgo _wrap_kvwb_bucket_options_set_duplicate_window_ms_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_27 arg2);
 extern swig_intgo _wrap_kvwb_bucket_options_set_read_mode_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_kvwb_bucket_options_set_allow_atomic_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_intgo arg2);
 extern uintptr_t _wrap_kvwb_client_new_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_kvwb_client_open_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_kvwb_client_close_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
@@ -264,30 +280,42 @@ extern swig_intgo _wrap_kvwb_create_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t ar
 extern swig_intgo _wrap_kvwb_update_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_69 arg2, swig_type_70 arg3, swig_type_71 arg4, swig_type_72 arg5, swig_type_73 arg6);
 extern swig_intgo _wrap_kvwb_purge_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, swig_type_76 arg4);
 extern swig_intgo _wrap_kvwb_delete_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, swig_type_79 arg4);
+extern uintptr_t _wrap_kvwb_txn_new_kvw_native_eadc1dd6c32ec881(void);
+extern swig_intgo _wrap_kvwb_txn_open_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_kvwb_txn_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_intgo _wrap_kvwb_txn_put_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3);
+extern swig_intgo _wrap_kvwb_txn_create_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3);
+extern swig_intgo _wrap_kvwb_txn_update_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_84 arg2, swig_type_85 arg3, swig_type_86 arg4);
+extern swig_intgo _wrap_kvwb_txn_delete_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_87 arg2);
+extern swig_intgo _wrap_kvwb_txn_delete_with_version_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_88 arg2, swig_type_89 arg3);
+extern swig_intgo _wrap_kvwb_txn_len_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_intgo _wrap_kvwb_txn_commit_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_90 arg2);
 extern uintptr_t _wrap_kvwb_call_new_kvw_native_eadc1dd6c32ec881(void);
 extern void _wrap_kvwb_call_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_intgo _wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3, swig_type_80 arg4, swig_type_81 arg5, swig_type_82 arg6, swig_type_83 arg7);
+extern swig_intgo _wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3, swig_type_91 arg4, swig_type_92 arg5, swig_type_93 arg6, swig_type_94 arg7);
 extern swig_intgo _wrap_kvwb_call_wait_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_kvwb_call_commit_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_kvwb_call_result_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_84 _wrap_kvwb_completion_op_id_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_95 _wrap_kvwb_completion_op_id_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_status_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_op_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_server_error_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_entry_op_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_85 _wrap_kvwb_completion_revision_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_86 _wrap_kvwb_completion_value_len_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_87 _wrap_kvwb_completion_ttl_ms_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_88 _wrap_kvwb_completion_version_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_89 _wrap_kvwb_completion_key_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_90 _wrap_kvwb_completion_message_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_96 _wrap_kvwb_completion_revision_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_97 _wrap_kvwb_completion_value_len_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_98 _wrap_kvwb_completion_ttl_ms_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_99 _wrap_kvwb_completion_version_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_100 _wrap_kvwb_completion_key_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_101 _wrap_kvwb_completion_message_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_102 _wrap_kvwb_completion_txn_writes_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern void _wrap_delete_kvwb_completion_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_91 _wrap_kvwb_completion_value_bytes_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_103 _wrap_kvwb_completion_value_bytes_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern void _wrap_kvwb_completion_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_92 _wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(swig_type_93 arg1);
-extern swig_type_94 _wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(swig_type_95 arg1);
-extern swig_intgo _wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(swig_type_96 arg1);
-extern swig_intgo _wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(swig_type_97 arg1);
-extern swig_intgo _wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(swig_type_98 arg1, swig_type_99 arg2);
+extern swig_type_104 _wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(swig_type_105 arg1);
+extern swig_type_106 _wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(swig_type_107 arg1);
+extern swig_intgo _wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(swig_type_108 arg1);
+extern swig_intgo _wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(swig_type_109 arg1);
+extern swig_intgo _wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(swig_type_110 arg1, swig_type_111 arg2);
 #undef intgo
 */
 import "C"
@@ -634,6 +662,20 @@ func _swig_getKVW_OP_GET_ENTRY() (_swig_ret int) {
 }
 
 var KVW_OP_GET_ENTRY int = _swig_getKVW_OP_GET_ENTRY()
+func _swig_getKVW_OP_TXN() (_swig_ret int) {
+	var swig_r int
+	swig_r = (int)(C._wrap_KVW_OP_TXN_kvw_native_eadc1dd6c32ec881())
+	return swig_r
+}
+
+var KVW_OP_TXN int = _swig_getKVW_OP_TXN()
+func _swig_getKVW_TXN_MAX_WRITES() (_swig_ret int) {
+	var swig_r int
+	swig_r = (int)(C._wrap_KVW_TXN_MAX_WRITES_kvw_native_eadc1dd6c32ec881())
+	return swig_r
+}
+
+var KVW_TXN_MAX_WRITES int = _swig_getKVW_TXN_MAX_WRITES()
 func _swig_getKVW_ENTRY_NONE() (_swig_ret int) {
 	var swig_r int
 	swig_r = (int)(C._wrap_KVW_ENTRY_NONE_kvw_native_eadc1dd6c32ec881())
@@ -898,6 +940,25 @@ type Kvwb_call interface {
 	SwigIsKvwb_call()
 }
 
+type SwigcptrKvwb_txn uintptr
+
+func (p SwigcptrKvwb_txn) Swigcptr() uintptr {
+	return (uintptr)(p)
+}
+
+func (p SwigcptrKvwb_txn) SwigIsKvwb_txn() {
+}
+
+func DeleteKvwb_txn(arg1 Kvwb_txn) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_delete_kvwb_txn_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0))
+}
+
+type Kvwb_txn interface {
+	Swigcptr() uintptr
+	SwigIsKvwb_txn()
+}
+
 func Kvwb_client_options_new() (_swig_ret Kvwb_client_options) {
 	var swig_r Kvwb_client_options
 	swig_r = (Kvwb_client_options)(SwigcptrKvwb_client_options(C._wrap_kvwb_client_options_new_kvw_native_eadc1dd6c32ec881()))
@@ -1160,6 +1221,14 @@ func Kvwb_bucket_options_set_read_mode(arg1 Kvwb_bucket_options, arg2 int) (_swi
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	swig_r = (int)(C._wrap_kvwb_bucket_options_set_read_mode_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Kvwb_bucket_options_set_allow_atomic(arg1 Kvwb_bucket_options, arg2 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_kvwb_bucket_options_set_allow_atomic_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1558,6 +1627,115 @@ func Kvwb_delete_ttl(arg1 Kvwb_bucket, arg2 string, arg3 int64, arg4 int64) (_sw
 	return swig_r
 }
 
+func Kvwb_txn_new() (_swig_ret Kvwb_txn) {
+	var swig_r Kvwb_txn
+	swig_r = (Kvwb_txn)(SwigcptrKvwb_txn(C._wrap_kvwb_txn_new_kvw_native_eadc1dd6c32ec881()))
+	return swig_r
+}
+
+func Kvwb_txn_open(arg1 Kvwb_txn, arg2 Kvwb_bucket) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := getSwigcptr(arg2)
+	swig_r = (int)(C._wrap_kvwb_txn_open_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	return swig_r
+}
+
+func Kvwb_txn_free(arg1 Kvwb_txn) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_kvwb_txn_free_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0))
+}
+
+func Kvwb_txn_put(arg1 Kvwb_txn, arg2 string, arg3 []byte) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_kvwb_txn_put_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	return swig_r
+}
+
+func Kvwb_txn_create(arg1 Kvwb_txn, arg2 string, arg3 []byte) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_kvwb_txn_create_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_2))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	return swig_r
+}
+
+func Kvwb_txn_update(arg1 Kvwb_txn, arg2 string, arg3 []byte, arg4 string) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_kvwb_txn_update_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_3))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	return swig_r
+}
+
+func Kvwb_txn_delete(arg1 Kvwb_txn, arg2 string) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_kvwb_txn_delete_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Kvwb_txn_delete_with_version(arg1 Kvwb_txn, arg2 string, arg3 string) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_kvwb_txn_delete_with_version_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_2))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	return swig_r
+}
+
+func Kvwb_txn_len(arg1 Kvwb_txn) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	swig_r = (int)(C._wrap_kvwb_txn_len_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Kvwb_txn_commit(arg1 Kvwb_txn, arg2 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_kvwb_txn_commit_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_type_90(_swig_i_1)))
+	return swig_r
+}
+
 func Kvwb_call_new() (_swig_ret Kvwb_call) {
 	var swig_r Kvwb_call
 	swig_r = (Kvwb_call)(SwigcptrKvwb_call(C._wrap_kvwb_call_new_kvw_native_eadc1dd6c32ec881()))
@@ -1578,7 +1756,7 @@ func Kvwb_call_start(arg1 Kvwb_call, arg2 Kvwb_bucket, arg3 int, arg4 string, ar
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_5)), C.swig_type_83(_swig_i_6)))
+	swig_r = (int)(C._wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_5)), C.swig_type_94(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1596,6 +1774,14 @@ func Kvwb_call_wait(arg1 Kvwb_call, arg2 int) (_swig_ret int) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	swig_r = (int)(C._wrap_kvwb_call_wait_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Kvwb_call_commit(arg1 Kvwb_call, arg2 Kvwb_txn) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := getSwigcptr(arg2)
+	swig_r = (int)(C._wrap_kvwb_call_commit_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -1701,6 +1887,13 @@ func (arg1 SwigcptrKvwb_completion) GetMessage() (_swig_ret string) {
 	return swig_r_1
 }
 
+func (arg1 SwigcptrKvwb_completion) GetTxn_writes() (_swig_ret int64) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	swig_r = (int64)(C._wrap_kvwb_completion_txn_writes_get_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func DeleteKvwb_completion(arg1 Kvwb_completion) {
 	_swig_i_0 := getSwigcptr(arg1)
 	C._wrap_delete_kvwb_completion_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0))
@@ -1744,6 +1937,7 @@ type Kvwb_completion interface {
 	GetVersion() (_swig_ret string)
 	GetKey() (_swig_ret string)
 	GetMessage() (_swig_ret string)
+	GetTxn_writes() (_swig_ret int64)
 	Value_bytes() (_swig_ret []byte)
 }
 
@@ -1755,7 +1949,7 @@ func Kvwb_completion_free(arg1 Kvwb_completion) {
 func Kvwb_version_from_revision(arg1 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(C.swig_type_93(_swig_i_0))
+	swig_r_p := C._wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(C.swig_type_105(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1765,7 +1959,7 @@ func Kvwb_version_from_revision(arg1 int64) (_swig_ret string) {
 func Kvwb_version_revision(arg1 string) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_95)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int64)(C._wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_107)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1775,7 +1969,7 @@ func Kvwb_version_revision(arg1 string) (_swig_ret int64) {
 func Kvwb_version_check(arg1 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_96)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int)(C._wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_108)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1785,7 +1979,7 @@ func Kvwb_version_check(arg1 string) (_swig_ret int) {
 func Kvwb_version_is_unknown(arg1 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_97)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int)(C._wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_109)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1796,7 +1990,7 @@ func Kvwb_version_equal(arg1 string, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_98)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_110)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}

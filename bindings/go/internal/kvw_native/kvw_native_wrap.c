@@ -203,6 +203,7 @@ SWIGINTERN void delete_kvwb_bucket_options(struct kvwb_bucket_options *self){ kv
 SWIGINTERN void delete_kvwb_client(struct kvwb_client *self){ kvwb_client_free(self); }
 SWIGINTERN void delete_kvwb_bucket(struct kvwb_bucket *self){ kvwb_bucket_free(self); }
 SWIGINTERN void delete_kvwb_call(struct kvwb_call *self){ kvwb_call_free(self); }
+SWIGINTERN void delete_kvwb_txn(struct kvwb_txn *self){ kvwb_txn_free(self); }
 SWIGINTERN void delete_kvwb_completion(struct kvwb_completion *self){ kvwb_completion_free(self); }
 SWIGINTERN SWIGCDATA kvwb_completion_value_bytes(struct kvwb_completion *self){
         SWIGCDATA d;
@@ -705,6 +706,28 @@ intgo _wrap_KVW_OP_GET_ENTRY_kvw_native_eadc1dd6c32ec881() {
 }
 
 
+intgo _wrap_KVW_OP_TXN_kvw_native_eadc1dd6c32ec881() {
+  int result;
+  intgo _swig_go_result;
+  
+  
+  result = (int)(KVW_OP_TXN);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_KVW_TXN_MAX_WRITES_kvw_native_eadc1dd6c32ec881() {
+  int result;
+  intgo _swig_go_result;
+  
+  
+  result = (int)(KVW_TXN_MAX_WRITES);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_KVW_ENTRY_NONE_kvw_native_eadc1dd6c32ec881() {
   int result;
   intgo _swig_go_result;
@@ -1012,6 +1035,16 @@ void _wrap_delete_kvwb_call_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_
   arg1 = *(struct kvwb_call **)&_swig_go_0; 
   
   delete_kvwb_call(arg1);
+  
+}
+
+
+void _wrap_delete_kvwb_txn_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0) {
+  struct kvwb_txn *arg1 = (struct kvwb_txn *) 0 ;
+  
+  arg1 = *(struct kvwb_txn **)&_swig_go_0; 
+  
+  delete_kvwb_txn(arg1);
   
 }
 
@@ -1503,6 +1536,21 @@ intgo _wrap_kvwb_bucket_options_set_read_mode_kvw_native_eadc1dd6c32ec881(struct
   arg2 = (int)_swig_go_1; 
   
   result = (int)kvwb_bucket_options_set_read_mode(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_bucket_options_set_allow_atomic_kvw_native_eadc1dd6c32ec881(struct kvwb_bucket_options *_swig_go_0, intgo _swig_go_1) {
+  kvwb_bucket_options *arg1 = (kvwb_bucket_options *) 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_bucket_options **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)kvwb_bucket_options_set_allow_atomic(arg1,arg2);
   _swig_go_result = result; 
   return _swig_go_result;
 }
@@ -2218,6 +2266,202 @@ intgo _wrap_kvwb_delete_ttl_kvw_native_eadc1dd6c32ec881(struct kvwb_bucket *_swi
 }
 
 
+struct kvwb_txn *_wrap_kvwb_txn_new_kvw_native_eadc1dd6c32ec881() {
+  kvwb_txn *result = 0 ;
+  struct kvwb_txn *_swig_go_result;
+  
+  
+  result = (kvwb_txn *)kvwb_txn_new();
+  *(kvwb_txn **)&_swig_go_result = (kvwb_txn *)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_txn_open_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0, struct kvwb_bucket *_swig_go_1) {
+  kvwb_txn *arg1 = (kvwb_txn *) 0 ;
+  kvwb_bucket *arg2 = (kvwb_bucket *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_txn **)&_swig_go_0; 
+  arg2 = *(kvwb_bucket **)&_swig_go_1; 
+  
+  result = (int)kvwb_txn_open(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_kvwb_txn_free_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0) {
+  kvwb_txn *arg1 = (kvwb_txn *) 0 ;
+  
+  arg1 = *(kvwb_txn **)&_swig_go_0; 
+  
+  kvwb_txn_free(arg1);
+  
+}
+
+
+intgo _wrap_kvwb_txn_put_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+  kvwb_txn *arg1 = (kvwb_txn *) 0 ;
+  char *arg2 = (char *) 0 ;
+  void *arg3 = (void *) 0 ;
+  size_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_txn **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  arg3 = _swig_go_2.array;
+  arg4 = (size_t)_swig_go_2.len;
+  
+  
+  result = (int)kvwb_txn_put(arg1,(char const *)arg2,(void const *)arg3,arg4);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_txn_create_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+  kvwb_txn *arg1 = (kvwb_txn *) 0 ;
+  char *arg2 = (char *) 0 ;
+  void *arg3 = (void *) 0 ;
+  size_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_txn **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  arg3 = _swig_go_2.array;
+  arg4 = (size_t)_swig_go_2.len;
+  
+  
+  result = (int)kvwb_txn_create(arg1,(char const *)arg2,(void const *)arg3,arg4);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_txn_update_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _gostring_ _swig_go_3) {
+  kvwb_txn *arg1 = (kvwb_txn *) 0 ;
+  char *arg2 = (char *) 0 ;
+  void *arg3 = (void *) 0 ;
+  size_t arg4 ;
+  char *arg5 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_txn **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  arg3 = _swig_go_2.array;
+  arg4 = (size_t)_swig_go_2.len;
+  
+  
+  arg5 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg5, _swig_go_3.p, _swig_go_3.n);
+  arg5[_swig_go_3.n] = '\0';
+  
+  
+  result = (int)kvwb_txn_update(arg1,(char const *)arg2,(void const *)arg3,arg4,(char const *)arg5);
+  _swig_go_result = result; 
+  free(arg2); 
+  free(arg5); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_txn_delete_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0, _gostring_ _swig_go_1) {
+  kvwb_txn *arg1 = (kvwb_txn *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_txn **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  result = (int)kvwb_txn_delete(arg1,(char const *)arg2);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_txn_delete_with_version_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+  kvwb_txn *arg1 = (kvwb_txn *) 0 ;
+  char *arg2 = (char *) 0 ;
+  char *arg3 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_txn **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  
+  result = (int)kvwb_txn_delete_with_version(arg1,(char const *)arg2,(char const *)arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  free(arg3); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_txn_len_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0) {
+  kvwb_txn *arg1 = (kvwb_txn *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_txn **)&_swig_go_0; 
+  
+  result = (int)kvwb_txn_len(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_txn_commit_kvw_native_eadc1dd6c32ec881(struct kvwb_txn *_swig_go_0, long long _swig_go_1) {
+  kvwb_txn *arg1 = (kvwb_txn *) 0 ;
+  int64_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_txn **)&_swig_go_0; 
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (int)kvwb_txn_commit(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 struct kvwb_call *_wrap_kvwb_call_new_kvw_native_eadc1dd6c32ec881() {
   kvwb_call *result = 0 ;
   struct kvwb_call *_swig_go_result;
@@ -2288,6 +2532,21 @@ intgo _wrap_kvwb_call_wait_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_g
   arg2 = (int)_swig_go_1; 
   
   result = (int)kvwb_call_wait(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_call_commit_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_go_0, struct kvwb_txn *_swig_go_1) {
+  kvwb_call *arg1 = (kvwb_call *) 0 ;
+  kvwb_txn *arg2 = (kvwb_txn *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_call **)&_swig_go_0; 
+  arg2 = *(kvwb_txn **)&_swig_go_1; 
+  
+  result = (int)kvwb_call_commit(arg1,arg2);
   _swig_go_result = result; 
   return _swig_go_result;
 }
@@ -2445,6 +2704,19 @@ _gostring_ _wrap_kvwb_completion_message_get_kvw_native_eadc1dd6c32ec881(struct 
   
   result = (char *) ((arg1)->message);
   _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
+  return _swig_go_result;
+}
+
+
+long long _wrap_kvwb_completion_txn_writes_get_kvw_native_eadc1dd6c32ec881(struct kvwb_completion *_swig_go_0) {
+  struct kvwb_completion *arg1 = (struct kvwb_completion *) 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct kvwb_completion **)&_swig_go_0; 
+  
+  result = (int64_t) ((arg1)->txn_writes);
+  _swig_go_result = result; 
   return _swig_go_result;
 }
 

@@ -148,6 +148,20 @@ module Kvw
       submit_read(ENTRY, :get_entry, key, at_least, need(block))
     end
 
+    # A transaction on this bucket (nats-server 2.12+, a bucket opened with
+    # allow_atomic: supports?(:atomic_batch); else Kvw::NotSupported saying
+    # what is missing). With a block: yields the Kvw::Transaction, commits
+    # it when the block returns and returns the versions of its writes (a
+    # block that raises commits nothing). Without: returns it, to commit
+    # yourself (Transaction#commit, #commit_async).
+    def transaction
+      txn = Transaction.__send__(:new, self, @dispatcher, @native)
+      return txn unless block_given?
+
+      yield txn
+      txn.commit
+    end
+
     alias [] get
     # bucket[key] = value is put (the version is dropped).
     def []=(key, value)
@@ -296,13 +310,17 @@ module Kvw
     def run(kind, opname, key, block)
       op = Op.new(kind, opname, self, block)
       rc = @dispatcher.submit(op) { |id| yield id }
-      unless rc.zero?
-        detail = rc == Native::KVW_ENOTSUP ? feature_status(%i[create purge].include?(opname) ? :ttl : :ttl_on_write) : nil
-        raise Error.for_code(rc, detail, op: opname, key: key)
-      end
+      raise refusal(rc, opname, key) unless rc.zero?
       return nil if block
 
       @dispatcher.await(op)
+    end
+
+    # The error for a submit kvw refused with +rc+ (Kvw::NotSupported says
+    # what the bucket lacks).
+    def refusal(rc, opname, key)
+      feature = { txn: :atomic_batch, create: :ttl, purge: :ttl }.fetch(opname, :ttl_on_write)
+      Error.for_code(rc, rc == Native::KVW_ENOTSUP ? feature_status(feature) : nil, op: opname, key: key)
     end
 
     def check_key(key, opname)

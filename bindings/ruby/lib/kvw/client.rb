@@ -117,11 +117,13 @@ module Kvw
     #                  existing bucket: :checked (a direct get older than what
     #                  this client has seen goes to the stream leader),
     #                  :direct (any replica), :leader [:checked]
+    # allow_atomic::   the bucket takes transactions (Bucket#transaction;
+    #                  nats-server 2.12+, else Kvw::NotSupported) [false]
     #
     # Raises Kvw::NoBucket (absent and create: false), Kvw::InvalidBucketName, …
     def bucket(name, create: false, history: nil, max_age: nil, max_bytes: nil,
                max_value_size: nil, replicas: nil, storage: nil, allow_ttl: false, limit_marker_ttl: nil,
-               duplicate_window: nil, read_mode: nil)
+               duplicate_window: nil, read_mode: nil, allow_atomic: false)
       name = name.to_s if name.is_a?(Symbol)
       raise TypeError, "bucket name must be a String, not #{name.class}" unless name.is_a?(String)
       raise InvalidBucketName.new("bucket name contains a NUL byte: #{name.inspect}") if name.include?("\0")
@@ -140,6 +142,7 @@ module Kvw
         bset(opts, :limit_marker_ttl_ms, millis(:limit_marker_ttl, limit_marker_ttl)) if limit_marker_ttl
         bset(opts, :duplicate_window_ms, millis(:duplicate_window, duplicate_window)) if duplicate_window
         bset(opts, :read_mode, read_mode_code(read_mode)) if read_mode
+        bset(opts, :allow_atomic, 1) if allow_atomic
         rc = Native.kvwb_bucket_open(native, @dispatcher.native, name, opts) # releases the GVL
       ensure
         Native.kvwb_bucket_options_free(opts)

@@ -11,6 +11,7 @@ module Kvw
     WRITE = 0
     GET = 1
     ENTRY = 2
+    TXN = 3 # a transaction's commit: its writes' versions
 
     ENTRY_OPS = {
       Native::KVW_ENTRY_PUT => :put,
@@ -51,16 +52,18 @@ module Kvw
         case @kind
         when WRITE then [Version.from_canonical(rec.version), nil]
         when GET then [rec.value_bytes, nil]
+        when TXN then [Array.new(rec.txn_writes) { |i| Version.from_revision(rec.revision + i) }, nil]
         else
           [Entry.new(key: rec.key, value: rec.value_bytes, version: Version.from_canonical(rec.version),
                      op: ENTRY_OPS.fetch(rec.entry_op, :put), ttl: Op.ttl_of(rec.ttl_ms)), nil]
         end
-      elsif status == STATUS_NOTFOUND && @kind != WRITE
+      elsif status == STATUS_NOTFOUND && (@kind == GET || @kind == ENTRY)
         [nil, nil] # absent: get / get_entry return nil
       else
         text = rec.version
         version = text == UNKNOWN ? nil : Version.from_canonical(text)
-        [nil, Error.for_code(status, rec.message, op: @name, key: rec.key,
+        key = @kind == TXN && rec.key.empty? ? nil : rec.key # a refused commit names its key when known
+        [nil, Error.for_code(status, rec.message, op: @name, key: key,
                                                  server_error: rec.server_error, version: version)]
       end
     end

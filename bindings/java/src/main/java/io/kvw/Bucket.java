@@ -316,6 +316,23 @@ public final class Bucket implements AutoCloseable {
                 Objects.requireNonNull(min, "min"));
     }
 
+    // ------------------------------------------------------------ transactions
+
+    /**
+     * A new transaction on this bucket (nats-server 2.12+, a bucket with
+     * {@link Feature#ATOMIC_BATCH}: {@link BucketOptions.Builder#allowAtomic}).
+     *
+     * @throws NotSupportedException when the bucket cannot take one; its
+     *         message is {@link #featureStatus}
+     */
+    public Transaction transaction() {
+        return new Transaction(this);
+    }
+
+    kvwb_bucket handle() {
+        return handle;
+    }
+
     // ------------------------------------------------------------ internals
 
     /** A TTL as kvw's milliseconds; values kvw refuses stay refusable (never NO_TTL). */
@@ -331,20 +348,25 @@ public final class Bucket implements AutoCloseable {
         return blocking(op, key, value, expected, NO_TTL);
     }
 
-    /**
-     * A blocking call through a kvwb_call: the outcome comes from the C thread
-     * that learns it, not through the dispatcher thread, so it is one thread
-     * hop from the ack and works on any thread (a completion stage included).
-     */
-    @SuppressWarnings("unchecked")
     private <T> T blocking(OpType op, String key, byte[] value, Version expected, long ttl) {
         Objects.requireNonNull(key, "key");
-        if (value == null && (op == OpType.PUT || op == OpType.CREATE || op == OpType.UPDATE)) value = EMPTY;
+        byte[] bytes = value == null && (op == OpType.PUT || op == OpType.CREATE || op == OpType.UPDATE) ? EMPTY : value;
+        return blocking(op, key, call -> kvw_native.kvwb_call_start(call, handle, op.code(), key, bytes,
+                expected == null ? null : expected.toString(), ttl));
+    }
+
+    /**
+     * A blocking call through a kvwb_call (`start` submits the op on it): the
+     * outcome comes from the C thread that learns it, not through the
+     * dispatcher thread, so it is one thread hop from the ack and works on
+     * any thread (a completion stage included).
+     */
+    @SuppressWarnings("unchecked")
+    <T> T blocking(OpType op, String key, java.util.function.ToIntFunction<kvwb_call> start) {
         kvwb_call call = kvw_native.kvwb_call_new();
         if (call == null) throw KvwException.of(KvwError.OUT_OF_MEMORY.code(), op, key);
         try {
-            int rc = kvw_native.kvwb_call_start(call, handle, op.code(), key, value,
-                    expected == null ? null : expected.toString(), ttl);
+            int rc = start.applyAsInt(call);
             if (rc != 0) throw refusal(rc, op, key);
             kvw_native.kvwb_call_wait(call, -1); // every accepted op ends, at the latest at its deadline
             kvwb_completion r = kvw_native.kvwb_call_result(call);
@@ -366,9 +388,10 @@ public final class Bucket implements AutoCloseable {
     }
 
     /** A submit's refusal, with the feature's status for KVW_ENOTSUP. */
-    private KvwException refusal(int rc, OpType op, String key) {
+    KvwException refusal(int rc, OpType op, String key) {
         String detail = rc != kvw_nativeConstants.KVW_ENOTSUP ? Native.strerror(rc)
-                : featureStatus(op == OpType.CREATE || op == OpType.PURGE ? Feature.TTL : Feature.TTL_ON_WRITE);
+                : featureStatus(op == OpType.TXN ? Feature.ATOMIC_BATCH
+                        : op == OpType.CREATE || op == OpType.PURGE ? Feature.TTL : Feature.TTL_ON_WRITE);
         return KvwException.create(rc, detail, op, key, 0, null, true);
     }
 

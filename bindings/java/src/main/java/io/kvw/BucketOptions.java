@@ -24,9 +24,11 @@ public final class BucketOptions {
     final Duration limitMarkerTtl;
     final Duration duplicateWindow;
     final ReadMode readMode;
+    final boolean allowAtomic;
 
     private BucketOptions(Builder b) {
         readMode = b.readMode;
+        allowAtomic = b.allowAtomic;
         duplicateWindow = b.duplicateWindow;
         allowTtl = b.allowTtl;
         limitMarkerTtl = b.limitMarkerTtl;
@@ -65,6 +67,7 @@ public final class BucketOptions {
             check(kvw_native.kvwb_bucket_options_set_duplicate_window_ms(o, ClientOptions.millis(duplicateWindow)),
                     "duplicateWindow");
             check(kvw_native.kvwb_bucket_options_set_read_mode(o, readMode.code), "readMode");
+            check(kvw_native.kvwb_bucket_options_set_allow_atomic(o, allowAtomic ? 1 : 0), "allowAtomic");
             return o;
         } catch (RuntimeException e) {
             o.delete();
@@ -90,8 +93,18 @@ public final class BucketOptions {
         private Duration limitMarkerTtl = Duration.ZERO;
         private Duration duplicateWindow = Duration.ZERO;
         private ReadMode readMode = ReadMode.CHECKED;
+        private boolean allowAtomic;
 
         private Builder() {}
+
+        /**
+         * The bucket takes transactions ({@link Bucket#transaction()}); needs
+         * nats-server 2.12+, else {@link NotSupportedException} [false].
+         */
+        public Builder allowAtomic(boolean allow) {
+            this.allowAtomic = allow;
+            return this;
+        }
 
         /** How this handle's reads see replicas, also for an existing bucket [CHECKED]. */
         public Builder readMode(ReadMode mode) {

@@ -380,6 +380,7 @@ public final class KvwClient implements AutoCloseable {
         boolean read = op == OP_GET || op == OP_GET_ENTRY;
         if (status == 0) {
             long rev = r.getRevision();
+            if (op == OpType.TXN.code()) return Transaction.versions(rev, r.getTxn_writes());
             Version v = rev > 0 ? Version.ofRevision(rev) : Version.fromCanonical(r.getVersion());
             if (!read) return v;
             EntryOperation eo = EntryOperation.of(r.getEntry_op());

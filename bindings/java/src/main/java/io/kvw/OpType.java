@@ -2,7 +2,9 @@ package io.kvw;
 
 /** The kvw operation a result or an error belongs to. */
 public enum OpType {
-    PUT(1), CREATE(2), UPDATE(3), DELETE(4), DELETE_WITH_VERSION(5), PURGE(6), GET(7), GET_ENTRY(8);
+    PUT(1), CREATE(2), UPDATE(3), DELETE(4), DELETE_WITH_VERSION(5), PURGE(6), GET(7), GET_ENTRY(8),
+    /** A {@link Transaction}'s commit. */
+    TXN(9);
 
     private final int code;
 
@@ -22,6 +24,6 @@ public enum OpType {
 
     /** The constant for a {@code KVW_OP_*} value, or null. */
     public static OpType of(int code) {
-        return code >= 1 && code <= 8 ? values()[code - 1] : null;
+        return code >= 1 && code <= 9 ? values()[code - 1] : null;
     }
 }
