@@ -6,6 +6,7 @@
  *   baselines.c  raw nats.c (js_PublishMsgAsync, direct gets) and the kvStore loop
  *   measure.c    clocks, CPU, RSS and heap, the latency histogram
  *   report.c     the table and the JSON
+ *   txn.c        `txn`: transactions of K puts against the raw ceiling
  *
  * The private nats-server is tests/support/natsserver.c, shared with the tests.
  */
@@ -50,6 +51,11 @@ typedef struct bench_config {
     int settle; /* also read RSS op_timeout + 1.5 s after the kvw run */
     int rounds; /* kvw, raw and kvStore phases alternate this many times */
     int blocking; /* kvw phase: each thread makes blocking calls (kvw_waiter) */
+    /* `txn`: transactions of each size instead of the op phases (txn.c) */
+    int txn;
+    uint32_t txn_sizes[8];
+    int ntxn_sizes;
+    uint32_t txn_window; /* commits in flight */
 } bench_config;
 
 
@@ -222,6 +228,10 @@ void *kvw_blocking_main(void *arg);
 int nats_setup(bench_state *st);
 void nats_teardown(bench_state *st);
 int raw_js_open(phase *ph);
+
+/* ---- transactions (txn.c) */
+
+int txn_bench(bench_state *st);
 
 /* ---- output (report.c) */
 

@@ -49,7 +49,9 @@ static const char bench_usage[] =
     "ratios to nats.c js_PublishMsgAsync (same window, plain ack counter) and\n"
     "to a nats.c kvStore_* loop.\n"
     "\n"
-    "OP: put (default), create, update, delete, delete_with_version, get\n"
+    "OP: put (default), create, update, delete, delete_with_version, get, or\n"
+    "    txn: transactions of K puts (nats-server 2.12+) for each K of\n"
+    "    --txn-sizes, as commits/s and keys/s against the raw put ceiling\n"
     "\n"
     "options:\n"
     "  --op OP              the op (instead of the positional OP)\n"
@@ -82,6 +84,8 @@ static const char bench_usage[] =
     "                       1/R of its ops, so that all three see the same load\n"
     "                       on a busy machine [1]\n"
     "  --no-baselines       run the kvw phase only (no ratios)\n"
+    "  --txn-sizes LIST     txn: writes per transaction, comma-separated [1,10,100,1000]\n"
+    "  --txn-window N       txn: commits in flight [64]\n"
     "  --settle             also read RSS op_timeout + 1.5 s after the kvw run\n"
     "  --server URL         use this server instead of starting one\n"
     "  --bucket NAME        bucket to create (and delete at the end) [kvwbench_PID]\n"
@@ -139,6 +143,9 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
                 seen_command = 1;
             } else if (!seen_op && parse_op(arg) >= 0) {
                 c->op = parse_op(arg);
+                seen_op = 1;
+            } else if (!seen_op && strcmp(arg, "txn") == 0) {
+                c->txn = 1;
                 seen_op = 1;
             } else {
                 return bench_usage_error("unexpected argument '%s'", arg);
@@ -254,6 +261,20 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
         } else if (strcmp(name, "--kvstore-ops") == 0) {
             if (parse_u64(val, 1, UINT32_MAX, &c->kvstore_ops))
                 return bench_usage_error("--kvstore-ops needs a number of ops, not '%s'", val);
+        } else if (strcmp(name, "--txn-sizes") == 0) {
+            c->ntxn_sizes = 0;
+            for (const char *p = val; *p;) {
+                char *end = NULL;
+                unsigned long n = strtoul(p, &end, 10);
+                if (end == p || n < 1 || n > KVW_TXN_MAX_WRITES || c->ntxn_sizes == 8 || (*end && *end != ','))
+                    return bench_usage_error("--txn-sizes needs up to 8 sizes of 1..1000, e.g. 1,10,100, not '%s'", val);
+                c->txn_sizes[c->ntxn_sizes++] = (uint32_t)n;
+                p = *end ? end + 1 : end;
+            }
+        } else if (strcmp(name, "--txn-window") == 0) {
+            if (parse_u64(val, 1, 100000, &v))
+                return bench_usage_error("--txn-window needs a positive number, not '%s'", val);
+            c->txn_window = (uint32_t)v;
         } else if (strcmp(name, "--server") == 0) {
             c->server = val;
         } else if (strcmp(name, "--bucket") == 0) {
@@ -309,12 +330,18 @@ int main(int argc, char **argv)
     c->raw_send_asap = -1;
     c->baselines = 1;
     c->rounds = 1;
+    c->txn_window = 64;
     int parsed = parse_bench_args(argc, argv, c);
     if (parsed < 0)
         return 2;
     if (parsed == 1) {
         fputs(bench_usage, stdout);
         return 0;
+    }
+    if (c->txn && c->ntxn_sizes == 0) {
+        static const uint32_t sizes[] = {1, 10, 100, 1000};
+        memcpy(c->txn_sizes, sizes, sizeof sizes);
+        c->ntxn_sizes = 4;
     }
     if (c->raw_ops == 0)
         c->raw_ops = c->ops;
@@ -382,6 +409,11 @@ int main(int argc, char **argv)
         phase_free_workers(&w);
         if (wrc != 0)
             goto out;
+    }
+
+    if (c->txn) {
+        rc = txn_bench(&st);
+        goto out;
     }
 
     /* Each phase writes keys of its own (prefix w, r, s); those it needs
