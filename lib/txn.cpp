@@ -163,8 +163,11 @@ std::vector<Op *> TxnGate::take_all()
 int send_txn_step(Wire &wire, Op &op)
 {
     Txn &t = *op.txn;
-    if (op.step == Op::Step::TxnWho)
+    if (op.step == Op::Step::TxnWho) {
+        // A replica may not have the key's newest record yet; the leader has.
+        if (op.bucket->floors() != nullptr) op.via_leader = true;
         return wire.request(&op, "{\"seq\":" + std::to_string(t.conflict_seq) + "}");
+    }
     // TxnStart sends the first message (with one write: the commit), TxnCommit the rest.
     if (op.step == Op::Step::TxnStart) t.batch_id = wire.write_id_text(wire.next_write_id());
     const size_t from = op.step == Op::Step::TxnStart ? 0 : 1;

@@ -644,6 +644,7 @@ typedef struct sync_op {
     kvw_version version;
     kvw_entry_op entry_op;
     int64_t ttl_ms;
+    char key[64];
 } sync_op;
 
 static void sync_cb(const kvw_result *r, void *user_data)
@@ -654,6 +655,7 @@ static void sync_cb(const kvw_result *r, void *user_data)
     o->version = r->version;
     o->entry_op = r->entry_op;
     o->ttl_ms = r->ttl_ms;
+    snprintf(o->key, sizeof o->key, "%s", r->key ? r->key : "");
     o->done++;
     pthread_cond_signal(&o->cv);
     pthread_mutex_unlock(&o->mu);
@@ -1013,6 +1015,247 @@ static void test_bucket_without_direct_gets(void **state)
     pthread_mutex_destroy(&o.mu);
 }
 
+/* ------------------------------------------------------------------------
+ * Transactions on an R3 bucket (nats-server 2.12+) while the stream leader
+ * is SIGKILLed: every commit gets one outcome, and each transaction is
+ * wholly present or wholly absent on a survivor; an OK one is present, a
+ * definitely failed one absent. */
+enum { TXN_MAX = 20000, TXN_KEYS = 3, TXN_WINDOW = 32, TXN_RATE = 1000 /* commits/s */ };
+
+typedef struct txn_load {
+    kvw_bucket *bucket;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int inflight, submitted, stop;
+    int status[TXN_MAX];  /* 1 + the commit's status once it ended; 0 while pending */
+    int calls[TXN_MAX];
+    int64_t done_ms[TXN_MAX];
+    int last_ok;          /* highest index that ended OK */
+    char first_failure[200];
+} txn_load;
+
+typedef struct txn_ref {
+    txn_load *l;
+    int i;
+} txn_ref;
+
+static void txn_cb(const kvw_result *r, void *user_data)
+{
+    txn_ref *ref = user_data;
+    txn_load *l = ref->l;
+    pthread_mutex_lock(&l->mu);
+    l->status[ref->i] = 1 + r->status;
+    l->calls[ref->i]++;
+    l->done_ms[ref->i] = kt_now_ms();
+    if (r->status == KVW_OK && ref->i > l->last_ok)
+        l->last_ok = ref->i;
+    if (r->status != KVW_OK && !l->first_failure[0])
+        snprintf(l->first_failure, sizeof l->first_failure, "%s: %s", kvw_err_name(r->status), r->message);
+    l->inflight--;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    free(ref);
+}
+
+static void *txn_main(void *p)
+{
+    txn_load *l = p;
+    kvw_txn *t = NULL;
+    if (kvw_txn_new(&t, l->bucket) != 0)
+        return NULL;
+    const int64_t start = kt_now_ms();
+    for (int i = 0; i < TXN_MAX; i++) {
+        while (kt_now_ms() < start + i * 1000 / TXN_RATE) /* paced: the kill comes long before TXN_MAX */
+            kt_sleep_ms(1);
+        pthread_mutex_lock(&l->mu);
+        while (l->inflight >= TXN_WINDOW && !l->stop)
+            pthread_cond_wait(&l->cv, &l->mu);
+        int stop = l->stop;
+        if (!stop)
+            l->inflight++;
+        pthread_mutex_unlock(&l->mu);
+        if (stop)
+            break;
+        char key[32], val[16];
+        snprintf(val, sizeof val, "%d", i);
+        for (int k = 0; k < TXN_KEYS; k++) {
+            snprintf(key, sizeof key, "t%d.k%d", i, k);
+            kvw_txn_put(t, key, val, strlen(val));
+        }
+        txn_ref *ref = malloc(sizeof *ref);
+        ref->l = l;
+        ref->i = i;
+        int rc = kvw_txn_commit(t, txn_cb, ref);
+        pthread_mutex_lock(&l->mu);
+        if (rc != 0) { /* refused at submit: no outcome will come, nothing sent */
+            l->inflight--;
+            l->status[i] = 1 + rc;
+            l->calls[i] = 1;
+            free(ref);
+        }
+        l->submitted = i + 1;
+        pthread_mutex_unlock(&l->mu);
+    }
+    kvw_txn_free(t);
+    return NULL;
+}
+
+static void test_transactions_through_failover(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    g_op_timeout_ms = 5000;
+    client_on_cluster(c, &f->client);
+    const int server = kvw_client_server_version(f->client);
+    if (server < 21200) {
+        print_message("[  SKIP    ] transactions need nats-server 2.12 or newer (this is %d.%d.%d)\n",
+                      server / 10000, server / 100 % 100, server % 100);
+        skip();
+    }
+    kvw_client_free(f->client);
+    f->client = NULL;
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.allow_atomic = 1;
+    char bucket[64], stream[80];
+    open_r3_with(c, &f->client, &f->bucket, bo, bucket, stream);
+    assert_int_equal(kvw_bucket_supports(f->bucket, KVW_FEATURE_ATOMIC_BATCH), 1);
+
+    /* On R3 too: a refusal names the key and its version; create writes over a marker. */
+    {
+        sync_op o;
+        sync_init(&o);
+        assert_int_equal(sync_wait(&o, kvw_put(f->bucket, "b", "1", 1, sync_cb, &o)), KVW_OK);
+        kvw_version stale = o.version;
+        assert_int_equal(sync_wait(&o, kvw_put(f->bucket, "b", "2", 1, sync_cb, &o)), KVW_OK);
+        kvw_version current = o.version;
+        assert_int_equal(sync_wait(&o, kvw_put(f->bucket, "m", "1", 1, sync_cb, &o)), KVW_OK);
+        assert_int_equal(sync_wait(&o, kvw_delete(f->bucket, "m", sync_cb, &o)), KVW_OK);
+        kvw_txn *t = NULL;
+        assert_int_equal(kvw_txn_new(&t, f->bucket), 0);
+        assert_int_equal(kvw_txn_put(t, "x", "x", 1), 0);
+        assert_int_equal(kvw_txn_create(t, "m", "again", 5), 0);
+        assert_int_equal(kvw_txn_update(t, "b", "3", 1, &stale), 0);
+        assert_int_equal(sync_wait(&o, kvw_txn_commit(t, sync_cb, &o)), KVW_ECONFLICT);
+        assert_true(kvw_version_equal(&o.version, &current));
+        assert_string_equal(o.key, "b");
+        assert_int_equal(kvw_txn_create(t, "m", "again", 5), 0);
+        assert_int_equal(kvw_txn_update(t, "b", "3", 1, &current), 0);
+        assert_int_equal(sync_wait(&o, kvw_txn_commit(t, sync_cb, &o)), KVW_OK);
+        kvw_txn_free(t);
+        assert_int_equal(sync_wait(&o, kvw_get(f->bucket, "x", sync_cb, &o)), KVW_ENOTFOUND);
+        assert_int_equal(sync_wait(&o, kvw_get(f->bucket, "m", sync_cb, &o)), KVW_OK);
+        pthread_cond_destroy(&o.cv);
+        pthread_mutex_destroy(&o.mu);
+    }
+
+    txn_load *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    l->bucket = f->bucket;
+    l->last_ok = -1;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, txn_main, l), 0);
+    kt_sleep_ms(1500);
+
+    char name[32];
+    int victim = leader_of(c, stream, name, sizeof name);
+    assert_true(victim >= 0);
+    pthread_mutex_lock(&l->mu);
+    int at = l->submitted;
+    pthread_mutex_unlock(&l->mu);
+    int64_t t0 = kt_now_ms();
+    assert_int_equal(ts_server_kill(c->node[victim]), 0);
+    int64_t resumed = -1;
+    while (kt_now_ms() - t0 < RESUME_MS) {
+        pthread_mutex_lock(&l->mu);
+        int last_ok = l->last_ok;
+        pthread_mutex_unlock(&l->mu);
+        if (last_ok >= at) {
+            resumed = kt_now_ms() - t0;
+            break;
+        }
+        kt_sleep_ms(10);
+    }
+    if (resumed < 0)
+        fail_msg("no commit submitted after killing leader %s succeeded within %d ms (first failure: %s)", name,
+                 RESUME_MS, l->first_failure);
+    kt_sleep_ms(2000);
+    pthread_mutex_lock(&l->mu);
+    l->stop = 1;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(th, NULL);
+    pthread_mutex_lock(&l->mu);
+    while (l->inflight > 0)
+        pthread_cond_wait(&l->cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    assert_int_equal(kvw_client_close(f->client), 0);
+
+    /* Each transaction, read through a survivor with nats.c (which may still
+     * be settling after the kill: its answers are retried for a while). */
+    kt_nats n;
+    assert_int_equal(kt_nats_open(&n, ts_server_url(c->node[any_up(c, victim)])), 0);
+    kvStore *kv = NULL;
+    natsStatus kst = NATS_ERR;
+    for (int64_t dl = kt_now_ms() + 15000; kst != NATS_OK && kt_now_ms() < dl;) {
+        kst = js_KeyValue(&kv, n.js, bucket);
+        if (kst != NATS_OK)
+            kt_sleep_ms(200);
+    }
+    assert_int_equal(kst, NATS_OK);
+    int ok = 0, unknown = 0, failed = 0, whole = 0, absent = 0;
+    for (int i = 0; i < l->submitted; i++) {
+        assert_int_equal(l->calls[i], 1);
+        const int status = l->status[i] - 1;
+        int present = 0;
+        for (int k = 0; k < TXN_KEYS; k++) {
+            char key[32], val[16];
+            snprintf(key, sizeof key, "t%d.k%d", i, k);
+            snprintf(val, sizeof val, "%d", i);
+            kvEntry *e = NULL;
+            natsStatus st = kvStore_Get(&e, kv, key);
+            for (int64_t dl = kt_now_ms() + 15000; st != NATS_OK && st != NATS_NOT_FOUND && kt_now_ms() < dl;) {
+                kt_sleep_ms(200);
+                st = kvStore_Get(&e, kv, key);
+            }
+            assert_true(st == NATS_OK || st == NATS_NOT_FOUND);
+            if (st == NATS_OK) {
+                present++;
+                assert_int_equal(kvEntry_ValueLen(e), (int)strlen(val));
+                assert_memory_equal(kvEntry_Value(e), val, strlen(val));
+            }
+            kvEntry_Destroy(e);
+        }
+        if (present != 0 && present != TXN_KEYS)
+            fail_msg("transaction %d: %d of its %d keys on a survivor (%s)", i, present, TXN_KEYS,
+                     kvw_err_name(status));
+        if (status == KVW_OK) {
+            ok++;
+            assert_int_equal(present, TXN_KEYS);
+        } else if (kvw_err_outcome_unknown(status)) {
+            unknown++;
+        } else {
+            failed++;
+            assert_int_equal(present, 0);
+        }
+        whole += present == TXN_KEYS;
+        absent += present == 0;
+    }
+    kvStore_Destroy(kv);
+    kt_nats_close(&n);
+    print_message("FIGURES cluster failover, transactions of %d keys (R3, leader %s SIGKILLed): commits %d, OK %d, "
+                  "outcome unknown %d, failed %d; on a survivor: whole %d, absent %d, partial 0; commits "
+                  "resumed %lld ms after the kill; first failure: %s\n",
+                  TXN_KEYS, name, l->submitted, ok, unknown, failed, whole, absent, (long long)resumed,
+                  l->first_failure[0] ? l->first_failure : "none");
+    assert_true(ok > 0);
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1026,6 +1269,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reads_see_completed_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_at_least_across_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bucket_without_direct_gets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transactions_through_failover, setup, teardown),
     };
     kt_filter_from_env();
     return cmocka_run_group_tests_name("reliability/cluster", tests, group_setup, group_teardown);
