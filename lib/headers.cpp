@@ -13,6 +13,12 @@ constexpr int64_t kExpect = 37 + 20 + 2;             // "Nats-Expected-Last-Subj
 constexpr int64_t kTtlLine = 10 + 20 + 2;            // "Nats-TTL: " "<=19 digits>s" "\r\n"
 }  // namespace
 
+const char *header(natsMsg *msg, const char *name)
+{
+    const char *v = nullptr;
+    return natsMsgHeader_Get(msg, name, &v) == NATS_OK ? v : nullptr;
+}
+
 int64_t header_bytes(kvw_op kind, bool with_ttl, bool with_id)
 {
     int64_t lines = (with_ttl ? kTtlLine : 0) + (with_id ? 13 + kMaxWriteIdLen + 2 : 0);

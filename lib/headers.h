@@ -4,6 +4,7 @@
 #pragma once
 
 #include <kvw/kvw.h>
+#include <nats/nats.h>
 
 #include <cstdint>
 #include <string>
@@ -27,6 +28,9 @@ constexpr char kBatchCommit[] = "Nats-Batch-Commit";      // "1" on the last mes
 // Write ids: the 12 random characters of a NUID, then a u64 in base 62.
 constexpr size_t kWriteIdPrefixLen = 12;
 constexpr int64_t kMaxWriteIdLen = kWriteIdPrefixLen + 11;
+
+// The value of header `name` of `msg`, or null when it has none.
+const char *header(natsMsg *msg, const char *name);
 
 // Bytes kvw adds as headers to a write of `kind` (with a Nats-TTL when
 // `with_ttl`, a Nats-Msg-Id when `with_id`): the server counts them against

@@ -31,12 +31,6 @@ uint64_t revision_in(const char *text)
     return v;
 }
 
-const char *header(natsMsg *msg, const char *name)
-{
-    const char *v = nullptr;
-    return natsMsgHeader_Get(msg, name, &v) == NATS_OK ? v : nullptr;
-}
-
 }  // namespace
 
 Record parse_record(natsMsg *reply)

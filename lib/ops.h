@@ -1,5 +1,6 @@
 // One small state machine per op. Every op is submitted once, may take a few
-// network steps (only create takes more than one), and finishes exactly once.
+// network steps (creates and transactions take more than one), and finishes
+// exactly once.
 #pragma once
 
 #include "txn.h"

@@ -21,12 +21,6 @@ constexpr int kMaxTriesOverMarker = 3;
 constexpr int kBatchDisabled = 10174;      // the stream has allow_atomic off
 constexpr int kTooManyBatches = 10210;     // too many batches in flight on the stream
 
-const char *header(natsMsg *msg, const char *name)
-{
-    const char *v = nullptr;
-    return natsMsgHeader_Get(msg, name, &v) == NATS_OK ? v : nullptr;
-}
-
 // Message `i` of the batch, with `reply` (or none).
 natsStatus build(const Bucket &b, const Txn &t, size_t i, const char *reply, natsMsg **out)
 {
