@@ -69,6 +69,15 @@ run "get, memory storage" '^ratio kvw / raw async direct get, SendAsap: [0-9.]+'
     -- get "${COMMON[@]}" --storage memory
 run "create, window 1, JSON" '"ratio_vs_raw_async":[0-9.]+' '"ratio_vs_kvstore_put":[0-9.]+' '"peak_rss_bytes":[1-9]' \
     -- create --ops 300 --kvstore-ops 100 --window 1 --json
+# Transactions need nats-server 2.12+: the newest pinned server (scripts/nats-servers.sh).
+if newest=$(scripts/nats-servers.sh --path "$(scripts/nats-servers.sh --list | tail -n 1)"); then
+    NATS_SERVER_BIN=$newest run "transactions of 1, 10 and 1000 puts, memory storage" \
+        '^ +1000 +[0-9]+ +[0-9]+ +[0-9.]+x' '^the server alone' \
+        -- txn --ops 3000 --txn-sizes 1,10,1000 --storage memory --window 256
+else
+    printf 'FAIL transactions: no nats-server 2.12+ (scripts/nats-servers.sh)\n'
+    failed=$((failed + 1))
+fi
 
 printf '\n'
 if ((failed)); then
