@@ -117,7 +117,11 @@ void Client::resend_due(const std::vector<Op *> &due)
         std::vector<Op *> late;
         {
             std::lock_guard<std::mutex> lk(mu_);  // close joins this thread before it sweeps parked_
+            const bool was_empty = parked_.empty();
             for (Op *op : due) (op->deadline <= now + std::chrono::milliseconds(5) ? late : parked_).push_back(op);
+            // The timer may be asleep with nothing else to wait for (no write
+            // on the wire, no retry due): it must come back for these.
+            if (was_empty && !parked_.empty()) timer_cv_.notify_all();
         }
         for (Op *op : late) {
             if (op->maybe_stored)
