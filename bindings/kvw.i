@@ -87,6 +87,7 @@ typedef struct SWIGCDATA {
 %constant int KVW_FEATURE_LIMIT_MARKERS = KVW_FEATURE_LIMIT_MARKERS;
 %constant int KVW_FEATURE_ATOMIC_BATCH = KVW_FEATURE_ATOMIC_BATCH;
 %constant int KVW_FEATURE_FAST_BATCH = KVW_FEATURE_FAST_BATCH;
+%constant int KVW_FEATURE_GET_MANY = KVW_FEATURE_GET_MANY;
 
 /* kvw_op */
 %constant int KVW_OP_PUT = KVW_OP_PUT;
@@ -98,6 +99,8 @@ typedef struct SWIGCDATA {
 %constant int KVW_OP_GET = KVW_OP_GET;
 %constant int KVW_OP_GET_ENTRY = KVW_OP_GET_ENTRY;
 %constant int KVW_OP_TXN = KVW_OP_TXN;
+%constant int KVW_OP_GET_MANY = KVW_OP_GET_MANY;
+%constant int KVW_GET_MANY_MAX = KVW_GET_MANY_MAX;
 %constant int KVW_TXN_MAX_WRITES = KVW_TXN_MAX_WRITES;
 
 /* kvw_entry_op */
@@ -158,6 +161,7 @@ KVWB_HANDLE(kvwb_txn)
 %nodefaultdtor kvwb_completion;
 %immutable;
 %ignore kvwb_completion::value;
+%ignore kvwb_completion::entries_; /* kvwb_completion_entry(rec, i) */
 %extend kvwb_completion {
     ~kvwb_completion() { kvwb_completion_free($self); }
     /* A copy of the value bytes (NUL bytes included). */

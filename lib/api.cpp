@@ -252,7 +252,7 @@ KVW_API int64_t kvw_bucket_max_value_size(const kvw_bucket *bucket)
 
 KVW_API int kvw_bucket_supports(const kvw_bucket *bucket, int feature)
 {
-    if (bucket == nullptr || feature < KVW_FEATURE_TTL || feature > KVW_FEATURE_FAST_BATCH) return KVW_EINVAL;
+    if (bucket == nullptr || feature < KVW_FEATURE_TTL || feature > KVW_FEATURE_GET_MANY) return KVW_EINVAL;
     return bucket->impl->supports(feature) ? 1 : 0;
 }
 
@@ -274,6 +274,7 @@ KVW_API const char *kvw_feature_name(int feature)
     case KVW_FEATURE_LIMIT_MARKERS: return "limit_markers";
     case KVW_FEATURE_ATOMIC_BATCH: return "atomic_batch";
     case KVW_FEATURE_FAST_BATCH: return "fast_batch";
+    case KVW_FEATURE_GET_MANY: return "get_many";
     default: return "unknown";
     }
 }
@@ -459,6 +460,31 @@ KVW_API kvw_version kvw_txn_write_version(const kvw_result *commit, size_t i)
     return kvw_version_from_u64(kvw::revision_of(commit->version) + i);
 }
 
+KVW_API int kvw_get_many(kvw_bucket *b, const char *const *keys, size_t count, kvw_read_cb cb, void *user_data)
+{
+    if (b == nullptr || keys == nullptr || cb == nullptr || count == 0 || count > KVW_GET_MANY_MAX) return KVW_EINVAL;
+    for (size_t i = 0; i < count; i++) {
+        const int rc = kvw::check_key(keys[i]);
+        if (rc != KVW_OK) return rc;
+    }
+    if (!b->impl->supports(KVW_FEATURE_GET_MANY)) return KVW_ENOTSUP;
+    if (b->impl->closed()) return KVW_ECLOSED;
+    kvw_waiter *w = cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(user_data) : nullptr;
+    if (cb == kvw_waiter_callback && (w == nullptr || !kvw::waiter_arm(w))) return KVW_EINVAL;
+    const int rc = guarded([&]() -> int {
+        std::unique_ptr<kvw::Op> op(new kvw::Op);
+        op->kind = KVW_OP_GET_MANY;
+        op->bucket = b->impl;
+        op->many.reset(new kvw::Many);
+        op->many->keys.assign(keys, keys + count);
+        op->cb = cb;
+        op->user_data = user_data;
+        return b->impl->client().submit(std::move(op));
+    });
+    if (rc != KVW_OK && w != nullptr) kvw::waiter_disarm(w);
+    return rc;
+}
+
 KVW_API int kvw_get(kvw_bucket *b, const char *key, kvw_read_cb cb, void *user_data)
 {
     return submit(b, KVW_OP_GET, key, nullptr, 0, nullptr, cb, user_data);
@@ -495,6 +521,7 @@ KVW_API const char *kvw_op_name(int op)
     case KVW_OP_GET: return "get";
     case KVW_OP_GET_ENTRY: return "get_entry";
     case KVW_OP_TXN: return "txn";
+    case KVW_OP_GET_MANY: return "get_many";
     default: return "unknown";
     }
 }

@@ -231,13 +231,17 @@ bool Bucket::supports(int feature) const
     case KVW_FEATURE_LIMIT_MARKERS: return markers_.load();
     case KVW_FEATURE_ATOMIC_BATCH: return atomic_.load();
     case KVW_FEATURE_FAST_BATCH: return batched_.load();
+    case KVW_FEATURE_GET_MANY: {
+        const int server = client_->server_version();
+        return read_mode_ != KVW_READ_LEADER && (server < 0 || server >= kTtlServer);  // multi_last: 2.11
+    }
     default: return false;
     }
 }
 
 const char *Bucket::feature_status(int feature)
 {
-    if (feature < KVW_FEATURE_TTL || feature > KVW_FEATURE_FAST_BATCH) return "unknown feature";
+    if (feature < KVW_FEATURE_TTL || feature > KVW_FEATURE_GET_MANY) return "unknown feature";
     if (supports(feature)) return "supported";
     const int server = client_->server_version();
     const std::string connected =
@@ -271,6 +275,12 @@ const char *Bucket::feature_status(int feature)
         text = server > 0 && server < kAtomicServer
                    ? "atomic batches need nats-server 2.12 or newer" + connected
                    : "atomic batches need a bucket whose stream has allow_atomic";
+        break;
+    case KVW_FEATURE_GET_MANY:
+        text = server > 0 && server < kTtlServer
+                   ? "multi-key reads need nats-server 2.11 or newer" + connected
+                   : "multi-key reads need direct gets: bucket '" + name_ +
+                         "' reads through its stream leader (no allow_direct, or read_mode leader)";
         break;
     case KVW_FEATURE_FAST_BATCH:
         text = server > 0 && server < kBatchedServer

@@ -47,6 +47,7 @@ public:
     int request(Op *op, const std::string &body) override;
     uint64_t reply_subject(std::string *subject) override;
     int send_batch(Op *op, uint64_t token, std::vector<natsMsg *> &msgs) override;
+    void await_more(Op *op) override;
     // Hands a finished op to the delivery queue.
     void complete(Op *op);
     // The key floors (kvw.h, READS) shared by this client's handles of a

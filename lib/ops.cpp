@@ -126,6 +126,17 @@ void Op::deliver() const
     r.value_len = read_value.size();
     r.ttl_ms = read_ttl_ms;
     r.txn_writes = txn_writes;
+    if (many != nullptr && status == KVW_OK) {
+        try {
+            build_many_results(*many);
+            r.entries = many->results.data();
+            r.entry_count = many->results.size();
+        } catch (const std::bad_alloc &) {
+            r.status = KVW_ENOMEM;
+            r.message = "out of memory building the records";
+            r.version = make_version(0);
+        }
+    }
     cb(&r, user_data);
 }
 
@@ -139,6 +150,7 @@ void Op::go_to(Step s)
 int send_step(Wire &wire, Op &op)
 {
     if (op.kind == KVW_OP_TXN) return send_txn_step(wire, op);
+    if (op.kind == KVW_OP_GET_MANY) return send_many_step(wire, op);
     const Bucket &b = *op.bucket;
     const std::string subject = b.subject(op.key);
     if (op.kind == KVW_OP_GET || op.kind == KVW_OP_GET_ENTRY || op.step == Op::Step::Resolve ||
@@ -319,6 +331,7 @@ bool on_record(Wire &wire, Op &op, natsMsg *reply);
 
 bool on_reply(Wire &wire, Op &op, natsMsg *reply)
 {
+    if (op.kind == KVW_OP_GET_MANY) return on_many_reply(wire, op, reply);
     const bool txn = op.kind == KVW_OP_TXN;
     if (txn && op.step != Op::Step::TxnWho) return on_txn_reply(wire, op, reply);
     if (!op.via_leader) return txn ? on_txn_record(wire, op, reply) : on_record(wire, op, reply);

@@ -3,6 +3,7 @@
 // exactly once.
 #pragma once
 
+#include "get_many.h"
 #include "txn.h"
 
 #include <kvw/kvw.h>
@@ -33,6 +34,9 @@ public:
     // for that reply, which comes back to on_reply as a read's does.
     virtual uint64_t reply_subject(std::string *subject) = 0;
     virtual int send_batch(Op *op, uint64_t token, std::vector<natsMsg *> &msgs) = 0;
+    // The op (just handed back with a reply) waits for more replies on the
+    // same reply subject: a multi-key read's records come one by one.
+    virtual void await_more(Op *op) = 0;
     // Send the op's current step again later: after a backoff ("no
     // responders": nothing was received), or at once with the same write id
     // (`resend`: its ack did not come) while the stream still remembers that
@@ -102,6 +106,8 @@ struct Op {
     bool holds_key = false;  // a create that later ops on its key wait behind
     std::shared_ptr<Txn> txn;  // KVW_OP_TXN: its writes (shared with the kvw_txn until accepted)
     bool txn_open = false;     // a commit holding one of the client's TxnGate slots
+    std::unique_ptr<Many> many;  // KVW_OP_GET_MANY: its keys and what came back
+    uint64_t reply_token = 0;  // the reply subject's token of its last request
 
     // The outcome, filled once.
     int status = KVW_OK;

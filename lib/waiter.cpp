@@ -35,6 +35,19 @@ void waiter_take(kvw_waiter *w, Op &op)
     r.entry_op = op.entry_op;
     r.ttl_ms = op.read_ttl_ms;
     r.txn_writes = op.txn_writes;
+    w->many.reset();
+    if (op.many != nullptr && op.status == KVW_OK) {  // the records stay with the waiter
+        w->many = std::move(op.many);
+        try {
+            build_many_results(*w->many);
+            r.entries = w->many->results.data();
+            r.entry_count = w->many->results.size();
+        } catch (...) {  // on a nats.c thread: nothing may escape
+            w->many.reset();
+            r.status = op.status = KVW_ENOMEM;
+            op.message.clear();
+        }
+    }
     w->key = std::move(op.key);
     w->value = std::move(op.read_value);
     try {  // on a nats.c thread: nothing may escape

@@ -4,7 +4,10 @@
 
 #include <kvw/kvw.h>
 
+#include "get_many.h"
+
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -21,6 +24,7 @@ struct kvw_waiter {
     bool abandoned = false;  // freed while Pending: the op's end frees it
     kvw_result result{};     // Done: points into the strings below
     std::string key, message, value;
+    std::unique_ptr<kvw::Many> many;  // a multi-key read's records (result.entries points into it)
 };
 
 namespace kvw {

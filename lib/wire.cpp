@@ -140,6 +140,7 @@ int Client::request(Op *op, const std::string &body)
     if (op->bucket->read_mode() == KVW_READ_LEADER) op->via_leader = true;  // its reply is the leader's JSON
     std::string reply;
     const uint64_t token = reply_subject(&reply);
+    op->reply_token = token;
     await_reply(op, token);
     const Bucket &b = *op->bucket;
     natsStatus s = natsConnection_PublishRequest(
@@ -166,6 +167,8 @@ int Client::send_batch(Op *op, uint64_t token, std::vector<natsMsg *> &msgs)
     msgs.clear();
     return sent_or_taken(token, s);
 }
+
+void Client::await_more(Op *op) { await_reply(op, op->reply_token); }
 
 void Client::await_reply(Op *op, uint64_t token)
 {
@@ -305,6 +308,8 @@ void Client::complete(Op *op)
     if (KeyFloors *floors = op->bucket->floors()) {
         if (op->txn_writes != 0) {  // a committed transaction: each of its keys
             for (size_t i = 0; i < op->txn->writes.size(); i++) floors->raise(op->txn->writes[i].key, op->version + i);
+        } else if (op->many != nullptr) {  // a multi-key read: each record it returned
+            for (const auto &f : op->many->found) floors->raise(f.first, f.second.version);
         } else if (op->version != 0 && !op->key.empty()) {
             floors->raise(op->key, op->version);
         }

@@ -1,9 +1,11 @@
 /*
  * txn: transactions (kvw.h, TRANSACTIONS; atomic batches of nats-server
- * 2.12+, ADR-50) on whatever server $NATS_SERVER_BIN is. On older servers
- * kvw must refuse them with KVW_ENOTSUP; the other cases then skip. What a
- * transaction stored is read back with nats.c's kvStore_* (a client kvw did
- * not write), including while transactions race and across a server kill.
+ * 2.12+, ADR-50) and the multi-key reads that pair with them (MULTI-KEY
+ * READS; multi_last direct gets of 2.11+) on whatever server
+ * $NATS_SERVER_BIN is. On older servers kvw must refuse them with
+ * KVW_ENOTSUP; the other cases then skip. What a transaction stored is read
+ * back with nats.c's kvStore_* (a client kvw did not write), including
+ * while transactions race and across a server kill.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -28,6 +30,7 @@ static kt_nats g_nats;
 static int g_version; /* the server's, as kvw reports it */
 
 #define ATOMIC_SERVER 21200
+#define GET_MANY_SERVER 21100
 
 static int group_setup(void **state)
 {
@@ -602,6 +605,245 @@ static void test_blocking_commit_and_close(void **state)
     kvw_txn_free(t);
 }
 
+/* ------------------------------------------------------- multi-key reads */
+
+/* A copy of a kvw_get_many outcome. */
+typedef struct {
+    kt_waiter w;
+    int status;
+    uint64_t as_of;
+    size_t n;
+    struct {
+        int status;
+        char key[64];
+        uint64_t version;
+        kvw_entry_op op;
+        char value[64];
+    } e[KVW_GET_MANY_MAX];
+} many_rec;
+
+static void many_cb(const kvw_result *r, void *user_data)
+{
+    many_rec *m = user_data;
+    m->status = r->status;
+    kvw_version_to_u64(&r->version, &m->as_of);
+    m->n = r->entry_count;
+    for (size_t i = 0; i < r->entry_count && i < KVW_GET_MANY_MAX; i++) {
+        const kvw_result *e = &r->entries[i];
+        m->e[i].status = e->status;
+        snprintf(m->e[i].key, sizeof m->e[i].key, "%s", e->key);
+        m->e[i].version = 0;
+        kvw_version_to_u64(&e->version, &m->e[i].version);
+        m->e[i].op = e->entry_op;
+        snprintf(m->e[i].value, sizeof m->e[i].value, "%.*s", (int)e->value_len, (const char *)e->value);
+    }
+    kt_waiter_signal(&m->w);
+}
+
+static many_rec *get_many(kt_ctx *ctx, kvw_bucket *b, const char *const *keys, size_t n)
+{
+    many_rec *m = kt_alloc(ctx, sizeof *m);
+    kt_waiter_init(&m->w);
+    assert_int_equal(kvw_get_many(b, keys, n, many_cb, m), 0);
+    assert_int_equal(kt_waiter_wait(&m->w, 1, KT_TIMEOUT_MS), 0);
+    return m;
+}
+
+static void skip_before_get_many_server(void)
+{
+    if (g_version < GET_MANY_SERVER) {
+        print_message("[  SKIP    ] needs nats-server 2.11 or newer (this is %d.%d.%d)\n", g_version / 10000,
+                      g_version / 100 % 100, g_version % 100);
+        skip();
+    }
+}
+
+static void test_get_many_refusals(void **state)
+{
+    kt_ctx *ctx = *state;
+    kt_open(ctx, NULL, "many", NULL);
+    const char *keys[] = {"a", "b"};
+    if (g_version < GET_MANY_SERVER) {
+        assert_int_equal(kvw_get_many(ctx->bucket, keys, 2, kt_rec_cb, kt_rec_new(ctx)), KVW_ENOTSUP);
+        assert_non_null(strstr(kvw_bucket_feature_status(ctx->bucket, KVW_FEATURE_GET_MANY), "2.11"));
+        skip_before_get_many_server();
+    }
+    assert_int_equal(kvw_bucket_supports(ctx->bucket, KVW_FEATURE_GET_MANY), 1);
+    kt_rec *r = kt_rec_new(ctx);
+    assert_int_equal(kvw_get_many(NULL, keys, 2, kt_rec_cb, r), KVW_EINVAL);
+    assert_int_equal(kvw_get_many(ctx->bucket, NULL, 2, kt_rec_cb, r), KVW_EINVAL);
+    assert_int_equal(kvw_get_many(ctx->bucket, keys, 0, kt_rec_cb, r), KVW_EINVAL);
+    assert_int_equal(kvw_get_many(ctx->bucket, keys, 2, NULL, r), KVW_EINVAL);
+    assert_int_equal(kvw_get_many(ctx->bucket, keys, KVW_GET_MANY_MAX + 1, kt_rec_cb, r), KVW_EINVAL);
+    const char *bad[] = {"a", "b c"};
+    assert_int_equal(kvw_get_many(ctx->bucket, bad, 2, kt_rec_cb, r), KVW_EBADKEY);
+    const char *null_key[] = {"a", NULL};
+    assert_int_equal(kvw_get_many(ctx->bucket, null_key, 2, kt_rec_cb, r), KVW_EINVAL);
+    assert_int_equal(kt_rec_calls(r), 0);
+    /* A handle that reads through the stream leader cannot: multi_last is a direct get. */
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.read_mode = KVW_READ_LEADER;
+    kvw_bucket *leader = NULL;
+    assert_int_equal(kvw_bucket_open(&leader, ctx->client, ctx->bucket_name, &bo), 0);
+    assert_int_equal(kvw_bucket_supports(leader, KVW_FEATURE_GET_MANY), 0);
+    assert_int_equal(kvw_get_many(leader, keys, 2, kt_rec_cb, r), KVW_ENOTSUP);
+    kvw_bucket_free(leader);
+}
+
+/* Every kind of record, a missing key, a key twice, and 1,024 keys; what
+ * nats.c reads agrees. */
+static void test_get_many_records(void **state)
+{
+    kt_ctx *ctx = *state;
+    skip_before_get_many_server();
+    kt_open(ctx, NULL, "many", NULL);
+    kt_rec *a = kt_put_s(ctx, ctx->bucket, "a", "va");
+    kt_put_s(ctx, ctx->bucket, "d", "x");
+    kt_rec *d = kt_delete(ctx, ctx->bucket, "d");
+    kt_rec *t = kt_put_s(ctx, ctx->bucket, "t", "x");
+    kt_rec *tomb = kt_delete_v(ctx, ctx->bucket, "t", t->version);
+    kt_rec *p = kt_purge(ctx, ctx->bucket, "p");
+    const char *keys[] = {"a", "d", "t", "p", "none", "a"};
+    many_rec *m = get_many(ctx, ctx->bucket, keys, 6);
+    assert_int_equal(m->status, KVW_OK);
+    assert_int_equal(m->n, 6);
+    assert_int_equal(m->as_of, kt_rev(p->version)); /* the bucket's last revision */
+    struct { int status; uint64_t version; kvw_entry_op op; const char *value; } want[] = {
+        {KVW_OK, kt_rev(a->version), KVW_ENTRY_PUT, "va"},   {KVW_OK, kt_rev(d->version), KVW_ENTRY_DELETE, ""},
+        {KVW_OK, kt_rev(tomb->version), KVW_ENTRY_PUT, ""},  {KVW_OK, kt_rev(p->version), KVW_ENTRY_PURGE, ""},
+        {KVW_ENOTFOUND, 0, KVW_ENTRY_NONE, ""},              {KVW_OK, kt_rev(a->version), KVW_ENTRY_PUT, "va"},
+    };
+    for (int i = 0; i < 6; i++) {
+        assert_string_equal(m->e[i].key, keys[i]);
+        assert_int_equal(m->e[i].status, want[i].status);
+        assert_int_equal(m->e[i].version, want[i].version);
+        assert_int_equal(m->e[i].op, want[i].op);
+        assert_string_equal(m->e[i].value, want[i].value);
+    }
+    const char *missing[] = {"x", "y"};
+    m = get_many(ctx, ctx->bucket, missing, 2);
+    assert_int_equal(m->status, KVW_OK);
+    assert_int_equal(m->e[0].status, KVW_ENOTFOUND);
+    assert_int_equal(m->e[1].status, KVW_ENOTFOUND);
+
+    /* The most keys at once, with values large enough for the server to page. */
+    enum { N = KVW_GET_MANY_MAX };
+    static char names[N][16];
+    static const char *many_keys[N];
+    char big[2048];
+    memset(big, 'v', sizeof big);
+    kt_rec *last = NULL;
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "k%d", i);
+        many_keys[i] = names[i];
+        big[0] = (char)('a' + i % 26);
+        last = kt_rec_new(ctx);
+        int rc;
+        while ((rc = kvw_put(ctx->bucket, names[i], big, sizeof big, kt_rec_cb, last)) == KVW_EBUSY) kt_sleep_ms(1);
+        assert_int_equal(rc, 0);
+    }
+    assert_int_equal(kt_rec_wait(last), 0);
+    kt_sleep_ms(100);
+    m = get_many(ctx, ctx->bucket, many_keys, N);
+    assert_int_equal(m->status, KVW_OK);
+    assert_int_equal(m->n, N);
+    kvStore *kv = NULL;
+    assert_int_equal(js_KeyValue(&kv, g_nats.js, ctx->bucket_name), NATS_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(m->e[i].status, KVW_OK);
+        assert_int_equal(m->e[i].value[0], 'a' + i % 26);
+        kvEntry *e = NULL;
+        assert_int_equal(kvStore_Get(&e, kv, names[i]), NATS_OK);
+        assert_int_equal(kvEntry_Revision(e), m->e[i].version);
+        kvEntry_Destroy(e);
+    }
+    kvStore_Destroy(kv);
+}
+
+/* Read-modify-write across keys: threads move amounts between two
+ * accounts, each reading both with kvw_get_many and committing two updates
+ * that expect exactly the versions read. Conflicts are retried. The total
+ * never changes, in any snapshot, and every committed move is counted. */
+typedef struct {
+    kt_ctx *ctx;
+    int moves, conflicts, torn;
+} mover;
+
+static long balance(const char *v) { return strtol(v, NULL, 10); }
+
+static void *mover_main(void *arg)
+{
+    mover *mv = arg;
+    kvw_bucket *b = mv->ctx->bucket;
+    const char *keys[] = {"acct.a", "acct.b"};
+    many_rec *m = calloc(1, sizeof *m);
+    kvw_txn *t = NULL;
+    if (!m || kvw_txn_new(&t, b) != 0) return NULL;
+    kt_waiter_init(&m->w);
+    while (mv->moves < 100) {
+        long before = kt_waiter_count(&m->w);
+        if (kvw_get_many(b, keys, 2, many_cb, m) != 0 || kt_waiter_wait(&m->w, before + 1, KT_TIMEOUT_MS) != 0 ||
+            m->status != KVW_OK)
+            break;
+        long x = balance(m->e[0].value), y = balance(m->e[1].value);
+        if (x + y != 1000) mv->torn++;
+        char vx[24], vy[24];
+        int nx = snprintf(vx, sizeof vx, "%ld", x - 1), ny = snprintf(vy, sizeof vy, "%ld", y + 1);
+        kvw_version ex = kvw_version_from_u64(m->e[0].version), ey = kvw_version_from_u64(m->e[1].version);
+        kvw_txn_update(t, "acct.a", vx, (size_t)nx, &ex);
+        kvw_txn_update(t, "acct.b", vy, (size_t)ny, &ey);
+        kvw_waiter *w = NULL;
+        const kvw_result *r = NULL;
+        if (kvw_waiter_new(&w) != 0 || kvw_txn_commit(t, kvw_waiter_callback, w) != 0 ||
+            kvw_waiter_wait(w, KT_TIMEOUT_MS, &r) != 1) {
+            kvw_waiter_free(w);
+            break;
+        }
+        if (r->status == KVW_OK)
+            mv->moves++;
+        else if (r->status == KVW_ECONFLICT)
+            mv->conflicts++;
+        else
+            mv->torn += 1000; /* any other outcome fails the test */
+        kvw_waiter_free(w);
+    }
+    kvw_txn_free(t);
+    kt_waiter_destroy(&m->w);
+    free(m);
+    return NULL;
+}
+
+static void test_read_modify_write_across_keys(void **state)
+{
+    kt_ctx *ctx = *state;
+    skip_before_atomic_server();
+    open_atomic(ctx, NULL, 1);
+    kt_put_s(ctx, ctx->bucket, "acct.a", "500");
+    kt_put_s(ctx, ctx->bucket, "acct.b", "500");
+    enum { THREADS = 4 };
+    mover mv[THREADS];
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        mv[i] = (mover){.ctx = ctx};
+        assert_int_equal(pthread_create(&th[i], NULL, mover_main, &mv[i]), 0);
+    }
+    int moves = 0, conflicts = 0, torn = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        moves += mv[i].moves;
+        conflicts += mv[i].conflicts;
+        torn += mv[i].torn;
+    }
+    kt_rec *a = kt_get(ctx, ctx->bucket, "acct.a"), *b = kt_get(ctx, ctx->bucket, "acct.b");
+    print_message("  %d moves committed by %d threads, %d conflicts retried, %d inconsistent snapshots; a=%s b=%s\n",
+                  moves, THREADS, conflicts, torn, (char *)a->value, (char *)b->value);
+    assert_int_equal(moves, THREADS * 100);
+    assert_int_equal(torn, 0);
+    assert_int_equal(balance((char *)a->value), 500 - moves);
+    assert_int_equal(balance((char *)b->value), 500 + moves);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +855,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_never_half_visible, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_commit_and_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_kill_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_many_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_many_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_modify_write_across_keys, setup, teardown),
     };
     kt_filter_from_env();
     return cmocka_run_group_tests_name("txn", tests, group_setup, group_teardown);

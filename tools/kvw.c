@@ -50,6 +50,8 @@ static const char usage_text[] =
     "  purge KEY                          write a purge marker, dropping KEY's history\n"
     "  get KEY                            print KEY's value\n"
     "  entry KEY                          print KEY's latest record: VERSION OP [VALUE]\n"
+    "  get-many KEY...                    the latest record of each KEY, all as of one\n"
+    "                                     point of the bucket's history (2.11+)\n"
     "  info                               print the server's version and what the\n"
     "                                     bucket supports (FEATURE yes | no: why)\n"
     "  enable-ttl [--marker-ttl DUR]      turn per-key TTL (and limit markers) on for\n"
@@ -99,6 +101,8 @@ static const char usage_text2[] =
     "output:\n"
     "  writes print the new version alone, e.g. `7`; txn prints each write's\n"
     "  version, one per line, in the order given.\n"
+    "  get-many prints `as-of VERSION`, then `KEY VERSION OP [VALUE]` per key\n"
+    "  (`KEY - NONE` for a key with no record).\n"
     "  get prints the value's raw bytes followed by one newline (always).\n"
     "  entry prints `VERSION OP VALUE`, e.g. `7 PUT hello`; without the value\n"
     "  when it is empty, e.g. `8 DEL`, or `9 PUT` for a delete --expect tombstone.\n"
@@ -132,7 +136,7 @@ typedef struct cli_options {
     const char *history;
     const char *replicas;
     const char *marker_ttl;
-    const char *positional[64];
+    const char *positional[KVW_GET_MANY_MAX + 1]; /* get-many takes up to 1,024 keys */
     int npositional;
     int too_many_positional;
 } cli_options;
@@ -472,7 +476,8 @@ static int submit(context *ctx, kvw_waiter *w)
         return ctx->has_at_least ? kvw_get_entry_at_least(b, k, &ctx->at_least, kvw_waiter_callback, w)
                                  : kvw_get_entry(b, k, kvw_waiter_callback, w);
     case KVW_OP_TXN:
-        break; /* run_txn */
+    case KVW_OP_GET_MANY:
+        break; /* run_txn, run_get_many */
     }
     return KVW_EINTERNAL;
 }
@@ -608,6 +613,62 @@ static int run_enable_ttl(context *ctx)
         return setup_exit_code(rc);
     }
     return run_info(ctx);
+}
+
+/* ------------------------------------------------------------ get-many */
+
+static int print_entry_line(const kvw_result *e)
+{
+    char v[KVW_VERSION_STRLEN];
+    if (e->status != KVW_OK)
+        return printf("%s - NONE\n", e->key) < 0 ? -1 : 0;
+    if (kvw_version_format(&e->version, v, sizeof v) < 0 ||
+        printf("%s %s %s", e->key, v, kvw_entry_op_name(e->entry_op)) < 0)
+        return -1;
+    if (e->value_len && (putchar(' ') == EOF || fwrite(e->value, 1, e->value_len, stdout) != e->value_len))
+        return -1;
+    return putchar('\n') == EOF ? -1 : 0;
+}
+
+/* `get-many`: one multi-key read of the positional keys. */
+static int run_get_many(context *ctx)
+{
+    const int n = ctx->opts->npositional - 1;
+    const char *const *keys = ctx->opts->positional + 1;
+    kvw_waiter *w = NULL;
+    int rc = kvw_waiter_new(&w);
+    if (rc == 0)
+        rc = kvw_get_many(ctx->bucket, keys, (size_t)n, kvw_waiter_callback, w);
+    if (rc != 0) {
+        report("get-many", rc, rc == KVW_ENOTSUP ? kvw_bucket_feature_status(ctx->bucket, KVW_FEATURE_GET_MANY) : NULL);
+        kvw_waiter_free(w);
+        return exit_code_for(rc);
+    }
+    const kvw_result *r = NULL;
+    int64_t give_up = 2 * ctx->op_timeout_ms + 5000;
+    if (kvw_waiter_wait(w, give_up > INT_MAX ? INT_MAX : (int)give_up, &r) != 1) {
+        report("get-many", KVW_ETIMEDOUT, "no completion from the library");
+        kvw_waiter_free(w);
+        return EXIT_OTHER;
+    }
+    int code = 0;
+    if (r->status != KVW_OK) {
+        report("get-many", r->status, r->message);
+        code = exit_code_for(r->status) == EXIT_UNKNOWN ? EXIT_OTHER : exit_code_for(r->status);
+    } else {
+        char v[KVW_VERSION_STRLEN];
+        if (kvw_version_format(&r->version, v, sizeof v) < 0 || printf("as-of %s\n", v) < 0)
+            code = EXIT_OTHER;
+        for (size_t i = 0; i < r->entry_count && code == 0; i++)
+            if (print_entry_line(&r->entries[i]) != 0)
+                code = EXIT_OTHER;
+        if (code == 0 && fflush(stdout) != 0)
+            code = EXIT_OTHER;
+        if (code != 0)
+            fprintf(stderr, "kvw: get-many: cannot write the result to stdout: %s\n", strerror(errno));
+    }
+    kvw_waiter_free(w);
+    return code;
 }
 
 /* ------------------------------------------------------------ txn */
@@ -856,6 +917,7 @@ static const command commands[] = {
     {"entry", 1, "KEY", 0, KVW_OP_GET_ENTRY, run_single_op, NULL},
     {"info", 0, "", 0, KVW_OP_GET, run_info, NULL},
     {"txn", -1, "[LINE...]", 0, KVW_OP_TXN, run_txn, NULL},
+    {"get-many", -1, "KEY...", 0, KVW_OP_GET_MANY, run_get_many, NULL},
     {"enable-ttl", 0, "[--marker-ttl DUR]", 0, KVW_OP_GET, run_enable_ttl, NULL},
     {"bench", 0, "[OP] [options]", 0, KVW_OP_PUT, NULL, run_bench},
 };
@@ -1034,6 +1096,18 @@ int main(int argc, char **argv)
             return code;
         }
     }
+    if (ctx.cmd->run == run_get_many) {
+        if (o.npositional < 2) {
+            usage_error("usage: kvw get-many KEY...");
+            return EXIT_USAGE;
+        }
+        for (int i = 1; i < o.npositional; i++) {
+            if (kvw_key_check(o.positional[i]) != 0) {
+                report("get-many", KVW_EBADKEY, o.positional[i]);
+                return EXIT_USAGE;
+            }
+        }
+    }
     int rc = ctx.cmd->nargs <= 0 ? 0 : kvw_key_check(ctx.key);
     if (rc != 0) {
         report(name, rc, "keys are 1-1024 characters of [-/_=.a-zA-Z0-9], "
@@ -1098,7 +1172,7 @@ int main(int argc, char **argv)
     kvw_bucket_options bopts = KVW_BUCKET_OPTIONS_INIT;
     /* Writes and reads create a missing bucket (txn: one that takes
      * transactions); info and enable-ttl do not. */
-    bopts.create_if_missing = ctx.cmd->run == run_single_op || ctx.cmd->run == run_txn;
+    bopts.create_if_missing = ctx.cmd->run == run_single_op || ctx.cmd->run == run_txn || ctx.cmd->run == run_get_many;
     bopts.allow_atomic = ctx.cmd->run == run_txn;
     bopts.history = history;
     bopts.replicas = replicas;

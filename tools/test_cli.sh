@@ -337,6 +337,24 @@ else
     err_has "2.11"
 fi
 
+# ------------------------------------------------------------ multi-key reads
+GM=(--server "$URL" --bucket cligm)
+t "get-many without keys" 2 '' -- --server $DEAD --bucket b get-many
+t "get-many: a bad key, before connecting" 2 '' -- --server $DEAD --bucket b get-many a "b c"
+if ((major * 100 + minor >= 211)); then
+    run "${GM[@]}" put a "hello world"
+    va=$OUT
+    run "${GM[@]}" delete d
+    vd=$OUT
+    t "get-many: values, markers, missing keys, one snapshot" 0 \
+        "as-of $vd"$'\n'"a $va PUT hello world"$'\n'"d $vd DEL"$'\n'"zz - NONE" -- "${GM[@]}" get-many a d zz
+    t "get-many --read leader" 1 '' -- "${GM[@]}" --read leader get-many a
+    err_has "direct gets"
+else
+    t "get-many on nats-server < 2.11" 1 '' -- "${GM[@]}" get-many a
+    err_has "2.11"
+fi
+
 # ------------------------------------------------------------ transactions
 TX=(--server "$URL" --bucket clitxn)
 t "txn with no writes" 2 '' -- --server $DEAD --bucket b txn

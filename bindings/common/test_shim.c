@@ -416,6 +416,63 @@ out:
     kvwb_bucket_options_free(bo);
 }
 
+/* A multi-key read through the shim: entries, a missing key, the keys
+ * string checked against the count, the blocking form. */
+static void test_get_many(const char *url)
+{
+    kvwb_client_options *co = kvwb_client_options_new();
+    kvwb_bucket_options *bo = kvwb_bucket_options_new();
+    kvwb_client *c = kvwb_client_new();
+    kvwb_bucket *b = kvwb_bucket_new();
+    kvwb_completion *r;
+    kvwb_call *call = kvwb_call_new();
+
+    kvwb_client_options_set_servers(co, url);
+    kvwb_bucket_options_set_create_if_missing(bo, 1);
+    CHECK_RC(kvwb_client_open(c, co), 0);
+    CHECK_RC(kvwb_bucket_open(b, c, "shim_many", bo), 0);
+    kvwb_client_options_free(co);
+    kvwb_bucket_options_free(bo);
+    if (kvwb_client_server_version(c) < 21100) {
+        CHECK_RC(kvwb_get_many(b, "a\n", 1, 1), KVW_ENOTSUP);
+        printf("shim: multi-key reads refused (nats-server older than 2.11)\n");
+        goto out;
+    }
+    CHECK_RC(kvwb_put(b, "a", "va", 2, 600), 0);
+    r = await(c, 600);
+    CHECK(r != NULL);
+    kvwb_completion_free(r);
+    CHECK_RC(kvwb_get_many(b, "a\nb\n", 1, 601), KVW_EBADKEY); /* two keys, count 1 */
+    CHECK_RC(kvwb_get_many(b, "a", 1, 601), KVW_EBADKEY);        /* no final newline */
+    CHECK_RC(kvwb_get_many(b, "a\n", 0, 601), KVW_EINVAL);
+    CHECK_RC(kvwb_get_many(b, NULL, 1, 601), KVW_EINVAL);
+    CHECK_RC(kvwb_get_many(b, "a\nb c\n", 2, 601), KVW_EBADKEY);
+    CHECK_RC(kvwb_get_many(b, "a\nmissing\n", 2, 602), 0);
+    r = await(c, 602);
+    CHECK(r != NULL);
+    if (r) {
+        const kvwb_completion *e0 = kvwb_completion_entry(r, 0), *e1 = kvwb_completion_entry(r, 1);
+        CHECK_RC(r->status, KVW_OK);
+        CHECK_RC(r->op, KVW_OP_GET_MANY);
+        CHECK_RC(r->entry_count, 2);
+        CHECK(r->revision > 0);
+        CHECK(e0 && strcmp(e0->key, "a") == 0 && e0->status == KVW_OK && strcmp(e0->value, "va") == 0);
+        CHECK(e1 && strcmp(e1->key, "missing") == 0 && e1->status == KVW_ENOTFOUND);
+        CHECK(kvwb_completion_entry(r, 2) == NULL);
+        CHECK(kvwb_completion_entry(r, -1) == NULL);
+        kvwb_completion_free(r);
+    }
+    CHECK_RC(kvwb_call_get_many(call, b, "a\n", 1), 0);
+    CHECK_RC(kvwb_call_wait(call, 10000), 1);
+    r = kvwb_call_result(call);
+    CHECK(r != NULL && r->entry_count == 1 && strcmp(kvwb_completion_entry(r, 0)->value, "va") == 0);
+    kvwb_completion_free(r);
+out:
+    kvwb_call_free(call);
+    kvwb_bucket_free(b);
+    kvwb_client_free(c);
+}
+
 int main(void)
 {
     const char *url = getenv("KVW_TEST_SERVERS");
@@ -432,6 +489,7 @@ int main(void)
     }
     test_ops(url);
     test_txn(url);
+    test_get_many(url);
     ts_server_free(server);
     printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
     return failures ? 1 : 0;

@@ -454,13 +454,16 @@ KVW_API int64_t kvw_bucket_max_value_size(const kvw_bucket *bucket);
  *   KVW_FEATURE_ATOMIC_BATCH  2.12+ and stream allow_atomic (bucket option
  *                             allow_atomic): transactions (kvw_txn_*)
  *   KVW_FEATURE_FAST_BATCH    2.14+ and stream allow_batched (reported only)
+ *   KVW_FEATURE_GET_MANY      2.11+, direct gets (allow_direct) and a read mode
+ *                             other than KVW_READ_LEADER: kvw_get_many
  */
 typedef enum kvw_feature {
     KVW_FEATURE_TTL = 1,
     KVW_FEATURE_TTL_ON_WRITE = 2,
     KVW_FEATURE_LIMIT_MARKERS = 3,
     KVW_FEATURE_ATOMIC_BATCH = 4,
-    KVW_FEATURE_FAST_BATCH = 5
+    KVW_FEATURE_FAST_BATCH = 5,
+    KVW_FEATURE_GET_MANY = 6 /**< since 0.2 */
 } kvw_feature;
 
 /** 1 if the bucket has `feature`, 0 if not, KVW_EINVAL (NULL, unknown feature). */
@@ -494,7 +497,8 @@ typedef enum kvw_op {
     KVW_OP_PURGE = 6,
     KVW_OP_GET = 7,
     KVW_OP_GET_ENTRY = 8,
-    KVW_OP_TXN = 9 /**< a transaction's commit (since 0.2) */
+    KVW_OP_TXN = 9,     /**< a transaction's commit (since 0.2) */
+    KVW_OP_GET_MANY = 10 /**< kvw_get_many (since 0.2) */
 } kvw_op;
 
 /** What the latest record of a key is (reads only). */
@@ -525,6 +529,10 @@ typedef struct kvw_result {
     /** KVW_OP_TXN: the transaction's number of writes (see
      *  kvw_txn_write_version); 0 for other ops. (Since 0.2.) */
     size_t txn_writes;
+    /** KVW_OP_GET_MANY on KVW_OK: one result per key asked for, in that
+     *  order (MULTI-KEY READS); NULL and 0 otherwise. (Since 0.2.) */
+    const struct kvw_result *entries;
+    size_t entry_count;
 } kvw_result;
 
 /** Runs exactly once per accepted op; see THE COMPLETION CONTRACT above. */
@@ -631,6 +639,27 @@ KVW_API int kvw_delete_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, 
 /** kvw_purge whose PURGE marker itself goes away after `ttl_ms` (nats.go PurgeTTL). */
 KVW_API int kvw_purge_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, kvw_write_cb cb,
                           void *user_data);
+
+/*
+ * MULTI-KEY READS (since 0.2; KVW_FEATURE_GET_MANY: nats-server 2.11+)
+ *   kvw_get_many reads the latest record of up to KVW_GET_MANY_MAX keys as
+ *   of one point of the bucket's history: every write stored before it is
+ *   seen, none stored after it, so the records are a consistent snapshot —
+ *   the versions to expect in a transaction's updates (read-modify-write
+ *   across keys). One callback (op KVW_OP_GET_MANY): on KVW_OK `version` is
+ *   the point (the bucket's revision the snapshot is as of), `entries[i]`
+ *   the record of keys[i] as kvw_get_entry reports it (status KVW_OK with
+ *   entry_op PUT, DELETE or PURGE, its version, value and TTL; or
+ *   KVW_ENOTFOUND when the key had no record then). On a replicated bucket
+ *   with KVW_READ_CHECKED, a snapshot older than a version this client has
+ *   seen for one of its keys is read again until the op's deadline.
+ *   Submit errors: those of kvw_get, and KVW_EINVAL (NULL keys, count 0 or
+ *   above KVW_GET_MANY_MAX), KVW_ENOTSUP (see the feature). A key asked for
+ *   twice gets the same record twice.
+ */
+#define KVW_GET_MANY_MAX 1024
+KVW_API int kvw_get_many(kvw_bucket *bucket, const char *const *keys, size_t count, kvw_read_cb cb,
+                         void *user_data);
 
 /*
  * TRANSACTIONS (since 0.2; nats-server 2.12+, bucket with KVW_FEATURE_ATOMIC_BATCH)
