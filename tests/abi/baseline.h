@@ -82,7 +82,8 @@
     X(int, kvw_txn_delete_with_version, (kvw_txn *, const char *, const kvw_version *)) \
     X(int, kvw_txn_len, (const kvw_txn *)) \
     X(int, kvw_txn_commit, (kvw_txn *, kvw_write_cb, void *)) \
-    X(kvw_version, kvw_txn_write_version, (const kvw_result *, size_t))
+    X(kvw_version, kvw_txn_write_version, (const kvw_result *, size_t)) \
+    X(int, kvw_get_many, (kvw_bucket *, const char *const *, size_t, kvw_read_cb, void *))
 
 /* Values that cross the boundary as plain integers: X(name, value). */
 #define KVW_ABI_CONSTANTS(X) \
@@ -104,7 +105,8 @@
     X(KVW_FEATURE_TTL, 1) X(KVW_FEATURE_TTL_ON_WRITE, 2) X(KVW_FEATURE_LIMIT_MARKERS, 3) \
     X(KVW_FEATURE_ATOMIC_BATCH, 4) X(KVW_FEATURE_FAST_BATCH, 5) X(KVW_RESEND_NEVER, -1) \
     X(KVW_READ_CHECKED, 0) X(KVW_READ_DIRECT, 1) X(KVW_READ_LEADER, 2) \
-    X(KVW_OP_TXN, 9) X(KVW_TXN_MAX_WRITES, 1000)
+    X(KVW_OP_TXN, 9) X(KVW_TXN_MAX_WRITES, 1000) X(KVW_OP_GET_MANY, 10) X(KVW_GET_MANY_MAX, 1024) \
+    X(KVW_FEATURE_GET_MANY, 6)
 
 /* Options versions may only grow: X(name, first released value). */
 #define KVW_ABI_OPTIONS_VERSIONS(X) \
@@ -115,7 +117,7 @@
  * X(struct, field, offset, size).
  */
 #define KVW_ABI_SIZES(X) \
-    X(kvw_version, 16) X(kvw_client_options, 144) X(kvw_bucket_options, 72) X(kvw_result, 88)
+    X(kvw_version, 16) X(kvw_client_options, 144) X(kvw_bucket_options, 72) X(kvw_result, 104)
 
 #define KVW_ABI_VERSION_FIELDS(X) \
     X(kvw_version, len, 0, 1) \
@@ -173,6 +175,8 @@
     X(kvw_result, value, 56, 8) \
     X(kvw_result, value_len, 64, 8) \
     X(kvw_result, ttl_ms, 72, 8) /* 0.2 */ \
-    X(kvw_result, txn_writes, 80, 8) /* 0.2 */
+    X(kvw_result, txn_writes, 80, 8) /* 0.2 */ \
+    X(kvw_result, entries, 88, 8) /* 0.2 */ \
+    X(kvw_result, entry_count, 96, 8) /* 0.2 */
 
 #endif /* KVW_ABI_BASELINE_H */
