@@ -40,10 +40,12 @@ const (
 	opPurge
 	opGet
 	opGetEntry
-	opTxn // a transaction's commit
+	opTxn     // a transaction's commit
+	opGetMany // a multi-key read
 )
 
-var opNames = [...]string{"put", "create", "update", "delete", "delete_with_version", "purge", "get", "get_entry", "txn"}
+var opNames = [...]string{"put", "create", "update", "delete", "delete_with_version", "purge", "get", "get_entry", "txn",
+	"get_many"}
 
 func (k opKind) String() string { return opNames[k] }
 func (k opKind) isRead() bool   { return k == opGet || k == opGetEntry }
@@ -66,6 +68,7 @@ type pending struct {
 	write func(Version, error)
 	read  func(Entry, error)
 	txn   func([]Version, error)
+	many  func(Snapshot, error)
 }
 
 // result is a decoded record.
@@ -73,6 +76,7 @@ type result struct {
 	version  Version   // writes
 	entry    Entry     // reads
 	versions []Version // a committed transaction: each write's
+	snapshot Snapshot  // a multi-key read
 	err      error
 }
 
@@ -211,7 +215,7 @@ func (c *core) deliver(batch []job) []job {
 		case p.ch != nil:
 			p.ch <- r // buffered: never blocks
 			c.release()
-		case p.write != nil || p.read != nil || p.txn != nil:
+		case p.write != nil || p.read != nil || p.txn != nil || p.many != nil:
 			batch = append(batch, job{p, r})
 		default:
 			c.release()
@@ -261,6 +265,8 @@ func (c *core) runCallbacks() {
 				j.p.write(j.r.version, j.r.err)
 			case j.p.txn != nil:
 				j.p.txn(j.r.versions, j.r.err)
+			case j.p.many != nil:
+				j.p.many(j.r.snapshot, j.r.err)
 			default:
 				j.p.read(j.r.entry, j.r.err)
 			}
@@ -337,6 +343,9 @@ func decode(rec native.Kvwb_completion, p pending) result {
 			}
 			return r
 		}
+	} else if status == 0 && p.kind == opGetMany {
+		r.snapshot = decodeSnapshot(rec)
+		return r
 	} else if status == 0 {
 		r.version = versionOf(rec.GetRevision(), rec.GetVersion)
 		if p.kind == opTxn {
@@ -361,6 +370,29 @@ func decode(rec native.Kvwb_completion, p pending) result {
 		Version:     versionOf(rec.GetRevision(), rec.GetVersion),
 	}
 	return r
+}
+
+// decodeSnapshot reads a multi-key read's record and its entries.
+func decodeSnapshot(rec native.Kvwb_completion) Snapshot {
+	n := rec.GetEntry_count()
+	s := Snapshot{AsOf: versionOf(rec.GetRevision(), rec.GetVersion), Entries: make([]Entry, n)}
+	for i := int64(0); i < n; i++ {
+		e := native.Kvwb_completion_entry(rec, i) // owned by rec
+		s.Entries[i] = Entry{Key: e.GetKey(), Op: EntryNone}
+		if e.GetStatus() == 0 {
+			s.Entries[i] = Entry{
+				Key:     e.GetKey(),
+				Value:   e.Value_bytes(),
+				Version: versionOf(e.GetRevision(), e.GetVersion),
+				Op:      EntryOp(e.GetEntry_op()),
+				TTL:     ttlFromMillis(e.GetTtl_ms()),
+			}
+			if s.Entries[i].Value == nil {
+				s.Entries[i].Value = []byte{}
+			}
+		}
+	}
+	return s
 }
 
 // notifier wakes goroutines waiting for a window slot. notify is cheap when

@@ -67,8 +67,9 @@ const (
 	FeatureTTL          Feature = 1 // Create/Purge with TTL: nats-server 2.11+, bucket with AllowTTL
 	FeatureTTLOnWrite   Feature = 2 // Put/Update with TTL: FeatureTTL and history 1
 	FeatureLimitMarkers Feature = 3 // aged-out keys leave a purge marker (LimitMarkerTTL)
-	FeatureAtomicBatch  Feature = 4 // stream allow_atomic (2.12+)
+	FeatureAtomicBatch  Feature = 4 // transactions (Txn): stream allow_atomic (2.12+)
 	FeatureFastBatch    Feature = 5 // stream allow_batched (2.14+)
+	FeatureGetMany      Feature = 6 // GetMany: 2.11+ and direct gets (not ReadLeader)
 )
 
 func (f Feature) String() string { return native.Kvw_feature_name(int(f)) }

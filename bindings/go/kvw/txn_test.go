@@ -2,8 +2,13 @@ package kvw_test
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -203,4 +208,137 @@ func TestTxnCommitAsync(t *testing.T) {
 	if bb.Version.Revision() != a.Version.Revision()+1 || string(a.Value) != string(bb.Value) {
 		t.Fatalf("last transaction: a %v, b %v", a, bb)
 	}
+}
+
+// On the 3-node cluster run-tests.sh starts: an R3 bucket that takes
+// transactions; a commit is all or nothing there too, and a refusal names
+// the key (read at the stream leader) and its version.
+func TestR3Transaction(t *testing.T) {
+	urls := os.Getenv("KVW_TEST_CLUSTER_URLS")
+	if urls == "" {
+		t.Skip("no cluster: bindings/go/run-tests.sh starts one and sets KVW_TEST_CLUSTER_URLS")
+	}
+	c := connect(t, &kvw.ClientOptions{Servers: strings.Split(urls, ",")})
+	if ok, v := serverAtLeast(t, c, 2, 12); !ok {
+		t.Skipf("transactions need nats-server 2.12 or newer (this is %s)", v)
+	}
+	opts := &kvw.BucketOptions{CreateIfMissing: true, Replicas: 3, AllowAtomic: true}
+	var b *kvw.Bucket
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if b, err = c.Bucket(testCtx(t), uniqueName("gor3txn"), opts); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("R3 bucket: %v", err)
+	}
+	ctx := testCtx(t)
+	stale, _ := b.Put(ctx, "b", []byte("1"))
+	cur, _ := b.Put(ctx, "b", []byte("2"))
+	tx, err := b.Txn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.Put("x", []byte("x"))
+	tx.Update("b", []byte("3"), stale)
+	_, err = tx.Commit(ctx)
+	if ke := wantErr(t, err, kvw.ErrConflict, "txn"); ke.Key != "b" || ke.Version != cur {
+		t.Fatalf("R3 conflict: %v (key %q, version %v; want b at %v)", err, ke.Key, ke.Version, cur)
+	}
+	tx.Put("x", []byte("x"))
+	tx.Update("b", []byte("3"), cur)
+	vs, err := tx.Commit(ctx)
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("R3 commit: %v %v", vs, err)
+	}
+	for i, key := range []string{"x", "b"} {
+		if e := mustGet(t)(b.Get(ctx, key)); e.Version != vs[i] {
+			t.Fatalf("%s at %v, committed at %v", key, e.Version, vs[i])
+		}
+	}
+}
+
+// GetMany (2.11+): every kind of record and a missing key in one snapshot;
+// then read-modify-write across keys with a Txn expecting the versions read.
+func TestGetManyAndReadModifyWrite(t *testing.T) {
+	c := connect(t, nil)
+	if ok, v := serverAtLeast(t, c, 2, 11); !ok {
+		b := openBucketOn(t, c, "gomany", nil)
+		if _, err := b.GetMany(testCtx(t), "a"); !errors.Is(err, kvw.ErrNotSupported) {
+			t.Fatalf("GetMany on %s: %v", v, err)
+		}
+		t.Skipf("GetMany needs nats-server 2.11 or newer (this is %s)", v)
+	}
+	atomic, _ := serverAtLeast(t, c, 2, 12)
+	b := openBucketOn(t, c, "gomany", &kvw.BucketOptions{AllowAtomic: atomic})
+	ctx := testCtx(t)
+	va, _ := b.Put(ctx, "a", []byte("1"))
+	vd, _ := b.Delete(ctx, "d")
+	s, err := b.GetMany(ctx, "a", "d", "none")
+	if err != nil || len(s.Entries) != 3 || s.AsOf != vd {
+		t.Fatalf("GetMany: %+v %v", s, err)
+	}
+	if e := s.Entries[0]; e.Key != "a" || string(e.Value) != "1" || e.Version != va || e.Op != kvw.EntryPut {
+		t.Fatalf("a: %+v", e)
+	}
+	if e := s.Entries[1]; e.Op != kvw.EntryDelete || e.Version != vd {
+		t.Fatalf("d: %+v", e)
+	}
+	if e, ok := s.Get("none"); ok || e.Op != kvw.EntryNone {
+		t.Fatalf("none: %+v %v", e, ok)
+	}
+	if _, err := b.GetMany(ctx, "a", "b\nc"); !errors.Is(err, kvw.ErrInvalidKey) {
+		t.Fatalf("a key with a newline: %v", err)
+	}
+	done := make(chan kvw.Snapshot, 1)
+	if err := b.GetManyAsync([]string{"a"}, func(s kvw.Snapshot, err error) { done <- s }); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-done; len(s.Entries) != 1 || string(s.Entries[0].Value) != "1" {
+		t.Fatalf("GetManyAsync: %+v", s)
+	}
+	if !atomic {
+		t.Skip("read-modify-write: transactions need nats-server 2.12 or newer")
+	}
+	b.Put(ctx, "x", []byte("50"))
+	b.Put(ctx, "y", []byte("50"))
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for moves := 0; moves < 25; {
+				s, err := b.GetMany(ctx, "x", "y")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				x, y := atoi(s.Entries[0].Value), atoi(s.Entries[1].Value)
+				if x+y != 100 {
+					t.Errorf("inconsistent snapshot: x %d + y %d", x, y)
+					return
+				}
+				tx, _ := b.Txn()
+				tx.Update("x", []byte(fmt.Sprint(x-1)), s.Entries[0].Version)
+				tx.Update("y", []byte(fmt.Sprint(y+1)), s.Entries[1].Version)
+				if _, err := tx.Commit(ctx); err == nil {
+					moves++
+				} else if !errors.Is(err, kvw.ErrConflict) {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	s, _ = b.GetMany(ctx, "x", "y")
+	if atoi(s.Entries[0].Value) != 50-100 || atoi(s.Entries[1].Value) != 50+100 {
+		t.Fatalf("after 100 moves: x %s y %s", s.Entries[0].Value, s.Entries[1].Value)
+	}
+}
+
+func atoi(b []byte) int {
+	n, _ := strconv.Atoi(string(b))
+	return n
 }

@@ -638,58 +638,98 @@ static void push(kvwb_client *c, kvwb_completion *rec)
     unlock(c);
 }
 
-/* A deep copy of `r` in one block, or `fallback` (if any) reduced to what
- * needs no allocation; NULL when neither. */
-static kvwb_completion *make_record(const kvw_result *r, int64_t op_id, kvwb_completion *fallback)
+/* Bytes of `r`'s strings in a record: key, message and value, each with a NUL. */
+static size_t strings_size(const kvw_result *r)
 {
-    kvwb_completion *rec;
-    const char *key = r->key ? r->key : "";
-    const char *msg = r->message ? r->message : "";
-    size_t klen = strlen(key), mlen = strlen(msg);
-    size_t vlen = r->value ? r->value_len : 0;
-    size_t fixed = sizeof(kvwb_completion) + klen + 1 + mlen + 1 + 1;
-    uint64_t rev = 0;
+    return strlen(r->key ? r->key : "") + 1 + strlen(r->message ? r->message : "") + 1 +
+           (r->value ? r->value_len : 0) + 1;
+}
 
-    rec = vlen <= SIZE_MAX - fixed ? (kvwb_completion *)malloc(fixed + vlen) : NULL;
-    if (rec) {
-        char *p = (char *)(rec + 1);
-        memcpy(p, key, klen + 1);
-        rec->key = p;
-        p += klen + 1;
-        memcpy(p, msg, mlen + 1);
-        rec->message = p;
-        p += mlen + 1;
-        if (vlen)
-            memcpy(p, r->value, vlen);
-        p[vlen] = '\0';
-        rec->value = p;
-        rec->value_len = (int64_t)vlen;
-        rec->status = r->status;
-    } else {
-        if (!fallback)
-            return NULL;
-        /* Reduced record: keep the outcome of a write (the version matters),
-         * but a read whose value cannot be copied did not succeed for us. */
-        rec = fallback;
-        rec->key = "";
-        rec->message = OOM_MESSAGE;
-        rec->value = "";
-        rec->value_len = 0;
-        rec->status = (r->status == KVW_OK && (r->op == KVW_OP_GET || r->op == KVW_OP_GET_ENTRY))
-                          ? KVW_ENOMEM
-                          : r->status;
-    }
+/* The fields of `rec` that are no strings. */
+static void set_fields(kvwb_completion *rec, const kvw_result *r, int64_t op_id)
+{
+    uint64_t rev = 0;
+    rec->status = r->status;
     rec->op_id = op_id;
     rec->op = (int)r->op;
     rec->server_error = r->server_error;
     rec->entry_op = (int)r->entry_op;
     rec->ttl_ms = r->ttl_ms;
     rec->txn_writes = (int64_t)r->txn_writes;
+    rec->entry_count = 0;
+    rec->entries_ = NULL;
     if (kvw_version_format(&r->version, rec->version, sizeof rec->version) < 0)
         memcpy(rec->version, "unknown", sizeof "unknown");
     if (kvw_version_to_u64(&r->version, &rev) != 0 || rev > (uint64_t)INT64_MAX)
         rev = 0;
     rec->revision = (int64_t)rev;
+}
+
+/* Fills `rec` from `r`, its strings copied to `p`; returns the end of them. */
+static char *fill_record(kvwb_completion *rec, const kvw_result *r, int64_t op_id, char *p)
+{
+    const char *key = r->key ? r->key : "";
+    const char *msg = r->message ? r->message : "";
+    size_t klen = strlen(key), mlen = strlen(msg);
+    size_t vlen = r->value ? r->value_len : 0;
+    set_fields(rec, r, op_id);
+    memcpy(p, key, klen + 1);
+    rec->key = p;
+    p += klen + 1;
+    memcpy(p, msg, mlen + 1);
+    rec->message = p;
+    p += mlen + 1;
+    if (vlen)
+        memcpy(p, r->value, vlen);
+    p[vlen] = '\0';
+    rec->value = p;
+    rec->value_len = (int64_t)vlen;
+    return p + vlen + 1;
+}
+
+/* A multi-key read's entries as records in one block, or NULL. */
+static kvwb_completion *make_entries(const kvw_result *r)
+{
+    size_t n = r->entry_count, total = n * sizeof(kvwb_completion), i;
+    kvwb_completion *e;
+    char *p;
+    for (i = 0; i < n; i++)
+        total += strings_size(&r->entries[i]);
+    e = (kvwb_completion *)malloc(total);
+    if (!e)
+        return NULL;
+    p = (char *)(e + n);
+    for (i = 0; i < n; i++)
+        p = fill_record(&e[i], &r->entries[i], 0, p);
+    return e;
+}
+
+/* A deep copy of `r` (its entries in a second block), or `fallback` (if
+ * any) reduced to what needs no allocation; NULL when neither. */
+static kvwb_completion *make_record(const kvw_result *r, int64_t op_id, kvwb_completion *fallback)
+{
+    const int read = r->op == KVW_OP_GET || r->op == KVW_OP_GET_ENTRY || r->op == KVW_OP_GET_MANY;
+    size_t size = strings_size(r);
+    kvwb_completion *rec = size <= SIZE_MAX - sizeof(kvwb_completion) ? (kvwb_completion *)malloc(sizeof *rec + size) : NULL;
+    kvwb_completion *entries = r->entry_count > 0 && rec ? make_entries(r) : NULL;
+    if (rec && (r->entry_count == 0 || entries)) {
+        fill_record(rec, r, op_id, (char *)(rec + 1));
+        rec->entries_ = entries;
+        rec->entry_count = (int64_t)r->entry_count;
+        return rec;
+    }
+    free(rec);
+    if (!fallback)
+        return NULL;
+    /* Reduced record: keep the outcome of a write (the version matters),
+     * but a read whose value cannot be copied did not succeed for us. */
+    rec = fallback;
+    set_fields(rec, r, op_id);
+    rec->key = "";
+    rec->message = OOM_MESSAGE;
+    rec->value = "";
+    rec->value_len = 0;
+    rec->status = r->status == KVW_OK && read ? KVW_ENOMEM : r->status;
     return rec;
 }
 
@@ -708,7 +748,15 @@ static void on_result(const kvw_result *r, void *user_data)
 
 void kvwb_completion_free(kvwb_completion *completion)
 {
-    free(completion); /* one block, see on_result */
+    if (!completion)
+        return;
+    free(completion->entries_); /* a multi-key read's entries: one block */
+    free(completion);           /* one block, see make_record */
+}
+
+const kvwb_completion *kvwb_completion_entry(const kvwb_completion *completion, int64_t i)
+{
+    return completion && i >= 0 && i < completion->entry_count ? &completion->entries_[i] : NULL;
 }
 
 /* ------------------------------------------------------------- submits */
@@ -948,6 +996,58 @@ int kvwb_delete_ttl(kvwb_bucket *b, const char *key, int64_t ttl_ms, int64_t op_
     return op_end(ctx, kvw_delete_ttl(b->kvw, key, ttl_ms, on_result, ctx));
 }
 
+/* ------------------------------------------------------- multi-key reads */
+
+/* Splits "k1\nk2\n" into a fresh copy (*buf) and an array of `count` keys
+ * (*out) pointing into it; KVW_EBADKEY unless it holds exactly `count`. */
+static int split_keys(const char *keys, int64_t count, char **buf, const char ***out)
+{
+    size_t len, n = 0, i;
+    const char **arr;
+    char *copy, *p;
+    *buf = NULL;
+    *out = NULL;
+    if (!keys || count <= 0 || count > KVW_GET_MANY_MAX)
+        return KVW_EINVAL;
+    len = strlen(keys);
+    for (i = 0; i < len; i++)
+        n += keys[i] == '\n';
+    if ((int64_t)n != count || len == 0 || keys[len - 1] != '\n')
+        return KVW_EBADKEY;
+    copy = (char *)malloc(len + 1);
+    arr = (const char **)malloc((size_t)count * sizeof *arr);
+    if (!copy || !arr) {
+        free(copy);
+        free((void *)arr);
+        return KVW_ENOMEM;
+    }
+    memcpy(copy, keys, len + 1);
+    for (p = copy, i = 0; i < n; i++) {
+        char *nl = strchr(p, '\n');
+        *nl = '\0';
+        arr[i] = p;
+        p = nl + 1;
+    }
+    *buf = copy;
+    *out = arr;
+    return 0;
+}
+
+int kvwb_get_many(kvwb_bucket *b, const char *keys, int64_t count, int64_t op_id)
+{
+    struct op_ctx *ctx;
+    char *buf;
+    const char **arr;
+    int rc = split_keys(keys, count, &buf, &arr);
+    if (rc == 0)
+        rc = op_begin(b, op_id, &ctx);
+    if (rc == 0) /* kvw copies the keys */
+        rc = op_end(ctx, kvw_get_many(b->kvw, arr, (size_t)count, on_result, ctx));
+    free(buf);
+    free((void *)arr);
+    return rc;
+}
+
 /* -------------------------------------------------------- transactions */
 
 struct kvwb_txn {
@@ -1112,6 +1212,21 @@ int kvwb_call_wait(kvwb_call *call, int timeout_ms)
 {
     const kvw_result *r;
     return call ? kvw_waiter_wait(call->w, timeout_ms, &r) : KVW_EINVAL;
+}
+
+int kvwb_call_get_many(kvwb_call *call, kvwb_bucket *b, const char *keys, int64_t count)
+{
+    char *buf;
+    const char **arr;
+    int rc;
+    if (!call || !b || !b->kvw)
+        return KVW_EINVAL;
+    rc = split_keys(keys, count, &buf, &arr);
+    if (rc == 0)
+        rc = kvw_get_many(b->kvw, arr, (size_t)count, kvw_waiter_callback, call->w);
+    free(buf);
+    free((void *)arr);
+    return rc;
 }
 
 int kvwb_call_commit(kvwb_call *call, kvwb_txn *t)

@@ -232,6 +232,16 @@ int kvwb_update_ttl(kvwb_bucket *bucket, const char *key, const void *data, size
 int kvwb_purge_ttl(kvwb_bucket *bucket, const char *key, int64_t ttl_ms, int64_t op_id);
 int kvwb_delete_ttl(kvwb_bucket *bucket, const char *key, int64_t ttl_ms, int64_t op_id);
 
+/* ------------------------------------------------------- multi-key reads */
+/**
+ * kvw_get_many of `count` keys given as one string, each key followed by a
+ * newline (keys cannot hold one): "a\nb\n". 0 (one record with `op_id`
+ * will be queued: op KVW_OP_GET_MANY, revision = the snapshot's point,
+ * entry_count entries) or a KVW_E* code; KVW_EBADKEY when the string does
+ * not hold exactly `count` keys.
+ */
+int kvwb_get_many(kvwb_bucket *bucket, const char *keys, int64_t count, int64_t op_id);
+
 /* -------------------------------------------------------- transactions */
 /*
  * kvw.h, TRANSACTIONS. A kvwb_txn holds a reference to its bucket's client,
@@ -288,6 +298,8 @@ int kvwb_call_start(kvwb_call *call, kvwb_bucket *bucket, int op, const char *ke
 int kvwb_call_wait(kvwb_call *call, int timeout_ms);
 /** Commits `txn` as a blocking call on `call` (kvwb_txn_commit's codes). */
 int kvwb_call_commit(kvwb_call *call, kvwb_txn *txn);
+/** kvwb_get_many as a blocking call on `call`. */
+int kvwb_call_get_many(kvwb_call *call, kvwb_bucket *bucket, const char *keys, int64_t count);
 /** The ended op's outcome as a new record (op_id 0); NULL when out of memory
  *  or not ended. The caller owns it: kvwb_completion_free. */
 struct kvwb_completion *kvwb_call_result(kvwb_call *call);
@@ -312,7 +324,15 @@ typedef struct kvwb_completion {
     const char *message;  /**< human-readable outcome; never NULL */
     const char *value;    /**< value_len bytes (NUL bytes allowed) + a NUL; never NULL */
     int64_t txn_writes;   /**< KVW_OP_TXN committed: its writes, at revision, revision + 1… */
+    int64_t entry_count;  /**< KVW_OP_GET_MANY on success: one entry per key (kvwb_completion_entry) */
+    struct kvwb_completion *entries_; /**< internal: the entries, freed with the record */
 } kvwb_completion;
+
+/** Entry i of a KVW_OP_GET_MANY record (0 <= i < entry_count): a record of
+ *  its own (op KVW_OP_GET_ENTRY, status KVW_OK or KVW_ENOTFOUND, key,
+ *  version, entry_op, value, ttl), owned by `completion`: valid until it
+ *  is freed. NULL when out of range. */
+const kvwb_completion *kvwb_completion_entry(const kvwb_completion *completion, int64_t i);
 
 void kvwb_completion_free(kvwb_completion *completion); /* NULL ok */
 

@@ -107,37 +107,44 @@ typedef _gostring_ swig_type_77;
 typedef long long swig_type_78;
 typedef long long swig_type_79;
 typedef _gostring_ swig_type_80;
-typedef _goslice_ swig_type_81;
-typedef _gostring_ swig_type_82;
-typedef _goslice_ swig_type_83;
-typedef _gostring_ swig_type_84;
-typedef _goslice_ swig_type_85;
-typedef _gostring_ swig_type_86;
+typedef long long swig_type_81;
+typedef long long swig_type_82;
+typedef _gostring_ swig_type_83;
+typedef _goslice_ swig_type_84;
+typedef _gostring_ swig_type_85;
+typedef _goslice_ swig_type_86;
 typedef _gostring_ swig_type_87;
-typedef _gostring_ swig_type_88;
+typedef _goslice_ swig_type_88;
 typedef _gostring_ swig_type_89;
-typedef long long swig_type_90;
+typedef _gostring_ swig_type_90;
 typedef _gostring_ swig_type_91;
-typedef _goslice_ swig_type_92;
-typedef _gostring_ swig_type_93;
-typedef long long swig_type_94;
-typedef long long swig_type_95;
-typedef long long swig_type_96;
+typedef _gostring_ swig_type_92;
+typedef long long swig_type_93;
+typedef _gostring_ swig_type_94;
+typedef _goslice_ swig_type_95;
+typedef _gostring_ swig_type_96;
 typedef long long swig_type_97;
-typedef long long swig_type_98;
-typedef _gostring_ swig_type_99;
-typedef _gostring_ swig_type_100;
-typedef _gostring_ swig_type_101;
+typedef _gostring_ swig_type_98;
+typedef long long swig_type_99;
+typedef long long swig_type_100;
+typedef long long swig_type_101;
 typedef long long swig_type_102;
 typedef long long swig_type_103;
 typedef _gostring_ swig_type_104;
-typedef long long swig_type_105;
-typedef long long swig_type_106;
-typedef _gostring_ swig_type_107;
-typedef _gostring_ swig_type_108;
-typedef _gostring_ swig_type_109;
-typedef _gostring_ swig_type_110;
+typedef _gostring_ swig_type_105;
+typedef _gostring_ swig_type_106;
+typedef long long swig_type_107;
+typedef long long swig_type_108;
+typedef long long swig_type_109;
+typedef long long swig_type_110;
 typedef _gostring_ swig_type_111;
+typedef long long swig_type_112;
+typedef long long swig_type_113;
+typedef _gostring_ swig_type_114;
+typedef _gostring_ swig_type_115;
+typedef _gostring_ swig_type_116;
+typedef _gostring_ swig_type_117;
+typedef _gostring_ swig_type_118;
 extern void _wrap_Swig_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_kvw_native_eadc1dd6c32ec881(swig_intgo arg1);
 extern swig_intgo _wrap_KVW_VERSION_NUMBER_kvw_native_eadc1dd6c32ec881(void);
@@ -174,6 +181,7 @@ extern swig_intgo _wrap_KVW_FEATURE_TTL_ON_WRITE_kvw_native_eadc1dd6c32ec881(voi
 extern swig_intgo _wrap_KVW_FEATURE_LIMIT_MARKERS_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_FEATURE_ATOMIC_BATCH_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_FEATURE_FAST_BATCH_kvw_native_eadc1dd6c32ec881(void);
+extern swig_intgo _wrap_KVW_FEATURE_GET_MANY_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_OP_PUT_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_OP_CREATE_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_OP_UPDATE_kvw_native_eadc1dd6c32ec881(void);
@@ -183,6 +191,8 @@ extern swig_intgo _wrap_KVW_OP_PURGE_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_OP_GET_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_OP_GET_ENTRY_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_OP_TXN_kvw_native_eadc1dd6c32ec881(void);
+extern swig_intgo _wrap_KVW_OP_GET_MANY_kvw_native_eadc1dd6c32ec881(void);
+extern swig_intgo _wrap_KVW_GET_MANY_MAX_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_TXN_MAX_WRITES_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_ENTRY_NONE_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_KVW_ENTRY_PUT_kvw_native_eadc1dd6c32ec881(void);
@@ -280,42 +290,46 @@ extern swig_intgo _wrap_kvwb_create_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t ar
 extern swig_intgo _wrap_kvwb_update_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_69 arg2, swig_type_70 arg3, swig_type_71 arg4, swig_type_72 arg5, swig_type_73 arg6);
 extern swig_intgo _wrap_kvwb_purge_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, swig_type_76 arg4);
 extern swig_intgo _wrap_kvwb_delete_ttl_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, swig_type_79 arg4);
+extern swig_intgo _wrap_kvwb_get_many_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3, swig_type_82 arg4);
 extern uintptr_t _wrap_kvwb_txn_new_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_kvwb_txn_open_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_kvwb_txn_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_intgo _wrap_kvwb_txn_put_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3);
-extern swig_intgo _wrap_kvwb_txn_create_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3);
-extern swig_intgo _wrap_kvwb_txn_update_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_84 arg2, swig_type_85 arg3, swig_type_86 arg4);
-extern swig_intgo _wrap_kvwb_txn_delete_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_87 arg2);
-extern swig_intgo _wrap_kvwb_txn_delete_with_version_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_88 arg2, swig_type_89 arg3);
+extern swig_intgo _wrap_kvwb_txn_put_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3);
+extern swig_intgo _wrap_kvwb_txn_create_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_85 arg2, swig_type_86 arg3);
+extern swig_intgo _wrap_kvwb_txn_update_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_87 arg2, swig_type_88 arg3, swig_type_89 arg4);
+extern swig_intgo _wrap_kvwb_txn_delete_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_90 arg2);
+extern swig_intgo _wrap_kvwb_txn_delete_with_version_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
 extern swig_intgo _wrap_kvwb_txn_len_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_intgo _wrap_kvwb_txn_commit_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_90 arg2);
+extern swig_intgo _wrap_kvwb_txn_commit_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_93 arg2);
 extern uintptr_t _wrap_kvwb_call_new_kvw_native_eadc1dd6c32ec881(void);
 extern void _wrap_kvwb_call_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_intgo _wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3, swig_type_91 arg4, swig_type_92 arg5, swig_type_93 arg6, swig_type_94 arg7);
+extern swig_intgo _wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3, swig_type_94 arg4, swig_type_95 arg5, swig_type_96 arg6, swig_type_97 arg7);
 extern swig_intgo _wrap_kvwb_call_wait_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_kvwb_call_commit_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_kvwb_call_get_many_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2, swig_type_98 arg3, swig_type_99 arg4);
 extern uintptr_t _wrap_kvwb_call_result_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_95 _wrap_kvwb_completion_op_id_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_100 _wrap_kvwb_completion_op_id_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_status_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_op_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_server_error_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern swig_intgo _wrap_kvwb_completion_entry_op_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_96 _wrap_kvwb_completion_revision_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_97 _wrap_kvwb_completion_value_len_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_98 _wrap_kvwb_completion_ttl_ms_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_99 _wrap_kvwb_completion_version_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_100 _wrap_kvwb_completion_key_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_101 _wrap_kvwb_completion_message_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_102 _wrap_kvwb_completion_txn_writes_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_101 _wrap_kvwb_completion_revision_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_102 _wrap_kvwb_completion_value_len_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_103 _wrap_kvwb_completion_ttl_ms_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_104 _wrap_kvwb_completion_version_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_105 _wrap_kvwb_completion_key_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_106 _wrap_kvwb_completion_message_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_107 _wrap_kvwb_completion_txn_writes_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_108 _wrap_kvwb_completion_entry_count_get_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
 extern void _wrap_delete_kvwb_completion_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_103 _wrap_kvwb_completion_value_bytes_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern swig_type_109 _wrap_kvwb_completion_value_bytes_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
+extern uintptr_t _wrap_kvwb_completion_entry_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_110 arg2);
 extern void _wrap_kvwb_completion_free_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
-extern swig_type_104 _wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(swig_type_105 arg1);
-extern swig_type_106 _wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(swig_type_107 arg1);
-extern swig_intgo _wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(swig_type_108 arg1);
-extern swig_intgo _wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(swig_type_109 arg1);
-extern swig_intgo _wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(swig_type_110 arg1, swig_type_111 arg2);
+extern swig_type_111 _wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(swig_type_112 arg1);
+extern swig_type_113 _wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(swig_type_114 arg1);
+extern swig_intgo _wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(swig_type_115 arg1);
+extern swig_intgo _wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(swig_type_116 arg1);
+extern swig_intgo _wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(swig_type_117 arg1, swig_type_118 arg2);
 #undef intgo
 */
 import "C"
@@ -606,6 +620,13 @@ func _swig_getKVW_FEATURE_FAST_BATCH() (_swig_ret int) {
 }
 
 var KVW_FEATURE_FAST_BATCH int = _swig_getKVW_FEATURE_FAST_BATCH()
+func _swig_getKVW_FEATURE_GET_MANY() (_swig_ret int) {
+	var swig_r int
+	swig_r = (int)(C._wrap_KVW_FEATURE_GET_MANY_kvw_native_eadc1dd6c32ec881())
+	return swig_r
+}
+
+var KVW_FEATURE_GET_MANY int = _swig_getKVW_FEATURE_GET_MANY()
 func _swig_getKVW_OP_PUT() (_swig_ret int) {
 	var swig_r int
 	swig_r = (int)(C._wrap_KVW_OP_PUT_kvw_native_eadc1dd6c32ec881())
@@ -669,6 +690,20 @@ func _swig_getKVW_OP_TXN() (_swig_ret int) {
 }
 
 var KVW_OP_TXN int = _swig_getKVW_OP_TXN()
+func _swig_getKVW_OP_GET_MANY() (_swig_ret int) {
+	var swig_r int
+	swig_r = (int)(C._wrap_KVW_OP_GET_MANY_kvw_native_eadc1dd6c32ec881())
+	return swig_r
+}
+
+var KVW_OP_GET_MANY int = _swig_getKVW_OP_GET_MANY()
+func _swig_getKVW_GET_MANY_MAX() (_swig_ret int) {
+	var swig_r int
+	swig_r = (int)(C._wrap_KVW_GET_MANY_MAX_kvw_native_eadc1dd6c32ec881())
+	return swig_r
+}
+
+var KVW_GET_MANY_MAX int = _swig_getKVW_GET_MANY_MAX()
 func _swig_getKVW_TXN_MAX_WRITES() (_swig_ret int) {
 	var swig_r int
 	swig_r = (int)(C._wrap_KVW_TXN_MAX_WRITES_kvw_native_eadc1dd6c32ec881())
@@ -1627,6 +1662,19 @@ func Kvwb_delete_ttl(arg1 Kvwb_bucket, arg2 string, arg3 int64, arg4 int64) (_sw
 	return swig_r
 }
 
+func Kvwb_get_many(arg1 Kvwb_bucket, arg2 string, arg3 int64, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_kvwb_get_many_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)), C.swig_type_81(_swig_i_2), C.swig_type_82(_swig_i_3)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
 func Kvwb_txn_new() (_swig_ret Kvwb_txn) {
 	var swig_r Kvwb_txn
 	swig_r = (Kvwb_txn)(SwigcptrKvwb_txn(C._wrap_kvwb_txn_new_kvw_native_eadc1dd6c32ec881()))
@@ -1651,7 +1699,7 @@ func Kvwb_txn_put(arg1 Kvwb_txn, arg2 string, arg3 []byte) (_swig_ret int) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_kvwb_txn_put_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_kvwb_txn_put_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1666,7 +1714,7 @@ func Kvwb_txn_create(arg1 Kvwb_txn, arg2 string, arg3 []byte) (_swig_ret int) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_kvwb_txn_create_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_kvwb_txn_create_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1682,7 +1730,7 @@ func Kvwb_txn_update(arg1 Kvwb_txn, arg2 string, arg3 []byte, arg4 string) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_kvwb_txn_update_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_kvwb_txn_update_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1699,7 +1747,7 @@ func Kvwb_txn_delete(arg1 Kvwb_txn, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_kvwb_txn_delete_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_kvwb_txn_delete_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1711,7 +1759,7 @@ func Kvwb_txn_delete_with_version(arg1 Kvwb_txn, arg2 string, arg3 string) (_swi
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_kvwb_txn_delete_with_version_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_kvwb_txn_delete_with_version_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1732,7 +1780,7 @@ func Kvwb_txn_commit(arg1 Kvwb_txn, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_kvwb_txn_commit_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_type_90(_swig_i_1)))
+	swig_r = (int)(C._wrap_kvwb_txn_commit_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1)))
 	return swig_r
 }
 
@@ -1756,7 +1804,7 @@ func Kvwb_call_start(arg1 Kvwb_call, arg2 Kvwb_bucket, arg3 int, arg4 string, ar
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_5)), C.swig_type_94(_swig_i_6)))
+	swig_r = (int)(C._wrap_kvwb_call_start_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_5)), C.swig_type_97(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1782,6 +1830,19 @@ func Kvwb_call_commit(arg1 Kvwb_call, arg2 Kvwb_txn) (_swig_ret int) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	swig_r = (int)(C._wrap_kvwb_call_commit_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	return swig_r
+}
+
+func Kvwb_call_get_many(arg1 Kvwb_call, arg2 Kvwb_bucket, arg3 string, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := getSwigcptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_kvwb_call_get_many_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_2)), C.swig_type_99(_swig_i_3)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
 	return swig_r
 }
 
@@ -1894,6 +1955,13 @@ func (arg1 SwigcptrKvwb_completion) GetTxn_writes() (_swig_ret int64) {
 	return swig_r
 }
 
+func (arg1 SwigcptrKvwb_completion) GetEntry_count() (_swig_ret int64) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	swig_r = (int64)(C._wrap_kvwb_completion_entry_count_get_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func DeleteKvwb_completion(arg1 Kvwb_completion) {
 	_swig_i_0 := getSwigcptr(arg1)
 	C._wrap_delete_kvwb_completion_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0))
@@ -1938,7 +2006,16 @@ type Kvwb_completion interface {
 	GetKey() (_swig_ret string)
 	GetMessage() (_swig_ret string)
 	GetTxn_writes() (_swig_ret int64)
+	GetEntry_count() (_swig_ret int64)
 	Value_bytes() (_swig_ret []byte)
+}
+
+func Kvwb_completion_entry(arg1 Kvwb_completion, arg2 int64) (_swig_ret Kvwb_completion) {
+	var swig_r Kvwb_completion
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (Kvwb_completion)(SwigcptrKvwb_completion(C._wrap_kvwb_completion_entry_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1))))
+	return swig_r
 }
 
 func Kvwb_completion_free(arg1 Kvwb_completion) {
@@ -1949,7 +2026,7 @@ func Kvwb_completion_free(arg1 Kvwb_completion) {
 func Kvwb_version_from_revision(arg1 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(C.swig_type_105(_swig_i_0))
+	swig_r_p := C._wrap_kvwb_version_from_revision_kvw_native_eadc1dd6c32ec881(C.swig_type_112(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1959,7 +2036,7 @@ func Kvwb_version_from_revision(arg1 int64) (_swig_ret string) {
 func Kvwb_version_revision(arg1 string) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_107)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int64)(C._wrap_kvwb_version_revision_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_114)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1969,7 +2046,7 @@ func Kvwb_version_revision(arg1 string) (_swig_ret int64) {
 func Kvwb_version_check(arg1 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_108)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int)(C._wrap_kvwb_version_check_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_115)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1979,7 +2056,7 @@ func Kvwb_version_check(arg1 string) (_swig_ret int) {
 func Kvwb_version_is_unknown(arg1 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_109)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int)(C._wrap_kvwb_version_is_unknown_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_116)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1990,7 +2067,7 @@ func Kvwb_version_equal(arg1 string, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_110)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_kvwb_version_equal_kvw_native_eadc1dd6c32ec881(*(*C.swig_type_117)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}

@@ -618,6 +618,17 @@ intgo _wrap_KVW_FEATURE_FAST_BATCH_kvw_native_eadc1dd6c32ec881() {
 }
 
 
+intgo _wrap_KVW_FEATURE_GET_MANY_kvw_native_eadc1dd6c32ec881() {
+  int result;
+  intgo _swig_go_result;
+  
+  
+  result = (int)(KVW_FEATURE_GET_MANY);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_KVW_OP_PUT_kvw_native_eadc1dd6c32ec881() {
   int result;
   intgo _swig_go_result;
@@ -712,6 +723,28 @@ intgo _wrap_KVW_OP_TXN_kvw_native_eadc1dd6c32ec881() {
   
   
   result = (int)(KVW_OP_TXN);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_KVW_OP_GET_MANY_kvw_native_eadc1dd6c32ec881() {
+  int result;
+  intgo _swig_go_result;
+  
+  
+  result = (int)(KVW_OP_GET_MANY);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_KVW_GET_MANY_MAX_kvw_native_eadc1dd6c32ec881() {
+  int result;
+  intgo _swig_go_result;
+  
+  
+  result = (int)(KVW_GET_MANY_MAX);
   _swig_go_result = result; 
   return _swig_go_result;
 }
@@ -2266,6 +2299,30 @@ intgo _wrap_kvwb_delete_ttl_kvw_native_eadc1dd6c32ec881(struct kvwb_bucket *_swi
 }
 
 
+intgo _wrap_kvwb_get_many_kvw_native_eadc1dd6c32ec881(struct kvwb_bucket *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+  kvwb_bucket *arg1 = (kvwb_bucket *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_bucket **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  arg4 = (int64_t)_swig_go_3; 
+  
+  result = (int)kvwb_get_many(arg1,(char const *)arg2,arg3,arg4);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
 struct kvwb_txn *_wrap_kvwb_txn_new_kvw_native_eadc1dd6c32ec881() {
   kvwb_txn *result = 0 ;
   struct kvwb_txn *_swig_go_result;
@@ -2552,6 +2609,30 @@ intgo _wrap_kvwb_call_commit_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig
 }
 
 
+intgo _wrap_kvwb_call_get_many_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_go_0, struct kvwb_bucket *_swig_go_1, _gostring_ _swig_go_2, long long _swig_go_3) {
+  kvwb_call *arg1 = (kvwb_call *) 0 ;
+  kvwb_bucket *arg2 = (kvwb_bucket *) 0 ;
+  char *arg3 = (char *) 0 ;
+  int64_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_call **)&_swig_go_0; 
+  arg2 = *(kvwb_bucket **)&_swig_go_1; 
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  arg4 = (int64_t)_swig_go_3; 
+  
+  result = (int)kvwb_call_get_many(arg1,arg2,(char const *)arg3,arg4);
+  _swig_go_result = result; 
+  free(arg3); 
+  return _swig_go_result;
+}
+
+
 struct kvwb_completion *_wrap_kvwb_call_result_kvw_native_eadc1dd6c32ec881(struct kvwb_call *_swig_go_0) {
   kvwb_call *arg1 = (kvwb_call *) 0 ;
   struct kvwb_completion *result = 0 ;
@@ -2721,6 +2802,19 @@ long long _wrap_kvwb_completion_txn_writes_get_kvw_native_eadc1dd6c32ec881(struc
 }
 
 
+long long _wrap_kvwb_completion_entry_count_get_kvw_native_eadc1dd6c32ec881(struct kvwb_completion *_swig_go_0) {
+  struct kvwb_completion *arg1 = (struct kvwb_completion *) 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct kvwb_completion **)&_swig_go_0; 
+  
+  result = (int64_t) ((arg1)->entry_count);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 void _wrap_delete_kvwb_completion_kvw_native_eadc1dd6c32ec881(struct kvwb_completion *_swig_go_0) {
   struct kvwb_completion *arg1 = (struct kvwb_completion *) 0 ;
   
@@ -2751,6 +2845,21 @@ long long _wrap_kvwb_completion_value_bytes_kvw_native_eadc1dd6c32ec881(struct k
   }
   _swig_go_result = *(long long *)(void **)&swig_out;
   
+  return _swig_go_result;
+}
+
+
+struct kvwb_completion *_wrap_kvwb_completion_entry_kvw_native_eadc1dd6c32ec881(struct kvwb_completion *_swig_go_0, long long _swig_go_1) {
+  kvwb_completion *arg1 = (kvwb_completion *) 0 ;
+  int64_t arg2 ;
+  kvwb_completion *result = 0 ;
+  struct kvwb_completion *_swig_go_result;
+  
+  arg1 = *(kvwb_completion **)&_swig_go_0; 
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (kvwb_completion *)kvwb_completion_entry((struct kvwb_completion const *)arg1,arg2);
+  *(kvwb_completion **)&_swig_go_result = (kvwb_completion *)result; 
   return _swig_go_result;
 }
 
