@@ -1089,13 +1089,6 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    if (ctx.cmd->run == run_txn) {
-        int code = read_txn_lines(&ctx);
-        if (code != 0) {
-            free_txn_lines(&ctx);
-            return code;
-        }
-    }
     if (ctx.cmd->run == run_get_many) {
         if (o.npositional < 2) {
             usage_error("usage: kvw get-many KEY...");
@@ -1143,6 +1136,16 @@ int main(int argc, char **argv)
         }
     }
 
+    /* txn's writes, last before connecting (nothing returns early after this
+     * without freeing them) */
+    if (ctx.cmd->run == run_txn) {
+        int code = read_txn_lines(&ctx);
+        if (code != 0) {
+            free_txn_lines(&ctx);
+            return code;
+        }
+    }
+
     /* ---- connect and open the bucket */
     kvw_client_options copts = KVW_CLIENT_OPTIONS_INIT;
     copts.servers = env_or(o.server, "NATS_URL");
@@ -1166,6 +1169,7 @@ int main(int argc, char **argv)
         snprintf(msg, sizeof msg, "%s (server %s)",
                  rc == KVW_ETIMEDOUT ? "timed out connecting" : kvw_strerror(rc), where);
         report("connect", rc, msg);
+        free_txn_lines(&ctx);
         return setup_exit_code(rc);
     }
 
@@ -1189,6 +1193,7 @@ int main(int argc, char **argv)
                : rc == KVW_EBADTTL ? "--marker-ttl must be whole seconds, at least 1s"
                                    : NULL);
         kvw_client_free(ctx.client);
+        free_txn_lines(&ctx);
         return setup_exit_code(rc);
     }
 
