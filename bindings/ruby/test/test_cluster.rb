@@ -38,6 +38,36 @@ class TestCluster < Minitest::Test
     end
   end
 
+  # An R3 bucket that takes transactions (2.12+): all or nothing, a refusal names the key.
+  def test_r3_transaction
+    urls = ENV["KVW_TEST_CLUSTER_URLS"].to_s
+    skip "no cluster: bindings/ruby/run-tests.sh starts one and sets KVW_TEST_CLUSTER_URLS" if urls.empty?
+
+    Kvw::Client.connect(servers: urls) do |client|
+      major, minor = client.server_version.split(".").map(&:to_i)
+      skip "transactions need nats-server 2.12 or newer (this is #{client.server_version})" unless major > 2 || minor >= 12
+
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 30
+      bucket = begin
+        client.bucket(KvwTest.unique("rbr3txn"), create: true, replicas: 3, allow_atomic: true)
+      rescue Kvw::Error
+        raise if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+        sleep 0.2 # the meta layer may still be settling
+        retry
+      end
+      stale = bucket.put("b", "1")
+      current = bucket.put("b", "2")
+      e = assert_raises(Kvw::Conflict) { bucket.transaction { |t| t.put("x", "x").update("b", "3", stale) } }
+      assert_equal "b", e.key
+      assert_equal current, e.version
+      assert_nil bucket.get("x")
+      versions = bucket.transaction { |t| t.put("x", "x").update("b", "3", current) }
+      assert_equal versions[0], bucket.get_entry("x").version
+      assert_equal versions[1], bucket.get_entry("b").version
+    end
+  end
+
   # Issue 16's read check through Ruby: 8 threads put, get and update 4 keys
   # through one client; a get never returns a version older than one any
   # completed op had reported before it was called; a stale CAS is

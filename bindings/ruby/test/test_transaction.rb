@@ -87,3 +87,54 @@ class TestTransaction < KvwTest::Case
     assert_equal b.get("a"), b.get("b")
   end
 end
+
+class TestGetMany < KvwTest::Case
+  def test_get_many_and_read_modify_write
+    major, minor = @client.server_version.split(".").map(&:to_i)
+    unless major > 2 || minor >= 11
+      assert_raises(Kvw::NotSupported) { @bucket.get_many("a") }
+      skip "get_many needs nats-server 2.11 or newer (this is #{@client.server_version})"
+    end
+    atomic = major > 2 || minor >= 12
+    b = open_bucket("rbmany", allow_atomic: atomic)
+    a = b.put("a", "1")
+    d = b.delete("d")
+    s = b.get_many("a", "d", "none")
+    assert_equal d, s.as_of
+    assert_equal %w[a d none], s.keys
+    assert_equal a, s["a"].version
+    assert_equal :delete, s["d"].op
+    assert_nil s["none"]
+    q = Thread::Queue.new
+    b.get_many_async("a") { |snap, err| q << [snap, err] }
+    snap, err = pop(q)
+    assert_nil err
+    assert_equal "1", snap["a"].value
+    assert_raises(Kvw::InvalidKey) { b.get_many("a", "b\nc") }
+    skip "read-modify-write: transactions need nats-server 2.12 or newer" unless atomic
+
+    b.put("x", "50")
+    b.put("y", "50")
+    threads = Array.new(4) do
+      Thread.new do
+        moves = 0
+        while moves < 25
+          s = b.get_many("x", "y")
+          x = s["x"].value.to_i
+          y = s["y"].value.to_i
+          raise "inconsistent snapshot: #{x} + #{y}" unless x + y == 100
+
+          begin
+            b.transaction { |t| t.update("x", (x - 1).to_s, s["x"].version).update("y", (y + 1).to_s, s["y"].version) }
+            moves += 1
+          rescue Kvw::Conflict
+            next # someone moved first: read again
+          end
+        end
+      end
+    end
+    threads.each(&:join)
+    s = b.get_many("x", "y")
+    assert_equal ["-50", "150"], [s["x"].value, s["y"].value]
+  end
+end

@@ -148,6 +148,19 @@ module Kvw
       submit_read(ENTRY, :get_entry, key, at_least, need(block))
     end
 
+    # The latest record of up to 1,024 keys as of one point of the bucket's
+    # history (nats-server 2.11+, supports?(:get_many)), as a Kvw::Snapshot:
+    # consistent, so its versions are what a transaction's updates can
+    # expect (read-modify-write across keys).
+    def get_many(*keys)
+      submit_many(keys.flatten, nil)
+    end
+
+    # get_many, asynchronously: yields (snapshot, error) on the dispatcher thread.
+    def get_many_async(*keys, &block)
+      submit_many(keys.flatten, need(block))
+    end
+
     # A transaction on this bucket (nats-server 2.12+, a bucket opened with
     # allow_atomic: supports?(:atomic_batch); else Kvw::NotSupported saying
     # what is missing). With a block: yields the Kvw::Transaction, commits
@@ -176,10 +189,11 @@ module Kvw
     FEATURES = { ttl: Native::KVW_FEATURE_TTL, ttl_on_write: Native::KVW_FEATURE_TTL_ON_WRITE,
                  limit_markers: Native::KVW_FEATURE_LIMIT_MARKERS,
                  atomic_batch: Native::KVW_FEATURE_ATOMIC_BATCH,
-                 fast_batch: Native::KVW_FEATURE_FAST_BATCH }.freeze
+                 fast_batch: Native::KVW_FEATURE_FAST_BATCH,
+                 get_many: Native::KVW_FEATURE_GET_MANY }.freeze
 
     # Whether the bucket has +feature+ (:ttl, :ttl_on_write, :limit_markers,
-    # :atomic_batch, :fast_batch), as read when it was opened.
+    # :atomic_batch, :fast_batch, :get_many), as read when it was opened.
     def supports?(feature)
       Native.kvwb_bucket_supports(@native, feature_code(feature)) == 1
     end
@@ -265,6 +279,15 @@ module Kvw
       end
     end
 
+    def submit_many(keys, block)
+      keys = keys.map { |k| check_key(k, :get_many) }
+      bad = keys.find { |k| k.include?("\n") }
+      raise InvalidKey.new("get_many #{bad.inspect}: key contains a newline", op: :get_many, key: bad) if bad
+
+      joined = keys.map { |k| "#{k}\n" }.join
+      run(Op::MANY, :get_many, nil, block) { |id| Native.kvwb_get_many(@native, joined, keys.size, id) }
+    end
+
     def submit_purge(key, ttl, block)
       key = check_key(key, :purge)
       if ttl.nil?
@@ -319,7 +342,7 @@ module Kvw
     # The error for a submit kvw refused with +rc+ (Kvw::NotSupported says
     # what the bucket lacks).
     def refusal(rc, opname, key)
-      feature = { txn: :atomic_batch, create: :ttl, purge: :ttl }.fetch(opname, :ttl_on_write)
+      feature = { txn: :atomic_batch, get_many: :get_many, create: :ttl, purge: :ttl }.fetch(opname, :ttl_on_write)
       Error.for_code(rc, rc == Native::KVW_ENOTSUP ? feature_status(feature) : nil, op: opname, key: key)
     end
 

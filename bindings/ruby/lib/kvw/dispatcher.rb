@@ -12,6 +12,7 @@ module Kvw
     GET = 1
     ENTRY = 2
     TXN = 3 # a transaction's commit: its writes' versions
+    MANY = 4 # a multi-key read: a Snapshot
 
     ENTRY_OPS = {
       Native::KVW_ENTRY_PUT => :put,
@@ -30,6 +31,20 @@ module Kvw
       return :never if ms == Native::KVW_TTL_NEVER
 
       (ms % 1000).zero? ? ms / 1000 : ms / 1000.0
+    end
+
+    # A multi-key read's record as a Snapshot (its entries are owned by it).
+    def self.snapshot_of(rec)
+      entries = Array.new(rec.entry_count) { |i| Native.kvwb_completion_entry(rec, i) }
+      keys = entries.map { |e| e.key.dup.freeze }
+      records = entries.map do |e|
+        next nil unless e.status == STATUS_OK
+
+        Entry.new(key: e.key.dup.freeze, value: e.value_bytes, version: Version.from_canonical(e.version),
+                  op: ENTRY_OPS.fetch(e.entry_op, :put), ttl: Op.ttl_of(e.ttl_ms))
+      end
+      as_of = rec.version == UNKNOWN ? nil : Version.from_canonical(rec.version)
+      Snapshot.new(as_of: as_of, keys: keys, entries: records)
     end
 
     def initialize(kind, name, bucket, block)
@@ -53,6 +68,7 @@ module Kvw
         when WRITE then [Version.from_canonical(rec.version), nil]
         when GET then [rec.value_bytes, nil]
         when TXN then [Array.new(rec.txn_writes) { |i| Version.from_revision(rec.revision + i) }, nil]
+        when MANY then [Op.snapshot_of(rec), nil]
         else
           [Entry.new(key: rec.key, value: rec.value_bytes, version: Version.from_canonical(rec.version),
                      op: ENTRY_OPS.fetch(rec.entry_op, :put), ttl: Op.ttl_of(rec.ttl_ms)), nil]

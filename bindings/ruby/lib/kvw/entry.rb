@@ -67,3 +67,39 @@ module Kvw
     end
   end
 end
+
+module Kvw
+  # The latest record of several keys as of one point of the bucket's
+  # history, as Bucket#get_many returns it: every write stored before that
+  # point is in it, none stored after it.
+  #
+  # +as_of+ is the point (a Kvw::Version; nil when none of the keys had a
+  # record); +entries+ one Kvw::Entry per key asked for, in that order, or nil
+  # for a key that had no record; snapshot[key] looks one up.
+  class Snapshot
+    include Enumerable
+    attr_reader :as_of, :keys, :entries
+
+    def initialize(as_of:, keys:, entries:)
+      @as_of = as_of
+      @keys = keys.freeze
+      @entries = entries.freeze
+      freeze
+    end
+
+    # The Entry of +key+, or nil.
+    def [](key)
+      i = @keys.index(key.to_s)
+      i && @entries[i]
+    end
+
+    # Yields each [key, entry or nil].
+    def each(&block)
+      @keys.zip(@entries).each(&block)
+    end
+
+    def inspect
+      "#<Kvw::Snapshot as_of #{@as_of} #{@keys.zip(@entries).map { |k, e| "#{k}=#{e ? e.version : 'none'}" }.join(' ')}>"
+    end
+  end
+end

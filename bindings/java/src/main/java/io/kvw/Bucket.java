@@ -316,6 +316,52 @@ public final class Bucket implements AutoCloseable {
                 Objects.requireNonNull(min, "min"));
     }
 
+    // ------------------------------------------------------------ multi-key reads
+
+    /** Most keys one {@link #getMany} reads. */
+    public static final int GET_MANY_MAX = kvw_nativeConstants.KVW_GET_MANY_MAX;
+
+    /**
+     * The latest record of up to {@link #GET_MANY_MAX} keys as of one point of
+     * the bucket's history (nats-server 2.11+, {@link Feature#GET_MANY}): a
+     * consistent snapshot whose versions a {@link Transaction}'s updates can
+     * expect (read-modify-write across keys). Refusals as for the other ops
+     * (a key with a newline is an {@link InvalidKeyException}).
+     */
+    public CompletableFuture<Snapshot> getManyAsync(String... keys) {
+        CompletableFuture<Snapshot> f = new CompletableFuture<>();
+        String joined = joinKeys(keys);
+        long id = client.register(f);
+        int rc;
+        try {
+            rc = joined == null ? kvw_nativeConstants.KVW_EBADKEY
+                    : kvw_native.kvwb_get_many(handle, joined, keys.length, id);
+        } catch (RuntimeException | Error e) {
+            client.forget(id);
+            throw e;
+        }
+        if (rc != 0) client.refused(id, f, refusal(rc, OpType.GET_MANY, null));
+        return f;
+    }
+
+    /** Blocking {@link #getManyAsync}. */
+    public Snapshot getMany(String... keys) {
+        String joined = joinKeys(keys);
+        if (joined == null) throw refusal(kvw_nativeConstants.KVW_EBADKEY, OpType.GET_MANY, null);
+        return blocking(OpType.GET_MANY, null, call -> kvw_native.kvwb_call_get_many(call, handle, joined, keys.length));
+    }
+
+    /** "k1\nk2\n" (no valid key holds a newline), or null when one does. */
+    private static String joinKeys(String[] keys) {
+        Objects.requireNonNull(keys, "keys");
+        StringBuilder b = new StringBuilder();
+        for (String k : keys) {
+            if (Objects.requireNonNull(k, "key").indexOf('\n') >= 0 || k.indexOf('\0') >= 0) return null;
+            b.append(k).append('\n');
+        }
+        return b.toString();
+    }
+
     // ------------------------------------------------------------ transactions
 
     /**
@@ -390,7 +436,7 @@ public final class Bucket implements AutoCloseable {
     /** A submit's refusal, with the feature's status for KVW_ENOTSUP. */
     KvwException refusal(int rc, OpType op, String key) {
         String detail = rc != kvw_nativeConstants.KVW_ENOTSUP ? Native.strerror(rc)
-                : featureStatus(op == OpType.TXN ? Feature.ATOMIC_BATCH
+                : featureStatus(op == OpType.TXN ? Feature.ATOMIC_BATCH : op == OpType.GET_MANY ? Feature.GET_MANY
                         : op == OpType.CREATE || op == OpType.PURGE ? Feature.TTL : Feature.TTL_ON_WRITE);
         return KvwException.create(rc, detail, op, key, 0, null, true);
     }

@@ -11,10 +11,12 @@ public enum Feature {
     TTL_ON_WRITE(2),
     /** keys that age out leave a purge marker (limit marker TTL set). */
     LIMIT_MARKERS(3),
-    /** the bucket's stream allows atomic batches (2.12+). */
+    /** transactions ({@link Bucket#transaction}): the bucket's stream allows atomic batches (2.12+). */
     ATOMIC_BATCH(4),
     /** the bucket's stream allows fast-ingest batches (2.14+). */
-    FAST_BATCH(5);
+    FAST_BATCH(5),
+    /** {@link Bucket#getMany}: nats-server 2.11+ and direct gets (not {@link ReadMode#LEADER}). */
+    GET_MANY(6);
 
     final int code;
 

@@ -374,6 +374,21 @@ public final class KvwClient implements AutoCloseable {
     }
 
     /** A record as the future's value (Version, Optional of Entry) or a KvwException. */
+    /** A multi-key read's record and its entries (owned by the record). */
+    @SuppressWarnings("unchecked")
+    private static Snapshot snapshot(kvwb_completion r) {
+        long rev = r.getRevision();
+        int n = (int) r.getEntry_count();
+        java.util.List<String> keys = new java.util.ArrayList<>(n);
+        java.util.List<Optional<Entry>> entries = new java.util.ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            kvwb_completion e = kvw_native.kvwb_completion_entry(r, i);
+            keys.add(e.getKey());
+            entries.add(e.getStatus() == 0 ? (Optional<Entry>) outcome(e) : Optional.empty());
+        }
+        return new Snapshot(rev > 0 ? Version.ofRevision(rev) : null, keys, entries);
+    }
+
     static Object outcome(kvwb_completion r) {
         int status = r.getStatus();
         int op = r.getOp();
@@ -381,6 +396,7 @@ public final class KvwClient implements AutoCloseable {
         if (status == 0) {
             long rev = r.getRevision();
             if (op == OpType.TXN.code()) return Transaction.versions(rev, r.getTxn_writes());
+            if (op == OpType.GET_MANY.code()) return snapshot(r);
             Version v = rev > 0 ? Version.ofRevision(rev) : Version.fromCanonical(r.getVersion());
             if (!read) return v;
             EntryOperation eo = EntryOperation.of(r.getEntry_op());

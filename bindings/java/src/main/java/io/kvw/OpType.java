@@ -4,7 +4,9 @@ package io.kvw;
 public enum OpType {
     PUT(1), CREATE(2), UPDATE(3), DELETE(4), DELETE_WITH_VERSION(5), PURGE(6), GET(7), GET_ENTRY(8),
     /** A {@link Transaction}'s commit. */
-    TXN(9);
+    TXN(9),
+    /** {@link Bucket#getMany}. */
+    GET_MANY(10);
 
     private final int code;
 
@@ -24,6 +26,6 @@ public enum OpType {
 
     /** The constant for a {@code KVW_OP_*} value, or null. */
     public static OpType of(int code) {
-        return code >= 1 && code <= 9 ? values()[code - 1] : null;
+        return code >= 1 && code <= 10 ? values()[code - 1] : null;
     }
 }

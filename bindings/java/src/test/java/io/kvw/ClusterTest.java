@@ -59,6 +59,31 @@ class ClusterTest {
         }
     }
 
+    /** An R3 bucket that takes transactions (2.12+): all or nothing, a refusal names the key. */
+    @Test
+    void r3Transaction() throws Exception {
+        String urls = System.getenv("KVW_TEST_CLUSTER_URLS");
+        assumeTrue(urls != null && !urls.isEmpty(),
+                "no cluster: bindings/java/run-tests.sh starts one and sets KVW_TEST_CLUSTER_URLS");
+        try (KvwClient client = KvwClient.connect(urls)) {
+            String[] v = client.serverVersion().split("\\.");
+            assumeTrue(Integer.parseInt(v[0]) > 2 || Integer.parseInt(v[1]) >= 12,
+                    "transactions need nats-server 2.12 or newer (this is " + client.serverVersion() + ")");
+            Bucket bucket = openR3(client, TestServer.bucketName("jr3txn"),
+                    BucketOptions.builder().createIfMissing(true).replicas(3).allowAtomic(true).build());
+            Version stale = bucket.put("b", b("1"));
+            Version current = bucket.put("b", b("2"));
+            ConflictException e = assertThrows(ConflictException.class,
+                    () -> bucket.transaction().put("x", b("x")).update("b", b("3"), stale).commit());
+            assertEquals("b", e.key());
+            assertEquals(current, e.currentVersion().orElseThrow());
+            assertTrue(bucket.get("x").isEmpty());
+            java.util.List<Version> vs = bucket.transaction().put("x", b("x")).update("b", b("3"), current).commit();
+            assertEquals(vs.get(0), bucket.get("x").orElseThrow().version());
+            assertEquals(vs.get(1), bucket.get("b").orElseThrow().version());
+        }
+    }
+
     private static Bucket openR3(KvwClient client, String name, BucketOptions opts) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         for (;;) {

@@ -92,6 +92,58 @@ class TransactionTest extends ServerTestBase {
     }
 
     @Test
+    void getManyAndReadModifyWrite() throws Exception {
+        String[] v = client.serverVersion().split("\\.");
+        int minor = Integer.parseInt(v[1]);
+        if (minor < 11 && Integer.parseInt(v[0]) == 2) {
+            thrown(NotSupportedException.class, () -> bucket.getMany("a"));
+            assumeTrue(false, "getMany needs nats-server 2.11 or newer (this is " + client.serverVersion() + ")");
+        }
+        Version a = bucket.put("a", b("1"));
+        Version d = bucket.delete("d");
+        Snapshot s = bucket.getMany("a", "d", "none");
+        assertEquals(d, s.asOf().orElseThrow());
+        assertEquals(3, s.entries().size());
+        assertEquals(a, s.get("a").orElseThrow().version());
+        assertEquals(EntryOperation.DELETE, s.get("d").orElseThrow().operation());
+        assertTrue(s.get("none").isEmpty());
+        assertEquals("1", new String(value(bucket.getManyAsync("a")).get("a").orElseThrow().value()));
+        thrown(InvalidKeyException.class, () -> bucket.getMany("a", "b\nc"));
+        needsAtomic();
+        bucket.put("x", b("50"));
+        bucket.put("y", b("50"));
+        Thread[] movers = new Thread[4];
+        java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        for (int g = 0; g < movers.length; g++) {
+            movers[g] = new Thread(() -> {
+                try {
+                    for (int moves = 0; moves < 25; ) {
+                        Snapshot snap = bucket.getMany("x", "y");
+                        Entry x = snap.get("x").orElseThrow(), y = snap.get("y").orElseThrow();
+                        int xv = Integer.parseInt(new String(x.value())), yv = Integer.parseInt(new String(y.value()));
+                        assertEquals(100, xv + yv, "an inconsistent snapshot");
+                        try {
+                            bucket.transaction().update("x", b(String.valueOf(xv - 1)), x.version())
+                                    .update("y", b(String.valueOf(yv + 1)), y.version()).commit();
+                            moves++;
+                        } catch (ConflictException e) {
+                            // someone moved first: read again
+                        }
+                    }
+                } catch (Throwable t) {
+                    failed.compareAndSet(null, t);
+                }
+            });
+            movers[g].start();
+        }
+        for (Thread t : movers) t.join();
+        if (failed.get() != null) throw new AssertionError(failed.get());
+        Snapshot end = bucket.getMany("x", "y");
+        assertEquals("-50", new String(end.get("x").orElseThrow().value()));
+        assertEquals("150", new String(end.get("y").orElseThrow().value()));
+    }
+
+    @Test
     void manyAsyncCommits() {
         needsAtomic();
         List<CompletableFuture<List<Version>>> fs = new ArrayList<>();
