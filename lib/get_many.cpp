@@ -13,6 +13,10 @@ namespace kvw {
 
 namespace {
 
+// Records per reply page: replies of 1,024 keys of up to a megabyte each
+// come in four pages, each asked for when the one before has arrived.
+constexpr int kPage = 256;
+
 uint64_t number_in(const char *text)
 {
     if (text == nullptr || *text < '0' || *text > '9') return 0;
@@ -48,7 +52,7 @@ int send_many_step(Wire &wire, Op &op)
         body += b.subject(m.keys[i]);  // keys and bucket names need no JSON escaping
         body += '"';
     }
-    body += ']';
+    body += "],\"batch\":" + std::to_string(kPage);
     if (m.next_seq != 0)  // a later page of the same snapshot
         body += ",\"seq\":" + std::to_string(m.next_seq) + ",\"up_to_seq\":" + std::to_string(m.up_to);
     body += '}';

@@ -1,7 +1,7 @@
 // Multi-key reads (kvw.h, MULTI-KEY READS): one direct get with
 // `multi_last` (ADR-31, nats-server 2.11+) whose replies — one message per
 // key that has a record, then an end-of-batch status — come back on the
-// op's reply subject; the server may page them.
+// op's reply subject, in pages of 256 records of the same snapshot.
 #pragma once
 
 #include <kvw/kvw.h>

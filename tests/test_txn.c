@@ -727,7 +727,7 @@ static void test_get_many_records(void **state)
     assert_int_equal(m->e[0].status, KVW_ENOTFOUND);
     assert_int_equal(m->e[1].status, KVW_ENOTFOUND);
 
-    /* The most keys at once, with values large enough for the server to page. */
+    /* The most keys at once: four pages of 256 records (kvw asks for them one after the other). */
     enum { N = KVW_GET_MANY_MAX };
     static char names[N][16];
     static const char *many_keys[N];

@@ -1100,6 +1100,27 @@ static void *txn_main(void *p)
     return NULL;
 }
 
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, status, statuses[3];
+    uint64_t versions[3];
+} many_out;
+
+static void many_out_cb(const kvw_result *r, void *user_data)
+{
+    many_out *m = user_data;
+    pthread_mutex_lock(&m->mu);
+    m->status = r->status;
+    for (size_t i = 0; i < r->entry_count && i < 3; i++) {
+        m->statuses[i] = r->entries[i].status;
+        kvw_version_to_u64(&r->entries[i].version, &m->versions[i]);
+    }
+    m->done = 1;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
 static void test_transactions_through_failover(void **state)
 {
     fixture *f = *state;
@@ -1143,6 +1164,25 @@ static void test_transactions_through_failover(void **state)
         assert_int_equal(kvw_txn_update(t, "b", "3", 1, &current), 0);
         assert_int_equal(sync_wait(&o, kvw_txn_commit(t, sync_cb, &o)), KVW_OK);
         kvw_txn_free(t);
+        uint64_t first = 0;
+        kvw_version_to_u64(&o.version, &first); /* m at first, b at first + 1 */
+        /* The multi-key read of this client sees the commit (checked reads). */
+        many_out mo;
+        memset(&mo, 0, sizeof mo);
+        pthread_mutex_init(&mo.mu, NULL);
+        pthread_cond_init(&mo.cv, NULL);
+        const char *keys[] = {"m", "b", "x"};
+        assert_int_equal(kvw_get_many(f->bucket, keys, 3, many_out_cb, &mo), 0);
+        pthread_mutex_lock(&mo.mu);
+        while (!mo.done)
+            pthread_cond_wait(&mo.cv, &mo.mu);
+        pthread_mutex_unlock(&mo.mu);
+        assert_int_equal(mo.status, KVW_OK);
+        assert_int_equal(mo.versions[0], first);
+        assert_int_equal(mo.versions[1], first + 1);
+        assert_int_equal(mo.statuses[2], KVW_ENOTFOUND);
+        pthread_cond_destroy(&mo.cv);
+        pthread_mutex_destroy(&mo.mu);
         assert_int_equal(sync_wait(&o, kvw_get(f->bucket, "x", sync_cb, &o)), KVW_ENOTFOUND);
         assert_int_equal(sync_wait(&o, kvw_get(f->bucket, "m", sync_cb, &o)), KVW_OK);
         pthread_cond_destroy(&o.cv);
