@@ -398,7 +398,7 @@ static void test_racing_transactions_one_wins(void **state)
  * the server's visibility, and file storage would only make it slower. */
 typedef struct {
     kt_ctx *ctx;
-    volatile int stop;
+    int stop; /* atomic: set by the test thread */
     long reads, torn;
     char first_torn[128];
 } poller;
@@ -417,7 +417,7 @@ static void *poll_main(void *arg)
     poller *p = arg;
     kvStore *kv = NULL;
     if (js_KeyValue(&kv, g_nats.js, p->ctx->bucket_name) != NATS_OK) return NULL;
-    while (!p->stop) {
+    while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
         const int a_first = p->reads % 2 == 0;
         uint64_t x = revision_of(kv, a_first ? "a" : "b"), y = revision_of(kv, a_first ? "b" : "a");
         p->reads++;
@@ -495,7 +495,7 @@ static void test_never_half_visible(void **state)
     assert_int_equal(pthread_create(&reader, NULL, poll_main, &p), 0);
     for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&writers[i], NULL, racer_main, &r[i]), 0);
     for (int i = 0; i < 2; i++) pthread_join(writers[i], NULL);
-    p.stop = 1;
+    __atomic_store_n(&p.stop, 1, __ATOMIC_RELEASE);
     pthread_join(reader, NULL);
     kvw_bucket_free(b2);
     kvw_client_free(c2);
