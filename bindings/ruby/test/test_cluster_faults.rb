@@ -198,7 +198,17 @@ class TestClusterFaults < Minitest::Test
            "#{counts[:failed]} failed (#{counts[:early]} before their deadline), #{counts[:stale]} gets older " \
            "than a completed op, #{counts[:misreported]} 10164 not reported as conflicts"
       assert_equal 0, counts[:early]
-      assert_equal 0, counts[:stale]
+      # nats-server 2.9 may lose the writes its stream leader acked just before
+      # a SIGKILL (RELIABILITY.md, guarantee 2; 2.10 fixed it): a get after that
+      # reads the version before them. Counted, not failed, there; 2.10+ (the
+      # bindings-newest stage runs this on 2.15.2) must show none.
+      major, minor = client.server_version.split(".").map(&:to_i)
+      if major == 2 && minor < 10 && counts[:stale].positive?
+        puts "NOTE nats-server #{client.server_version}: #{counts[:stale]} gets older than a completed op " \
+             "after a leader kill (a 2.9 server defect; not counted)"
+      else
+        assert_equal 0, counts[:stale]
+      end
       assert_equal 0, counts[:misreported]
       assert_operator counts[:ops], :>, 100
     end
