@@ -514,10 +514,11 @@ typedef struct kvw_result {
     int status;              /**< KVW_OK or a negative KVW_E* code */
     const char *message;     /**< human-readable outcome; never NULL */
     kvw_op op;               /**< which op this is */
-    const char *key;         /**< the op's key */
+    const char *key;         /**< the op's key (KVW_OP_TXN: the key a refusal names, else ""; KVW_OP_GET_MANY: "") */
     /** Writes: the new version. KVW_ECONFLICT/KVW_EEXIST: the key's current
      *  version when the server said (else unknown). Reads: the record's
-     *  version (also for the DEL/PURGE marker behind a KVW_ENOTFOUND get). */
+     *  version (also for the DEL/PURGE marker behind a KVW_ENOTFOUND get).
+     *  KVW_OP_TXN: the first write's; KVW_OP_GET_MANY: the snapshot's point. */
     kvw_version version;
     int server_error;        /**< JetStream err_code (10071…), 0 if none */
     kvw_entry_op entry_op;   /**< reads: kind of the latest record */
