@@ -39,6 +39,25 @@ int guarded(F &&body)
     }
 }
 
+// Hands a new op, filled by `fill` (which may throw), to the bucket's client.
+// A blocking call's waiter (one op per waiter) is armed first and disarmed
+// when the submit is refused: then no outcome will come.
+template <typename Fill>
+int hand_over(kvw::Bucket &b, kvw_write_cb cb, void *user_data, Fill &&fill)
+{
+    kvw_waiter *w = cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(user_data) : nullptr;
+    if (cb == kvw_waiter_callback && (w == nullptr || !kvw::waiter_arm(w))) return KVW_EINVAL;
+    const int rc = guarded([&]() -> int {
+        std::unique_ptr<kvw::Op> op(new kvw::Op);
+        op->cb = cb;
+        op->user_data = user_data;
+        fill(*op);
+        return b.client().submit(std::move(op));
+    });
+    if (rc != KVW_OK && w != nullptr) kvw::waiter_disarm(w);
+    return rc;
+}
+
 // A TTL for the _ttl ops (checked in submit); the ops of 0.1 pass none.
 struct Ttl {
     bool set;
@@ -80,33 +99,23 @@ int submit(kvw_bucket *b, kvw_op kind, const char *key, const void *value, size_
     const bool with_id = b->impl->client().resends() &&
                          static_cast<int64_t>(len) <= b->impl->max_payload(kvw::header_bytes(kind, with_ttl, true));
     if (b->impl->closed()) return KVW_ECLOSED;
-    // A blocking call: one op per waiter, pending unless the submit is refused.
-    kvw_waiter *w = cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(user_data) : nullptr;
-    if (cb == kvw_waiter_callback && (w == nullptr || !kvw::waiter_arm(w))) return KVW_EINVAL;
-
-    rc = guarded([&]() -> int {
-        std::unique_ptr<kvw::Op> op(new kvw::Op);
-        op->kind = kind;
-        op->bucket = b->impl;
-        op->key = key;
+    return hand_over(*b->impl, cb, user_data, [&](kvw::Op &op) {
+        op.kind = kind;
+        op.bucket = b->impl;
+        op.key = key;
         // Only create may send its value again (over a delete marker); the
         // other writes send it during this call, so it is read in place.
         if (len > 0 && kind == KVW_OP_CREATE) {
-            op->value.assign(static_cast<const char *>(value), len);
+            op.value.assign(static_cast<const char *>(value), len);
         } else if (len > 0) {
-            op->borrowed = static_cast<const char *>(value);
-            op->borrowed_len = len;
+            op.borrowed = static_cast<const char *>(value);
+            op.borrowed_len = len;
         }
-        op->expected = rev;
-        op->min_version = min;
-        op->ttl_ms = ttl.ms;  // checked: never 0 when set
-        op->with_id = with_id;
-        op->cb = cb;
-        op->user_data = user_data;
-        return b->impl->client().submit(std::move(op));
+        op.expected = rev;
+        op.min_version = min;
+        op.ttl_ms = ttl.ms;  // checked: never 0 when set
+        op.with_id = with_id;
     });
-    if (rc != KVW_OK && w != nullptr) kvw::waiter_disarm(w);  // no outcome will come
-    return rc;
 }
 
 }  // namespace
@@ -432,24 +441,17 @@ KVW_API int kvw_txn_commit(kvw_txn *txn, kvw_write_cb cb, void *user_data)
 {
     if (txn == nullptr || cb == nullptr || txn->writes->writes.empty()) return KVW_EINVAL;
     if (txn->bucket->closed()) return KVW_ECLOSED;
-    kvw_waiter *w = cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(user_data) : nullptr;
-    if (cb == kvw_waiter_callback && (w == nullptr || !kvw::waiter_arm(w))) return KVW_EINVAL;
-    int rc = guarded([&]() -> int {
-        std::shared_ptr<kvw::Txn> fresh = std::make_shared<kvw::Txn>();  // before: nothing may fail after submit
-        std::unique_ptr<kvw::Op> op(new kvw::Op);
-        op->kind = KVW_OP_TXN;
-        op->bucket = txn->bucket;
-        op->txn = txn->writes;
-        op->step = kvw::Op::Step::TxnStart;
-        op->cb = cb;
-        op->user_data = user_data;
-        const int submitted = txn->bucket->client().submit(std::move(op));
-        // Accepted: the op has the writes (and may be running on another
-        // thread); this handle starts empty. Refused: it keeps them.
-        if (submitted == KVW_OK) txn->writes = std::move(fresh);
-        return submitted;
+    std::shared_ptr<kvw::Txn> fresh;  // made before the submit: nothing may fail after it
+    const int rc = hand_over(*txn->bucket, cb, user_data, [&](kvw::Op &op) {
+        fresh = std::make_shared<kvw::Txn>();
+        op.kind = KVW_OP_TXN;
+        op.bucket = txn->bucket;
+        op.txn = txn->writes;
+        op.step = kvw::Op::Step::TxnStart;
     });
-    if (rc != KVW_OK && w != nullptr) kvw::waiter_disarm(w);
+    // Accepted: the op has the writes (and may be running on another
+    // thread); this handle starts empty. Refused: it keeps them.
+    if (rc == KVW_OK) txn->writes = std::move(fresh);
     return rc;
 }
 
@@ -469,20 +471,12 @@ KVW_API int kvw_get_many(kvw_bucket *b, const char *const *keys, size_t count, k
     }
     if (!b->impl->supports(KVW_FEATURE_GET_MANY)) return KVW_ENOTSUP;
     if (b->impl->closed()) return KVW_ECLOSED;
-    kvw_waiter *w = cb == kvw_waiter_callback ? static_cast<kvw_waiter *>(user_data) : nullptr;
-    if (cb == kvw_waiter_callback && (w == nullptr || !kvw::waiter_arm(w))) return KVW_EINVAL;
-    const int rc = guarded([&]() -> int {
-        std::unique_ptr<kvw::Op> op(new kvw::Op);
-        op->kind = KVW_OP_GET_MANY;
-        op->bucket = b->impl;
-        op->many.reset(new kvw::Many);
-        op->many->keys.assign(keys, keys + count);
-        op->cb = cb;
-        op->user_data = user_data;
-        return b->impl->client().submit(std::move(op));
+    return hand_over(*b->impl, cb, user_data, [&](kvw::Op &op) {
+        op.kind = KVW_OP_GET_MANY;
+        op.bucket = b->impl;
+        op.many.reset(new kvw::Many);
+        op.many->keys.assign(keys, keys + count);
     });
-    if (rc != KVW_OK && w != nullptr) kvw::waiter_disarm(w);
-    return rc;
 }
 
 KVW_API int kvw_get(kvw_bucket *b, const char *key, kvw_read_cb cb, void *user_data)
