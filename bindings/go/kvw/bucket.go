@@ -368,28 +368,35 @@ func (b *Bucket) async(kind opKind, key string, value []byte, expected Version, 
 // submit hands the op to the shim; the caller holds a window slot, which is
 // released here if the op is refused and after its delivery otherwise.
 func (b *Bucket) submit(kind opKind, key string, value []byte, expected Version, p pending) error {
-	c := b.client.c
 	if strings.IndexByte(key, 0) >= 0 { // a C string would end there
-		c.release()
+		b.client.c.release()
 		return refusal(codeBadKey, kind.String(), key, "key contains a NUL byte")
 	}
+	return b.hand(kind, key, p, kind.ttlFeature(), func(id int64) int {
+		if p.ttl != noTTL {
+			return b.submitTTL(kind, key, value, expected, p.ttl, id)
+		}
+		return b.submitPlain(kind, key, value, expected, id)
+	})
+}
+
+// hand registers op p under a new id and submits it with call (a kvwb_*
+// submit given that id). The caller holds a window slot, released here if
+// the op is refused; a refusal with ErrNotSupported says what the bucket
+// lacks for feature.
+func (b *Bucket) hand(kind opKind, key string, p pending, feature Feature, call func(id int64) int) error {
+	c := b.client.c
 	p.key, p.kind = key, kind
 	id := c.nextID.Add(1)
 	c.add(id, p, b.client)
-	var rc int
-	switch {
-	case p.ttl != noTTL:
-		rc = b.submitTTL(kind, key, value, expected, p.ttl, id)
-	default:
-		rc = b.submitPlain(kind, key, value, expected, id)
-	}
+	rc := call(id)
 	runtime.KeepAlive(b) // the C bucket is freed by b's cleanup
 	if rc != 0 {
 		c.take(id)
 		c.release()
 		msg := ""
 		if rc == codeNotSupported {
-			msg = b.FeatureStatus(kind.ttlFeature())
+			msg = b.FeatureStatus(feature)
 		}
 		return refusal(rc, kind.String(), key, msg)
 	}

@@ -2,7 +2,6 @@ package kvw
 
 import (
 	"context"
-	"runtime"
 	"strings"
 
 	native "github.com/kvw/kvw/bindings/go/internal/kvw_native"
@@ -72,19 +71,7 @@ func (b *Bucket) submitMany(keys []string, p pending) error {
 		joined.WriteString(k)
 		joined.WriteByte('\n')
 	}
-	p.kind = opGetMany
-	id := c.nextID.Add(1)
-	c.add(id, p, b.client)
-	rc := native.Kvwb_get_many(b.h, joined.String(), int64(len(keys)), id)
-	runtime.KeepAlive(b)
-	if rc != 0 {
-		c.take(id)
-		c.release()
-		msg := ""
-		if rc == codeNotSupported {
-			msg = b.FeatureStatus(FeatureGetMany)
-		}
-		return refusal(rc, opGetMany.String(), "", msg)
-	}
-	return nil
+	return b.hand(opGetMany, "", p, FeatureGetMany, func(id int64) int {
+		return native.Kvwb_get_many(b.h, joined.String(), int64(len(keys)), id)
+	})
 }

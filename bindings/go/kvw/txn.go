@@ -139,19 +139,12 @@ func (t *Txn) CommitAsync(cb func([]Version, error)) error {
 // submit hands the commit to the shim; the caller holds a window slot,
 // released here if the commit is refused and after its delivery otherwise.
 func (t *Txn) submit(p pending) error {
-	c := t.b.client.c
-	p.kind = opTxn
 	if p.txn == nil && p.ch == nil {
 		p.txn = func([]Version, error) {}
 	}
-	id := c.nextID.Add(1)
-	c.add(id, p, t.b.client)
-	rc := native.Kvwb_txn_commit(t.h, id)
-	runtime.KeepAlive(t)
-	if rc != 0 {
-		c.take(id)
-		c.release()
-		return refusal(rc, opTxn.String(), "", "")
-	}
-	return nil
+	return t.b.hand(opTxn, "", p, FeatureAtomicBatch, func(id int64) int {
+		rc := native.Kvwb_txn_commit(t.h, id)
+		runtime.KeepAlive(t)
+		return rc
+	})
 }
