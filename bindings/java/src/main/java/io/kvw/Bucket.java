@@ -122,7 +122,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Stores {@code value} under {@code key}; completes with the new version. */
     public CompletableFuture<Version> putAsync(String key, byte[] value) {
-        return submit(new CompletableFuture<>(), OpType.PUT, key, value, null);
+        return submit(OpType.PUT, key, value, null);
     }
 
     /** Blocking {@link #putAsync}. */
@@ -132,7 +132,7 @@ public final class Bucket implements AutoCloseable {
 
     /** {@link #putAsync} whose value expires after {@code ttl} ({@link Feature#TTL_ON_WRITE}). */
     public CompletableFuture<Version> putAsync(String key, byte[] value, Duration ttl) {
-        return submit(new CompletableFuture<>(), OpType.PUT, key, value, null, ttlMillis(ttl));
+        return submit(OpType.PUT, key, value, null, ttlMillis(ttl));
     }
 
     /** Blocking {@link #putAsync(String, byte[], Duration)}. */
@@ -148,7 +148,7 @@ public final class Bucket implements AutoCloseable {
      * two racing creators exactly one wins.
      */
     public CompletableFuture<Version> createAsync(String key, byte[] value) {
-        return submit(new CompletableFuture<>(), OpType.CREATE, key, value, null);
+        return submit(OpType.CREATE, key, value, null);
     }
 
     /** Blocking {@link #createAsync}. */
@@ -162,7 +162,7 @@ public final class Bucket implements AutoCloseable {
      * ({@link Feature#TTL}).
      */
     public CompletableFuture<Version> createAsync(String key, byte[] value, Duration ttl) {
-        return submit(new CompletableFuture<>(), OpType.CREATE, key, value, null, ttlMillis(ttl));
+        return submit(OpType.CREATE, key, value, null, ttlMillis(ttl));
     }
 
     /** Blocking {@link #createAsync(String, byte[], Duration)}. */
@@ -176,7 +176,7 @@ public final class Bucket implements AutoCloseable {
      * never existed). {@link InvalidVersionException} for {@link Version#UNKNOWN}.
      */
     public CompletableFuture<Version> updateAsync(String key, byte[] value, Version expected) {
-        return submit(new CompletableFuture<>(), OpType.UPDATE, key, value,
+        return submit(OpType.UPDATE, key, value,
                 Objects.requireNonNull(expected, "expected"));
     }
 
@@ -188,7 +188,7 @@ public final class Bucket implements AutoCloseable {
 
     /** {@link #updateAsync} that sets a new TTL: renews a lease ({@link Feature#TTL_ON_WRITE}). */
     public CompletableFuture<Version> updateAsync(String key, byte[] value, Version expected, Duration ttl) {
-        return submit(new CompletableFuture<>(), OpType.UPDATE, key, value,
+        return submit(OpType.UPDATE, key, value,
                 Objects.requireNonNull(expected, "expected"), ttlMillis(ttl));
     }
 
@@ -204,7 +204,7 @@ public final class Bucket implements AutoCloseable {
      * key again afterwards.
      */
     public CompletableFuture<Version> deleteAsync(String key) {
-        return submit(new CompletableFuture<>(), OpType.DELETE, key, null, null);
+        return submit(OpType.DELETE, key, null, null);
     }
 
     /** Blocking {@link #deleteAsync}. */
@@ -214,7 +214,7 @@ public final class Bucket implements AutoCloseable {
 
     /** {@link #deleteAsync} whose marker goes away after {@code ttl} ({@link Feature#TTL_ON_WRITE}). */
     public CompletableFuture<Version> deleteAsync(String key, Duration ttl) {
-        return submit(new CompletableFuture<>(), OpType.DELETE, key, null, null, ttlMillis(ttl));
+        return submit(OpType.DELETE, key, null, null, ttlMillis(ttl));
     }
 
     /** Blocking {@link #deleteAsync(String, Duration)}. */
@@ -230,7 +230,7 @@ public final class Bucket implements AutoCloseable {
      * refusing the key until someone {@link #update}s over the tombstone's version.
      */
     public CompletableFuture<Version> deleteWithVersionAsync(String key, Version expected) {
-        return submit(new CompletableFuture<>(), OpType.DELETE_WITH_VERSION, key, null,
+        return submit(OpType.DELETE_WITH_VERSION, key, null,
                 Objects.requireNonNull(expected, "expected"));
     }
 
@@ -242,7 +242,7 @@ public final class Bucket implements AutoCloseable {
 
     /** Writes a purge marker that drops the key's history; completes with its version. */
     public CompletableFuture<Version> purgeAsync(String key) {
-        return submit(new CompletableFuture<>(), OpType.PURGE, key, null, null);
+        return submit(OpType.PURGE, key, null, null);
     }
 
     /** Blocking {@link #purgeAsync}. */
@@ -252,7 +252,7 @@ public final class Bucket implements AutoCloseable {
 
     /** {@link #purgeAsync} whose purge marker itself goes away after {@code ttl} ({@link Feature#TTL}). */
     public CompletableFuture<Version> purgeAsync(String key, Duration ttl) {
-        return submit(new CompletableFuture<>(), OpType.PURGE, key, null, null, ttlMillis(ttl));
+        return submit(OpType.PURGE, key, null, null, ttlMillis(ttl));
     }
 
     /** Blocking {@link #purgeAsync(String, Duration)}. */
@@ -267,7 +267,7 @@ public final class Bucket implements AutoCloseable {
      * deleted or purged, or holds an empty value.
      */
     public CompletableFuture<Optional<Entry>> getAsync(String key) {
-        return submit(new CompletableFuture<>(), OpType.GET, key, null, null);
+        return submit(OpType.GET, key, null, null);
     }
 
     /** Blocking {@link #getAsync}. */
@@ -281,7 +281,7 @@ public final class Bucket implements AutoCloseable {
      * can compare-and-set over it. Empty only when the key holds no record.
      */
     public CompletableFuture<Optional<Entry>> getEntryAsync(String key) {
-        return submit(new CompletableFuture<>(), OpType.GET_ENTRY, key, null, null);
+        return submit(OpType.GET_ENTRY, key, null, null);
     }
 
     /** Blocking {@link #getEntryAsync}. */
@@ -297,7 +297,7 @@ public final class Bucket implements AutoCloseable {
      * {@code min} fails the future with {@link InvalidVersionException}.
      */
     public CompletableFuture<Optional<Entry>> getAtLeastAsync(String key, Version min) {
-        return submit(new CompletableFuture<>(), OpType.GET, key, null, Objects.requireNonNull(min, "min"));
+        return submit(OpType.GET, key, null, Objects.requireNonNull(min, "min"));
     }
 
     /** Blocking {@link #getAtLeastAsync}. */
@@ -307,7 +307,7 @@ public final class Bucket implements AutoCloseable {
 
     /** {@link #getEntryAsync} that sees at least version {@code min} (see {@link #getAtLeastAsync}). */
     public CompletableFuture<Optional<Entry>> getEntryAtLeastAsync(String key, Version min) {
-        return submit(new CompletableFuture<>(), OpType.GET_ENTRY, key, null, Objects.requireNonNull(min, "min"));
+        return submit(OpType.GET_ENTRY, key, null, Objects.requireNonNull(min, "min"));
     }
 
     /** Blocking {@link #getEntryAtLeastAsync}. */
@@ -329,19 +329,9 @@ public final class Bucket implements AutoCloseable {
      * (a key with a newline is an {@link InvalidKeyException}).
      */
     public CompletableFuture<Snapshot> getManyAsync(String... keys) {
-        CompletableFuture<Snapshot> f = new CompletableFuture<>();
         String joined = joinKeys(keys);
-        long id = client.register(f);
-        int rc;
-        try {
-            rc = joined == null ? kvw_nativeConstants.KVW_EBADKEY
-                    : kvw_native.kvwb_get_many(handle, joined, keys.length, id);
-        } catch (RuntimeException | Error e) {
-            client.forget(id);
-            throw e;
-        }
-        if (rc != 0) client.refused(id, f, refusal(rc, OpType.GET_MANY, null));
-        return f;
+        return submitWith(OpType.GET_MANY, null, id -> joined == null ? kvw_nativeConstants.KVW_EBADKEY
+                : kvw_native.kvwb_get_many(handle, joined, keys.length, id));
     }
 
     /** Blocking {@link #getManyAsync}. */
@@ -441,19 +431,27 @@ public final class Bucket implements AutoCloseable {
         return KvwException.create(rc, detail, op, key, 0, null, true);
     }
 
-    private <T> CompletableFuture<T> submit(CompletableFuture<T> f, OpType op, String key, byte[] value,
-                                            Version expected) {
-        return submit(f, op, key, value, expected, NO_TTL);
+    private <T> CompletableFuture<T> submit(OpType op, String key, byte[] value, Version expected) {
+        return submit(op, key, value, expected, NO_TTL);
     }
 
-    private <T> CompletableFuture<T> submit(CompletableFuture<T> f, OpType op, String key, byte[] value,
-                                            Version expected, long ttl) {
+    private <T> CompletableFuture<T> submit(OpType op, String key, byte[] value, Version expected, long ttl) {
         Objects.requireNonNull(key, "key");
-        if (value == null && (op == OpType.PUT || op == OpType.CREATE || op == OpType.UPDATE)) value = EMPTY;
+        byte[] bytes = value == null && (op == OpType.PUT || op == OpType.CREATE || op == OpType.UPDATE) ? EMPTY : value;
+        return submitWith(op, key, id -> ttl == NO_TTL ? call(op, key, bytes, expected, id)
+                : callTtl(op, key, bytes, expected, ttl, id));
+    }
+
+    /**
+     * Registers a future under a new op id and submits the op with {@code call}
+     * (a kvwb_* submit given that id); a refusal fails the future at once.
+     */
+    <T> CompletableFuture<T> submitWith(OpType op, String key, java.util.function.LongToIntFunction call) {
+        CompletableFuture<T> f = new CompletableFuture<>();
         long id = client.register(f);
         int rc;
         try {
-            rc = ttl == NO_TTL ? call(op, key, value, expected, id) : callTtl(op, key, value, expected, ttl, id);
+            rc = call.applyAsInt(id);
         } catch (RuntimeException | Error e) { // e.g. OutOfMemoryError copying the arguments
             client.forget(id);
             throw e;

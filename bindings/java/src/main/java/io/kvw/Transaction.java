@@ -92,18 +92,7 @@ public final class Transaction implements AutoCloseable {
      * future and keeps the writes.
      */
     public CompletableFuture<List<Version>> commitAsync() {
-        CompletableFuture<List<Version>> f = new CompletableFuture<>();
-        KvwClient client = bucket.client();
-        long id = client.register(f);
-        int rc;
-        try {
-            rc = kvw_native.kvwb_txn_commit(handle, id);
-        } catch (RuntimeException | Error e) {
-            client.forget(id);
-            throw e;
-        }
-        if (rc != 0) client.refused(id, f, bucket.refusal(rc, OpType.TXN, null));
-        return f;
+        return bucket.submitWith(OpType.TXN, null, id -> kvw_native.kvwb_txn_commit(handle, id));
     }
 
     /** Blocking {@link #commitAsync}: the versions, or throws the failure. */
