@@ -168,7 +168,7 @@ module Kvw
     # block that raises commits nothing). Without: returns it, to commit
     # yourself (Transaction#commit, #commit_async).
     def transaction
-      txn = Transaction.__send__(:new, self, @dispatcher, @native)
+      txn = Transaction.__send__(:new, self, @native)
       return txn unless block_given?
 
       yield txn

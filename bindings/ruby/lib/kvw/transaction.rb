@@ -23,9 +23,8 @@ module Kvw
     # The Bucket it writes to.
     attr_reader :bucket
 
-    def initialize(bucket, dispatcher, native_bucket)
+    def initialize(bucket, native_bucket)
       @bucket = bucket
-      @dispatcher = dispatcher
       @native = Native.kvwb_txn_new or raise NoMemory
       rc = Native.kvwb_txn_open(@native, native_bucket)
       raise bucket.__send__(:refusal, rc, :txn, nil) unless rc.zero?
@@ -91,12 +90,7 @@ module Kvw
     private
 
     def submit(block)
-      op = Op.new(Op::TXN, :txn, @bucket, block)
-      rc = @dispatcher.submit(op) { |id| Native.kvwb_txn_commit(@native, id) }
-      raise @bucket.__send__(:refusal, rc, :txn, nil) unless rc.zero?
-      return nil if block
-
-      @dispatcher.await(op)
+      @bucket.__send__(:run, Op::TXN, :txn, nil, block) { |id| Native.kvwb_txn_commit(@native, id) }
     end
 
     def added(opname, key, rc)
