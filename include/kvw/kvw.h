@@ -687,8 +687,9 @@ KVW_API int kvw_get_many(kvw_bucket *bucket, const char *const *keys, size_t cou
  *   resent after a lost answer, and is not ordered behind single ops in
  *   flight on its keys. At most 32 of a client's commits are open on the
  *   server at once (it takes 50 per stream); later ones wait in kvw, in
- *   order, within their deadline. A kvw_txn is not thread-safe; it may be
- *   reused after a commit was accepted (it is then empty).
+ *   order, and their deadline counts from when they are sent. A kvw_txn is
+ *   not thread-safe; it may be reused after a commit was accepted (it is
+ *   then empty).
  */
 typedef struct kvw_txn kvw_txn;
 /** Most writes one transaction may hold (the server's batch limit). */
