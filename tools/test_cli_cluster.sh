@@ -46,7 +46,7 @@ retry_ok() {  # retry_ok DESCRIPTION ARGS...: while a new leader is elected, kvw
 # A cluster formed a moment ago drops JetStream requests until its meta
 # leader is elected and answers "no suitable peers" until it knows them: the
 # bucket opens anyway, within the op timeout (default 5 s).
-nats_cluster_launch "$T/fresh" || exit 1
+nats_cluster_launch "$T/fresh" || { _nats_cluster_logs; exit 1; }
 S=(--server "$NATS_CLUSTER_URLS" --bucket fresh --replicas 3)
 t "R3 bucket on a cluster formed a moment ago" 0 put k v
 nats_server_stop

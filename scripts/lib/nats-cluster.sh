@@ -29,11 +29,32 @@ _nats_free_port() {
 }
 
 nats_cluster_start() {
-    nats_cluster_launch "$@" || return 1
-    # Ready when an R3 stream can be placed: the meta leader is elected and
-    # every peer is known.
-    local deadline=$((SECONDS + 30)) probe='{"name":"KVW_CLUSTER_PROBE","subjects":["kvw.cluster.probe"],"num_replicas":3,"storage":"memory"}'
+    local dir=$1 attempt
+    # A route port is picked free and bound by its node a moment later, and
+    # another process can take it in between (seen in CI: "Error listening
+    # on router port ... address already in use", the cluster never formed):
+    # start over on new ports, up to three times.
+    for attempt in 1 2 3; do
+        if nats_cluster_launch "$@" && _nats_cluster_ready; then
+            return 0
+        fi
+        ((attempt < 3)) || break
+        echo "nats_cluster_start: the cluster did not form (attempt $attempt of 3); new ports" >&2
+        _nats_cluster_kill
+        rm -rf "$dir"/n[0-9]*
+    done
+    _nats_cluster_logs
+    return 1
+}
+
+# Ready when an R3 stream can be placed: the meta leader is elected and
+# every peer is known. Gives up at once when a node died.
+_nats_cluster_ready() {
+    local deadline=$((SECONDS + 30)) i probe='{"name":"KVW_CLUSTER_PROBE","subjects":["kvw.cluster.probe"],"num_replicas":3,"storage":"memory"}'
     while ((SECONDS < deadline)); do
+        for ((i = 0; i < NATS_CLUSTER_NODES; i++)); do
+            kill -0 "${NATS_CLUSTER_PID[i]}" 2>/dev/null || { echo "nats-server node n$((i + 1)) exited" >&2; return 1; }
+        done
         if nats_request "${NATS_CLUSTER_URL[0]}" '$JS.API.STREAM.CREATE.KVW_CLUSTER_PROBE' "$probe" &&
             [[ $NATS_REPLY != *'"error"'* ]]; then
             nats_request "${NATS_CLUSTER_URL[0]}" '$JS.API.STREAM.DELETE.KVW_CLUSTER_PROBE' '' || true
@@ -42,8 +63,14 @@ nats_cluster_start() {
         sleep 0.25
     done
     echo "the nats-server cluster did not accept an R3 stream within 30 s (last reply: $NATS_REPLY)" >&2
-    _nats_cluster_logs
     return 1
+}
+
+_nats_cluster_kill() {
+    local i
+    for ((i = 0; i < ${#NATS_CLUSTER_PID[@]}; i++)); do
+        nats_cluster_node_stop "$i"
+    done
 }
 
 nats_cluster_launch() {
@@ -60,7 +87,7 @@ nats_cluster_launch() {
     NATS_CLUSTER_URL=()
     NATS_CLUSTER_PID=()
     for ((i = 0; i < NATS_CLUSTER_NODES; i++)); do
-        nats_cluster_node_start "$i" || { _nats_cluster_logs; return 1; }
+        nats_cluster_node_start "$i" || return 1
     done
     NATS_CLUSTER_URLS=$(IFS=,; echo "${NATS_CLUSTER_URL[*]}")
 }
