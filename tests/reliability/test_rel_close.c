@@ -162,7 +162,7 @@ static void run_once(const scenario *sc, int round)
     o.servers = ts_server_url(g_server);
     o.name = "kvw-rel-close";
     o.max_inflight = N + 100;
-    o.op_timeout_ms = 10000; /* nothing times out: every op ends by ack or close */
+    o.op_timeout_ms = 60000; /* nothing times out, under valgrind too: every op ends by ack or close */
     o.delivery = sc->mode;
     if (sc->mode == KVW_DELIVERY_LIBUV) {
         assert_int_equal(uv_loop_init(&loop), 0);
