@@ -23,6 +23,13 @@ uint64_t number_in(const char *text)
     return std::strtoull(text, nullptr, 10);
 }
 
+// Drops what came back, to ask again from the first page.
+void start_over(Many &m)
+{
+    m.found.clear();
+    m.up_to = m.next_seq = 0;
+}
+
 // The snapshot is older than a version this client has seen for one of its
 // keys (a replica behind, on a replicated bucket): ask again until the
 // deadline. true: the op is finished (it could not be asked again).
@@ -30,8 +37,7 @@ bool behind(Wire &wire, Op &op, uint64_t floor)
 {
     Many &m = *op.many;
     const uint64_t seen = m.up_to;
-    m.found.clear();
-    m.up_to = m.next_seq = 0;
+    start_over(m);
     if (wire.retry_later(&op, false)) return false;
     op.fail(KVW_ETIMEDOUT, "the replicas that answered stayed behind version " + std::to_string(floor) +
                                ", which this client has seen for one of the keys (snapshot as of " +
@@ -63,8 +69,7 @@ bool on_many_reply(Wire &wire, Op &op, natsMsg *reply)
 {
     Many &m = *op.many;
     if (natsMsg_IsNoResponders(reply)) {  // nothing received: ask again, from the first page
-        m.found.clear();
-        m.up_to = m.next_seq = 0;
+        start_over(m);
         if (wire.retry_later(&op, false)) return false;
         op.fail(KVW_ENOTCONN, "no JetStream responder for the bucket until the op's deadline");
         return true;

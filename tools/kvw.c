@@ -513,6 +513,14 @@ static int print_result(const context *ctx, const completion *c)
     }
 }
 
+/* How long to wait for a blocking call's outcome. The library guarantees it
+ * by the op's deadline; this only guards against that promise being broken. */
+static int watchdog_ms(const context *ctx)
+{
+    int64_t ms = 2 * ctx->op_timeout_ms + 5000;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
 /* Runs one op as a blocking call (kvw_waiter). */
 static int run_single_op(context *ctx)
 {
@@ -543,8 +551,7 @@ static int run_single_op(context *ctx)
      * watchdog only guards against that promise being broken. A write we
      * cannot see the end of may still have landed. */
     const kvw_result *r = NULL;
-    int64_t give_up = 2 * ctx->op_timeout_ms + 5000;
-    if (kvw_waiter_wait(w, give_up > INT_MAX ? INT_MAX : (int)give_up, &r) != 1) {
+    if (kvw_waiter_wait(w, watchdog_ms(ctx), &r) != 1) {
         report(name, KVW_ETIMEDOUT, "no completion from the library");
         kvw_waiter_free(w);
         return is_read(ctx->cmd->op) ? EXIT_OTHER : EXIT_UNKNOWN;
@@ -645,8 +652,7 @@ static int run_get_many(context *ctx)
         return exit_code_for(rc);
     }
     const kvw_result *r = NULL;
-    int64_t give_up = 2 * ctx->op_timeout_ms + 5000;
-    if (kvw_waiter_wait(w, give_up > INT_MAX ? INT_MAX : (int)give_up, &r) != 1) {
+    if (kvw_waiter_wait(w, watchdog_ms(ctx), &r) != 1) {
         report("get-many", KVW_ETIMEDOUT, "no completion from the library");
         kvw_waiter_free(w);
         return EXIT_OTHER;
@@ -852,8 +858,7 @@ static int run_txn(context *ctx)
         return exit_code_for(rc);
     }
     const kvw_result *r = NULL;
-    int64_t give_up = 2 * ctx->op_timeout_ms + 5000;
-    if (kvw_waiter_wait(w, give_up > INT_MAX ? INT_MAX : (int)give_up, &r) != 1) {
+    if (kvw_waiter_wait(w, watchdog_ms(ctx), &r) != 1) {
         report("txn", KVW_ETIMEDOUT, "no completion from the library");
         kvw_waiter_free(w);
         return EXIT_UNKNOWN;
