@@ -108,6 +108,7 @@ json bucket_stream_config(const std::string &name, const kvw_bucket_options &o)
     if (o.allow_ttl || o.limit_marker_ttl_ms > 0) c["allow_msg_ttl"] = true;
     if (o.limit_marker_ttl_ms > 0) c["subject_delete_marker_ttl"] = o.limit_marker_ttl_ms * ms;
     if (o.allow_atomic) c["allow_atomic"] = true;
+    if (o.allow_batched) c["allow_batched"] = true;
     return c;
 }
 
@@ -132,7 +133,8 @@ size_t bucket_options_size(unsigned int version)
     case 2: return offsetof(kvw_bucket_options, duplicate_window_ms);
     case 3: return offsetof(kvw_bucket_options, read_mode);
     case 4: return offsetof(kvw_bucket_options, allow_atomic);
-    case 5: return sizeof(kvw_bucket_options);
+    case 5: return offsetof(kvw_bucket_options, allow_batched);
+    case 6: return sizeof(kvw_bucket_options);
     default: return 0;
     }
 }
@@ -173,6 +175,7 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     if (o.history < 1 || o.history > 64 || o.max_age_ms < 0 || o.max_bytes < 0 || o.max_value_size < 0 ||
         o.replicas < 1 || o.replicas > 5 || (storage != KVW_STORAGE_FILE && storage != KVW_STORAGE_MEMORY) ||
         (o.allow_ttl != 0 && o.allow_ttl != 1) || (o.allow_atomic != 0 && o.allow_atomic != 1) ||
+        (o.allow_batched != 0 && o.allow_batched != 1) || (o.bulk != 0 && o.bulk != 1) ||
         o.limit_marker_ttl_ms < 0 || o.duplicate_window_ms < 0 ||
         (o.max_age_ms > 0 && o.duplicate_window_ms > o.max_age_ms) ||  // the server's rule
         (enum_bits(o.read_mode) != KVW_READ_CHECKED && enum_bits(o.read_mode) != KVW_READ_DIRECT &&
@@ -196,6 +199,7 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
         const int server = client->server_version();
         if (wants_ttl && server >= 0 && server < kTtlServer) return KVW_ENOTSUP;
         if (o.allow_atomic && server >= 0 && server < kAtomicServer) return KVW_ENOTSUP;
+        if (o.allow_batched && server >= 0 && server < kBatchedServer) return KVW_ENOTSUP;
         rc = api_request(*client, "$JS.API.STREAM.CREATE." + b->stream_,
                          bucket_stream_config(name, o).dump(), &info);
         // 10058: another process created it first; open what is there.
@@ -219,6 +223,10 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     b->duplicate_window_ms_ = cfg.value("duplicate_window", int64_t(0)) / 1000000;
 
     b->set_features(features_of(cfg));
+    if (o.bulk) {
+        if (!b->supports(KVW_FEATURE_FAST_BATCH)) return KVW_ENOTSUP;
+        b->lane_ = client->open_lane();
+    }
     *out = std::move(b);
     return KVW_OK;
 }

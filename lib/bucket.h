@@ -14,6 +14,7 @@
 
 namespace kvw {
 
+class BulkLane;
 class Client;
 
 // Bytes of a kvw_bucket_options of `version` (a caller's struct is only that
@@ -60,6 +61,9 @@ public:
     const char *feature_status(int feature);
     int enable_ttl(int64_t limit_marker_ttl_ms);
 
+    // A bulk handle's lane (kvw.h, BULK WRITES), else null.
+    BulkLane *lane() const { return lane_.get(); }
+
     void close() { closed_.store(true); }
     bool closed() const { return closed_.load(); }
 
@@ -74,6 +78,7 @@ private:
     std::string msg_get_;
     kvw_read_mode read_mode_ = KVW_READ_CHECKED;
     std::shared_ptr<KeyFloors> floors_;
+    std::shared_ptr<BulkLane> lane_;
     int64_t max_message_ = 0;  // headers + payload, the smaller of server and stream limits
     int64_t duplicate_window_ms_ = 0;
     std::atomic<bool> ttl_{false};

@@ -232,7 +232,24 @@ int Client::connect(const kvw_client_options &o)
                                  closure_of(registry_id_));
     // Replies are consumed at once; never drop one as a slow consumer.
     if (s == NATS_OK) s = natsSubscription_SetPendingLimits(inbox_sub_, -1, -1);
+    if (s == NATS_OK)
+        s = natsConnection_Subscribe(&bulk_sub_, nc_, (inbox_ + ".F.>").c_str(), &Client::on_bulk_reply_cb,
+                                     closure_of(registry_id_));
+    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(bulk_sub_, -1, -1);
     return from_nats(s);
+}
+
+std::shared_ptr<BulkLane> Client::open_lane()
+{
+    // Batch ids must differ on a stream across clients and processes: the
+    // process's random prefix and a process-wide lane number.
+    static std::atomic<uint64_t> next{1};
+    const uint64_t n = next.fetch_add(1);
+    auto lane = std::make_shared<BulkLane>(*this, inbox_ + ".F.", id_prefix_ + "-" + std::to_string(n) + "-");
+    std::lock_guard<std::mutex> lk(lanes_mu_);
+    lanes_[n] = lane;
+    if (!lanes_thread_.joinable()) lanes_thread_ = std::thread([this] { lanes_main(); });
+    return lane;
 }
 
 Client::~Client()
@@ -250,6 +267,7 @@ Client::~Client()
         jsCtx_Destroy(js_);
     }
     natsSubscription_Destroy(inbox_sub_);
+    natsSubscription_Destroy(bulk_sub_);
     natsConnection_Destroy(nc_);
     natsOptions_Destroy(nopts_);
 }
@@ -286,6 +304,33 @@ void Client::on_reply_cb(natsConnection *, natsSubscription *, natsMsg *msg, voi
     bool done = op != nullptr && on_reply(*c, *op, msg);
     natsMsg_Destroy(msg);
     if (done) c->complete(op);
+}
+
+void Client::on_bulk_reply_cb(natsConnection *, natsSubscription *, natsMsg *msg, void *closure)
+{
+    std::shared_lock<std::shared_mutex> lk(g_registry_mu);
+    Client *c = lookup_locked(closure);
+    const char *subj = natsMsg_GetSubject(msg);
+    // <inbox>.F.<id prefix>-<lane>-<batch>.<flow>.<gap mode>.<seq>.<operation>.$FI
+    const size_t skip = c != nullptr ? c->inbox_.size() + 3 + c->id_prefix_.size() + 1 : 0;
+    if (c == nullptr || subj == nullptr || std::strlen(subj) <= skip) {
+        natsMsg_Destroy(msg);
+        return;
+    }
+    char *p = nullptr;
+    const uint64_t lane_no = std::strtoull(subj + skip, &p, 10);
+    const uint64_t batch = *p == '-' ? std::strtoull(p + 1, &p, 10) : 0;
+    for (int dots = 0; *p != '\0' && dots < 3; ++p) dots += *p == '.';  // past the flow and the gap mode
+    const uint64_t seq = std::strtoull(p, &p, 10);
+    const int kind = *p == '.' ? static_cast<int>(std::strtol(p + 1, nullptr, 10)) : -1;
+    std::shared_ptr<BulkLane> lane;
+    {
+        std::lock_guard<std::mutex> ll(c->lanes_mu_);
+        auto it = c->lanes_.find(lane_no);
+        if (it != c->lanes_.end()) lane = it->second.lock();
+    }
+    if (lane != nullptr && batch != 0) lane->on_reply(batch, seq, kind, msg);
+    natsMsg_Destroy(msg);
 }
 
 void Client::on_async_error_cb(natsConnection *nc, natsSubscription *, natsStatus err, void *closure)
@@ -353,6 +398,15 @@ void Client::close_now()
         parked_.clear();
         read_deadlines_.clear();
         g_registry.erase(registry_id_);
+    }
+    {
+        std::vector<std::shared_ptr<BulkLane>> lanes;
+        {
+            std::lock_guard<std::mutex> lk(lanes_mu_);
+            for (auto &l : lanes_)
+                if (auto lane = l.second.lock()) lanes.push_back(std::move(lane));
+        }
+        for (auto &lane : lanes) lane->take_all(&cancelled);
     }
     // Ops waiting behind a create were never sent.
     for (Op *op : order_.take_all()) cancelled.push_back(op);

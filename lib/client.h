@@ -3,6 +3,7 @@
 // (life), wire.cpp (ops on the wire) and timers.cpp (the two threads).
 #pragma once
 
+#include "bulk.h"
 #include "delivery.h"
 #include "floors.h"
 #include "key_order.h"
@@ -54,6 +55,10 @@ public:
     // bucket: read-your-writes holds across them.
     std::shared_ptr<KeyFloors> floors_for(const std::string &stream);
 
+    // A bulk handle's lane (bulk.h), found again by its number in the
+    // subjects its replies come on.
+    std::shared_ptr<BulkLane> open_lane();
+
     // Public close semantics (deferred inside a callback; see kvw.h).
     int close();
     // kvw_client_drain: refuse new ops, wait for outcomes, close.
@@ -101,6 +106,7 @@ private:
 
     static void on_ack_cb(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
     static void on_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
+    static void on_bulk_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
     static void on_async_error_cb(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure);
     static void on_reconnected_cb(natsConnection *nc, void *closure);
     // The server drops a publish it does not permit and says so only on the
@@ -197,6 +203,17 @@ private:
     void release_txn_slot();
     KeyOrder order_;
     TxnGate txn_gate_;
+
+    // Bulk lanes: replies come on "<inbox>.F.>"; a thread started with the
+    // first lane gives each its deadlines and pings (BulkLane::tick).
+    natsSubscription *bulk_sub_ = nullptr;
+    std::mutex lanes_mu_;  // leaf lock
+    std::condition_variable lanes_cv_;
+    std::unordered_map<uint64_t, std::weak_ptr<BulkLane>> lanes_;
+    uint64_t next_lane_ = 1;
+    bool lanes_stop_ = false;
+    std::thread lanes_thread_;
+    void lanes_main();
 
     std::mutex floors_mu_;  // leaf lock
     std::unordered_map<std::string, std::weak_ptr<KeyFloors>> floors_;

@@ -147,6 +147,18 @@ void Op::go_to(Step s)
     sends = 0;
 }
 
+natsStatus set_write_headers(natsMsg *msg, const Op &op)
+{
+    natsStatus s = NATS_OK;
+    if (op.kind == KVW_OP_DELETE) s = natsMsgHeader_Set(msg, hdr::kOperation, "DEL");
+    if (op.kind == KVW_OP_PURGE) {
+        s = natsMsgHeader_Set(msg, hdr::kOperation, "PURGE");
+        if (s == NATS_OK) s = natsMsgHeader_Set(msg, hdr::kRollup, "sub");
+    }
+    if (s == NATS_OK && op.ttl_ms != 0) s = natsMsgHeader_Set(msg, hdr::kTtl, format_ttl(op.ttl_ms).c_str());
+    return s;
+}
+
 int send_step(Wire &wire, Op &op)
 {
     if (op.kind == KVW_OP_TXN) return send_txn_step(wire, op);
@@ -200,14 +212,9 @@ int send_step(Wire &wire, Op &op)
         break;
     case KVW_OP_UPDATE:
     case KVW_OP_DELETE_WITH_VERSION: po.ExpectLastSubjectSeq = op.expected; break;
-    case KVW_OP_DELETE: s = natsMsgHeader_Set(msg, hdr::kOperation, "DEL"); break;
-    case KVW_OP_PURGE:
-        s = natsMsgHeader_Set(msg, hdr::kOperation, "PURGE");
-        if (s == NATS_OK) s = natsMsgHeader_Set(msg, hdr::kRollup, "sub");
-        break;
     default: break;
     }
-    if (s == NATS_OK && op.ttl_ms != 0) s = natsMsgHeader_Set(msg, hdr::kTtl, format_ttl(op.ttl_ms).c_str());
+    s = set_write_headers(msg, op);
     if (s != NATS_OK) {
         natsMsg_Destroy(msg);
         return from_nats(s);

@@ -144,6 +144,9 @@ struct Record {
 // (internally) for the fuzz target; never fails on malformed input.
 Record parse_record(natsMsg *reply);
 
+// The KV headers of a delete, purge or TTL write (none for a plain put).
+natsStatus set_write_headers(natsMsg *msg, const Op &op);
+
 // Puts the op's current step on the wire. 0, or a KVW_E* code (nothing sent).
 int send_step(Wire &wire, Op &op);
 

@@ -87,8 +87,37 @@ void Client::stop_threads()
     }
     timer_cv_.notify_all();
     send_cv_.notify_all();
+    {
+        std::lock_guard<std::mutex> lk(lanes_mu_);
+        lanes_stop_ = true;
+    }
+    lanes_cv_.notify_all();
+    if (lanes_thread_.joinable()) lanes_thread_.join();
     if (timer_.joinable()) timer_.join();
     if (sender_.joinable()) sender_.join();  // a send in progress ends by the write deadline
+}
+
+// Every 50 ms: each bulk lane's deadlines and pings (bulk.h).
+void Client::lanes_main()
+{
+    std::unique_lock<std::mutex> lk(lanes_mu_);
+    while (!lanes_stop_) {
+        std::vector<std::shared_ptr<BulkLane>> live;
+        for (auto it = lanes_.begin(); it != lanes_.end();) {
+            if (auto lane = it->second.lock()) {
+                live.push_back(std::move(lane));
+                ++it;
+            } else {
+                it = lanes_.erase(it);  // its bucket handle and ops are gone
+            }
+        }
+        lk.unlock();
+        const auto now = std::chrono::steady_clock::now();
+        for (auto &lane : live) lane->tick(now);
+        live.clear();  // a lane may end here: nothing of it runs on this thread after
+        lk.lock();
+        lanes_cv_.wait_for(lk, std::chrono::milliseconds(50), [this] { return lanes_stop_; });
+    }
 }
 
 void Client::sender_main()

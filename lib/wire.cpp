@@ -27,7 +27,10 @@ int Client::submit(std::unique_ptr<Op> op)
     }
     undecided_.fetch_add(1);
     Op *raw = op.release();
-    int rc = send_in_order(raw);
+    BulkLane *lane = raw->bucket->lane();
+    const bool bulk = lane != nullptr &&
+                      (raw->kind == KVW_OP_PUT || raw->kind == KVW_OP_DELETE || raw->kind == KVW_OP_PURGE);
+    int rc = bulk ? lane->submit(raw) : send_in_order(raw);
     if (rc != KVW_OK) {
         delete raw;
         undecided_.fetch_sub(1);

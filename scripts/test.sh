@@ -70,9 +70,10 @@ sanitized() (  # sanitized address|thread  (a subshell: the options stay in it)
     build "build-$1" -DCMAKE_BUILD_TYPE=Debug -DKVW_SANITIZE="$1" &&
         ctest_in "build-$1" --timeout 900 --no-tests=error -LE no-sanitizer &&
         # The TTL paths (stream JSON, Nats-TTL, markers) run only on 2.11+,
-        # transactions on 2.12+.
+        # transactions on 2.12+, bulk handles on 2.14+.
         on_server "$NEWEST" "build-$1/tests/test_ttl" &&
         on_server "$NEWEST" "build-$1/tests/test_txn" &&
+        on_server "$NEWEST" "build-$1/tests/test_bulk" &&
         # Reads on a replicated bucket (key floors, leader reads, the 10164
         # resolve) on a 3-node cluster; the rest of rel_cluster is too heavy.
         for t in 'test_reads_see*' 'test_get_at_least*' 'test_bucket_without*'; do
@@ -101,7 +102,7 @@ on_server() {  # on_server VERSION COMMAND...: with that nats-server first on PA
 }
 matrix_one() {  # matrix_one VERSION
     local v=$1 t rc=0
-    for t in conformance interop contract badinput ttl blocking txn; do
+    for t in conformance interop contract badinput ttl blocking txn bulk; do
         on_server "$v" build/tests/test_$t >"build/matrix-$v-$t.log" 2>&1 ||
             { failed_log "$t on nats-server $v" "build/matrix-$v-$t.log"; rc=1; }
         grep -h '^\[  SKIP    \]' "build/matrix-$v-$t.log" | sort | uniq -c | sed "s/^/  $t: /"

@@ -364,8 +364,9 @@ typedef enum kvw_read_mode {
 } kvw_read_mode;
 
 /* Version 2 (kvw 0.2) added allow_ttl and limit_marker_ttl_ms, version 3
- * (kvw 0.2) duplicate_window_ms, version 4 (kvw 0.2) read_mode. */
-#define KVW_BUCKET_OPTIONS_VERSION 5
+ * (kvw 0.2) duplicate_window_ms, version 4 (kvw 0.2) read_mode, version 5
+ * (kvw 0.2) allow_atomic, version 6 (kvw 0.2) allow_batched and bulk. */
+#define KVW_BUCKET_OPTIONS_VERSION 6
 
 /**
  * Fields up to duplicate_window_ms are only used when the bucket is created;
@@ -406,10 +407,19 @@ typedef struct kvw_bucket_options {
      *  allow_atomic, nats-server 2.12+, else KVW_ENOTSUP before any
      *  request). Used only when the bucket is created [0] */
     int allow_atomic;
+    /* ---- version 6 */
+    /** 1: the bucket takes fast-ingest batches (stream allow_batched;
+     *  nats-server 2.14+, else KVW_ENOTSUP before any request). Used only
+     *  when the bucket is created [0] */
+    int allow_batched;
+    /** 1: this handle's kvw_put, kvw_delete and kvw_purge go through
+     *  fast-ingest batches (BULK WRITES below); needs KVW_FEATURE_FAST_BATCH,
+     *  else kvw_bucket_open fails with KVW_ENOTSUP [0] */
+    int bulk;
 } kvw_bucket_options;
 
 #define KVW_BUCKET_OPTIONS_INIT \
-    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE, 0, 0, 0, KVW_READ_CHECKED, 0}
+    {KVW_BUCKET_OPTIONS_VERSION, 0, 1, 0, 0, 0, 1, KVW_STORAGE_FILE, 0, 0, 0, KVW_READ_CHECKED, 0, 0, 0}
 
 /** Fills `opts` like KVW_BUCKET_OPTIONS_INIT for `version`. KVW_EINVAL on NULL / unknown version. */
 KVW_API int kvw_bucket_options_init_version(kvw_bucket_options *opts, unsigned int version);
@@ -453,7 +463,8 @@ KVW_API int64_t kvw_bucket_max_value_size(const kvw_bucket *bucket);
  *                             leave a PURGE marker
  *   KVW_FEATURE_ATOMIC_BATCH  2.12+ and stream allow_atomic (bucket option
  *                             allow_atomic): transactions (kvw_txn_*)
- *   KVW_FEATURE_FAST_BATCH    2.14+ and stream allow_batched (reported only)
+ *   KVW_FEATURE_FAST_BATCH    2.14+ and stream allow_batched (bucket option
+ *                             allow_batched): bulk handles (BULK WRITES)
  *   KVW_FEATURE_GET_MANY      2.11+, direct gets (allow_direct) and a read mode
  *                             other than KVW_READ_LEADER: kvw_get_many
  */
@@ -661,6 +672,34 @@ KVW_API int kvw_purge_ttl(kvw_bucket *bucket, const char *key, int64_t ttl_ms, k
 #define KVW_GET_MANY_MAX 1024
 KVW_API int kvw_get_many(kvw_bucket *bucket, const char *const *keys, size_t count, kvw_read_cb cb,
                          void *user_data);
+
+/*
+ * BULK WRITES (since 0.2; nats-server 2.14+, bucket with KVW_FEATURE_FAST_BATCH)
+ *   For loaders: a handle opened with the bucket option `bulk` sends its
+ *   kvw_put, kvw_delete and kvw_purge (and their _ttl forms) as fast-ingest
+ *   batches (ADR-50): no ack per write, the server acknowledges every few
+ *   hundred writes and paces the sender. Submits, callbacks and the
+ *   completion contract are those of the single ops:
+ *   - KVW_OK once the server acknowledged a point at or past the write (all
+ *     writes before it are stored too). `version` is exact for the last
+ *     write of each batch and for a write sent alone; for the others it is
+ *     unknown (revision 0): the server's periodic acks do not say it.
+ *   - A write the server refuses fails with the single op's code (nothing
+ *     stored); writes behind it that the server skipped are sent again in a
+ *     new batch, in order.
+ *   - KVW_ETIMEDOUT: no acknowledgement reached the write before its
+ *     deadline (a server killed mid-batch): it may have been stored.
+ *   A batch stays open while writes keep coming and commits when kvw has
+ *   sent all it holds, so a loader's writes form long batches and a lone
+ *   write is one message with one ack. One batch per handle is open at a
+ *   time; writes wait in kvw meanwhile (counted by max_inflight) and their
+ *   deadline counts from their submit. A bulk handle's writes keep their
+ *   order per key among themselves, not with its other ops (create, update,
+ *   reads, transactions), which go as on any handle. On a replicated
+ *   bucket a read may miss a bulk write whose version is unknown (READS
+ *   needs the version to know a replica is behind): read with
+ *   KVW_READ_LEADER there.
+ */
 
 /*
  * TRANSACTIONS (since 0.2; nats-server 2.12+, bucket with KVW_FEATURE_ATOMIC_BATCH)
