@@ -117,7 +117,7 @@
  * X(struct, field, offset, size).
  */
 #define KVW_ABI_SIZES(X) \
-    X(kvw_version, 16) X(kvw_client_options, 144) X(kvw_bucket_options, 72) X(kvw_result, 104)
+    X(kvw_version, 16) X(kvw_client_options, 144) X(kvw_bucket_options, 80) X(kvw_result, 104)
 
 #define KVW_ABI_VERSION_FIELDS(X) \
     X(kvw_version, len, 0, 1) \
@@ -162,7 +162,10 @@
     /* version 4 (0.2) */ \
     X(kvw_bucket_options, read_mode, 64, 4) \
     /* version 5 (0.2) */ \
-    X(kvw_bucket_options, allow_atomic, 68, 4)
+    X(kvw_bucket_options, allow_atomic, 68, 4) \
+    /* version 6 (0.2) */ \
+    X(kvw_bucket_options, allow_batched, 72, 4) \
+    X(kvw_bucket_options, bulk, 76, 4)
 
 #define KVW_ABI_RESULT_FIELDS(X) \
     X(kvw_result, status, 0, 4) \

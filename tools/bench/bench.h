@@ -7,6 +7,7 @@
  *   measure.c    clocks, CPU, RSS and heap, the latency histogram
  *   report.c     the table and the JSON
  *   txn.c        `txn`: transactions of K puts against the raw ceiling
+ *   bulk.c       `--mode bulk`: a bulk handle against raw publish and raw fast ingest
  *
  * The private nats-server is tests/support/natsserver.c, shared with the tests.
  */
@@ -53,6 +54,8 @@ typedef struct bench_config {
     int blocking; /* kvw phase: each thread makes blocking calls (kvw_waiter) */
     /* `txn`: transactions of each size instead of the op phases (txn.c) */
     int txn;
+    /* `--mode bulk`: puts through a bulk handle against two ceilings (bulk.c) */
+    int bulk;
     uint32_t txn_sizes[8];
     int ntxn_sizes;
     uint32_t txn_window; /* commits in flight */
@@ -232,6 +235,7 @@ int raw_js_open(phase *ph);
 /* ---- transactions (txn.c) */
 
 int txn_bench(bench_state *st);
+int bulk_bench(bench_state *st);
 
 /* ---- output (report.c) */
 

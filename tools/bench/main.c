@@ -53,6 +53,10 @@ static const char bench_usage[] =
     "    txn: transactions of K puts (nats-server 2.12+) for each K of\n"
     "    --txn-sizes, as commits/s and keys/s against the raw put ceiling\n"
     "\n"
+    "--mode bulk: puts through a bulk handle (fast-ingest batches, nats-server\n"
+    "    2.14+) against raw js_PublishMsgAsync and a raw nats.c fast-ingest\n"
+    "    publisher, --ops puts per round for each\n"
+    "\n"
     "options:\n"
     "  --op OP              the op (instead of the positional OP)\n"
     "  --ops N              ops in the kvw phase [100000]\n"
@@ -84,6 +88,7 @@ static const char bench_usage[] =
     "                       1/R of its ops, so that all three see the same load\n"
     "                       on a busy machine [1]\n"
     "  --no-baselines       run the kvw phase only (no ratios)\n"
+    "  --mode bulk          see above\n"
     "  --txn-sizes LIST     txn: writes per transaction, comma-separated [1,10,100,1000]\n"
     "  --txn-window N       txn: commits in flight [64]\n"
     "  --settle             also read RSS op_timeout + 1.5 s after the kvw run\n"
@@ -146,6 +151,9 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
                 seen_op = 1;
             } else if (!seen_op && strcmp(arg, "txn") == 0) {
                 c->txn = 1;
+                seen_op = 1;
+            } else if (!seen_op && strcmp(arg, "bulk") == 0) {
+                c->bulk = 1;
                 seen_op = 1;
             } else {
                 return bench_usage_error("unexpected argument '%s'", arg);
@@ -261,6 +269,10 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
         } else if (strcmp(name, "--kvstore-ops") == 0) {
             if (parse_u64(val, 1, UINT32_MAX, &c->kvstore_ops))
                 return bench_usage_error("--kvstore-ops needs a number of ops, not '%s'", val);
+        } else if (strcmp(name, "--mode") == 0) {
+            if (strcmp(val, "bulk") != 0)
+                return bench_usage_error("--mode is bulk, not '%s' (other ops: the positional OP)", val);
+            c->bulk = 1;
         } else if (strcmp(name, "--txn-sizes") == 0) {
             c->ntxn_sizes = 0;
             for (const char *p = val; *p;) {
@@ -413,6 +425,10 @@ int main(int argc, char **argv)
 
     if (c->txn) {
         rc = txn_bench(&st);
+        goto out;
+    }
+    if (c->bulk) {
+        rc = bulk_bench(&st);
         goto out;
     }
 
