@@ -74,8 +74,11 @@ if newest=$(scripts/nats-servers.sh --path "$(scripts/nats-servers.sh --list | t
     NATS_SERVER_BIN=$newest run "transactions of 1, 10 and 1000 puts, memory storage" \
         '^ +1000 +[0-9]+ +[0-9]+ +[0-9.]+x' '^the server alone' \
         -- txn --ops 3000 --txn-sizes 1,10,1000 --storage memory --window 256
+    NATS_SERVER_BIN=$newest run "bulk handle against raw publish and raw fast ingest (2.14+)" \
+        '^kvw bulk / raw js_PublishMsgAsync: [0-9.]+x; kvw bulk / raw fast ingest: [0-9.]+x' '^kvw writes: [0-9]+ OK' \
+        -- --mode bulk --ops 6000 --rounds 2 --window 2048
 else
-    printf 'FAIL transactions: no nats-server 2.12+ (scripts/nats-servers.sh)\n'
+    printf 'FAIL transactions and bulk: no nats-server 2.14+ (scripts/nats-servers.sh)\n'
     failed=$((failed + 1))
 fi
 
