@@ -103,7 +103,10 @@ void BulkLane::pump(std::vector<Op *> &done)
         const Kind kind = last ? kCommit : next_seq_ == 1 ? kStart : kAppend;
         const int rc = send(*op, next_seq_, kind);
         if (rc != KVW_OK) {  // nothing sent (connection closed, reconnect buffer full)
-            op->fail(rc, std::string("bulk write: sending failed: ") + kvw_strerror(rc) + "; nothing was stored");
+            if (client_.closing())
+                op->fail(KVW_ECLOSED, "cancelled: the client was closed before the write was sent; nothing was stored");
+            else
+                op->fail(rc, std::string("bulk write: sending failed: ") + kvw_strerror(rc) + "; nothing was stored");
             done.push_back(op);
             if (state_ == State::Open && queue_.empty() && send_empty(next_seq_, kEndOfBatch) == KVW_OK)
                 state_ = State::Committing;

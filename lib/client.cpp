@@ -364,6 +364,7 @@ void Client::close_now()
         std::unique_lock<std::shared_mutex> lk(submit_mu_);
         if (closed_) return;
         closed_ = true;  // every submit that got in has finished publishing
+        closing_.store(true);
     }
     stop_threads();
     if (nc_ != nullptr) natsConnection_Close(nc_);

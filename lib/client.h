@@ -68,6 +68,8 @@ public:
     int fd() const { return delivery_.mode() == KVW_DELIVERY_POLL ? delivery_.fd() : KVW_EINVAL; }
     int inflight() const { return inflight_.load(); }
     bool closed();
+    // Lock-free: close has begun (ops that fail to send now were cancelled).
+    bool closing() const { return closing_.load(); }
 
     jsCtx *js() const { return js_; }
     natsConnection *connection() const { return nc_; }
@@ -187,6 +189,7 @@ private:
 
     std::shared_mutex submit_mu_;  // submitters share it; close takes it alone
     bool closed_ = false;
+    std::atomic<bool> closing_{false};
     bool draining_ = false;  // under submit_mu_: submits refused, close follows
     // Accepted ops not yet handed to delivery (drain waits for 0).
     std::atomic<int> undecided_{0};

@@ -419,7 +419,8 @@ static void test_order_and_close(void **state)
     int closed = 0;
     for (int i = N; i < 2 * N; i++) {
         assert_int_equal(t.o[i].calls, 1);
-        assert_true(t.o[i].status == KVW_OK || t.o[i].status == KVW_ECLOSED);
+        if (t.o[i].status != KVW_OK && t.o[i].status != KVW_ECLOSED)
+            fail_msg("write %d: %s: %s", i, kvw_err_name(t.o[i].status), t.o[i].message);
         closed += t.o[i].status == KVW_ECLOSED;
     }
     print_message("  close with %d writes submitted: %d ended KVW_ECLOSED\n", N, closed);
