@@ -93,6 +93,10 @@ int kvwb_bucket_options_set_duplicate_window_ms(kvwb_bucket_options *opts, int64
 int kvwb_bucket_options_set_read_mode(kvwb_bucket_options *opts, int value);
 /** 1: the bucket takes transactions (allow_atomic; nats-server 2.12+). */
 int kvwb_bucket_options_set_allow_atomic(kvwb_bucket_options *opts, int value);
+/** 1: the bucket takes fast-ingest batches (allow_batched; nats-server 2.14+). */
+int kvwb_bucket_options_set_allow_batched(kvwb_bucket_options *opts, int value);
+/** 1: this handle's puts, deletes and purges go as fast-ingest batches (kvw.h, BULK WRITES). */
+int kvwb_bucket_options_set_bulk(kvwb_bucket_options *opts, int value);
 
 /* ------------------------------------------------------------- clients */
 

@@ -92,6 +92,16 @@ type BucketOptions struct {
 	// AllowAtomic lets the bucket take transactions (Bucket.Txn; stream
 	// allow_atomic, nats-server 2.12+, else ErrNotSupported) [false]
 	AllowAtomic bool
+	// AllowBatched lets the bucket take fast-ingest batches (stream
+	// allow_batched, nats-server 2.14+, else ErrNotSupported); used only
+	// when the bucket is created [false]
+	AllowBatched bool
+	// Bulk: this handle's Put, Delete and Purge (and their Async forms) go
+	// as fast-ingest batches, for loaders (kvw.h, BULK WRITES): an ack every
+	// few hundred writes instead of one per write. A write's Version is
+	// exact only for the last write of a batch (else IsUnknown). Needs
+	// FeatureFastBatch, else Bucket fails with ErrNotSupported [false]
+	Bulk bool
 }
 
 // millis converts d to whole milliseconds, rounding a nonzero sub-millisecond
@@ -221,6 +231,12 @@ func (o *BucketOptions) native(name string) (native.Kvwb_bucket_options, *Error)
 	}
 	if o.AllowAtomic {
 		s.num("AllowAtomic", native.Kvwb_bucket_options_set_allow_atomic(n, 1))
+	}
+	if o.AllowBatched {
+		s.num("AllowBatched", native.Kvwb_bucket_options_set_allow_batched(n, 1))
+	}
+	if o.Bulk {
+		s.num("Bulk", native.Kvwb_bucket_options_set_bulk(n, 1))
 	}
 	if s.err != nil {
 		native.Kvwb_bucket_options_free(n)

@@ -68,7 +68,7 @@ const (
 	FeatureTTLOnWrite   Feature = 2 // Put/Update with TTL: FeatureTTL and history 1
 	FeatureLimitMarkers Feature = 3 // aged-out keys leave a purge marker (LimitMarkerTTL)
 	FeatureAtomicBatch  Feature = 4 // transactions (Txn): stream allow_atomic (2.12+)
-	FeatureFastBatch    Feature = 5 // stream allow_batched (2.14+)
+	FeatureFastBatch    Feature = 5 // bulk handles (BucketOptions.Bulk): stream allow_batched (2.14+)
 	FeatureGetMany      Feature = 6 // GetMany: 2.11+ and direct gets (not ReadLeader)
 )
 

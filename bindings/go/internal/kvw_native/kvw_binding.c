@@ -147,6 +147,8 @@ VALUE_SETTER(bucket, allow_ttl, int)
 VALUE_SETTER(bucket, limit_marker_ttl_ms, int64_t)
 VALUE_SETTER(bucket, duplicate_window_ms, int64_t)
 VALUE_SETTER(bucket, allow_atomic, int)
+VALUE_SETTER(bucket, allow_batched, int)
+VALUE_SETTER(bucket, bulk, int)
 
 int kvwb_bucket_options_set_max_value_size(kvwb_bucket_options *opts, int64_t value)
 {

@@ -253,6 +253,8 @@ extern swig_intgo _wrap_kvwb_bucket_options_set_limit_marker_ttl_ms_kvw_native_e
 extern swig_intgo _wrap_kvwb_bucket_options_set_duplicate_window_ms_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_type_27 arg2);
 extern swig_intgo _wrap_kvwb_bucket_options_set_read_mode_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_kvwb_bucket_options_set_allow_atomic_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_kvwb_bucket_options_set_allow_batched_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_kvwb_bucket_options_set_bulk_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, swig_intgo arg2);
 extern uintptr_t _wrap_kvwb_client_new_kvw_native_eadc1dd6c32ec881(void);
 extern swig_intgo _wrap_kvwb_client_open_kvw_native_eadc1dd6c32ec881(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_kvwb_client_close_kvw_native_eadc1dd6c32ec881(uintptr_t arg1);
@@ -1264,6 +1266,22 @@ func Kvwb_bucket_options_set_allow_atomic(arg1 Kvwb_bucket_options, arg2 int) (_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	swig_r = (int)(C._wrap_kvwb_bucket_options_set_allow_atomic_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Kvwb_bucket_options_set_allow_batched(arg1 Kvwb_bucket_options, arg2 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_kvwb_bucket_options_set_allow_batched_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Kvwb_bucket_options_set_bulk(arg1 Kvwb_bucket_options, arg2 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_kvwb_bucket_options_set_bulk_kvw_native_eadc1dd6c32ec881(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 

@@ -1589,6 +1589,36 @@ intgo _wrap_kvwb_bucket_options_set_allow_atomic_kvw_native_eadc1dd6c32ec881(str
 }
 
 
+intgo _wrap_kvwb_bucket_options_set_allow_batched_kvw_native_eadc1dd6c32ec881(struct kvwb_bucket_options *_swig_go_0, intgo _swig_go_1) {
+  kvwb_bucket_options *arg1 = (kvwb_bucket_options *) 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_bucket_options **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)kvwb_bucket_options_set_allow_batched(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_kvwb_bucket_options_set_bulk_kvw_native_eadc1dd6c32ec881(struct kvwb_bucket_options *_swig_go_0, intgo _swig_go_1) {
+  kvwb_bucket_options *arg1 = (kvwb_bucket_options *) 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(kvwb_bucket_options **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)kvwb_bucket_options_set_bulk(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 struct kvwb_client *_wrap_kvwb_client_new_kvw_native_eadc1dd6c32ec881() {
   kvwb_client *result = 0 ;
   struct kvwb_client *_swig_go_result;
