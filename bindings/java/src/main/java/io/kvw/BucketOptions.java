@@ -25,10 +25,14 @@ public final class BucketOptions {
     final Duration duplicateWindow;
     final ReadMode readMode;
     final boolean allowAtomic;
+    final boolean allowBatched;
+    final boolean bulk;
 
     private BucketOptions(Builder b) {
         readMode = b.readMode;
         allowAtomic = b.allowAtomic;
+        allowBatched = b.allowBatched;
+        bulk = b.bulk;
         duplicateWindow = b.duplicateWindow;
         allowTtl = b.allowTtl;
         limitMarkerTtl = b.limitMarkerTtl;
@@ -68,6 +72,8 @@ public final class BucketOptions {
                     "duplicateWindow");
             check(kvw_native.kvwb_bucket_options_set_read_mode(o, readMode.code), "readMode");
             check(kvw_native.kvwb_bucket_options_set_allow_atomic(o, allowAtomic ? 1 : 0), "allowAtomic");
+            check(kvw_native.kvwb_bucket_options_set_allow_batched(o, allowBatched ? 1 : 0), "allowBatched");
+            check(kvw_native.kvwb_bucket_options_set_bulk(o, bulk ? 1 : 0), "bulk");
             return o;
         } catch (RuntimeException e) {
             o.delete();
@@ -94,8 +100,33 @@ public final class BucketOptions {
         private Duration duplicateWindow = Duration.ZERO;
         private ReadMode readMode = ReadMode.CHECKED;
         private boolean allowAtomic;
+        private boolean allowBatched;
+        private boolean bulk;
 
         private Builder() {}
+
+        /**
+         * The bucket takes fast-ingest batches (stream allow_batched); needs
+         * nats-server 2.14+, else {@link NotSupportedException}. Used only
+         * when the bucket is created [false].
+         */
+        public Builder allowBatched(boolean allow) {
+            this.allowBatched = allow;
+            return this;
+        }
+
+        /**
+         * This handle's put, delete and purge (and their async forms) go as
+         * fast-ingest batches, for loaders (kvw.h, BULK WRITES): the server
+         * acks every few hundred writes instead of each. A write's
+         * {@link Version} is exact only for the last write of a batch (else
+         * unknown). Needs {@link Feature#FAST_BATCH}, else opening the
+         * bucket throws {@link NotSupportedException} [false].
+         */
+        public Builder bulk(boolean bulk) {
+            this.bulk = bulk;
+            return this;
+        }
 
         /**
          * The bucket takes transactions ({@link Bucket#transaction()}); needs
