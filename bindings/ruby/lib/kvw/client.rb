@@ -119,11 +119,18 @@ module Kvw
     #                  :direct (any replica), :leader [:checked]
     # allow_atomic::   the bucket takes transactions (Bucket#transaction;
     #                  nats-server 2.12+, else Kvw::NotSupported) [false]
+    # allow_batched::  the bucket takes fast-ingest batches (nats-server
+    #                  2.14+, else Kvw::NotSupported) [false]
+    # bulk::           this handle's put, delete and purge go as fast-ingest
+    #                  batches, for loaders: the server acks every few hundred
+    #                  writes; a write's Version is exact only for the last of
+    #                  a batch (else unknown?). Needs supports?(:fast_batch),
+    #                  else Kvw::NotSupported [false]
     #
     # Raises Kvw::NoBucket (absent and create: false), Kvw::InvalidBucketName, …
     def bucket(name, create: false, history: nil, max_age: nil, max_bytes: nil,
                max_value_size: nil, replicas: nil, storage: nil, allow_ttl: false, limit_marker_ttl: nil,
-               duplicate_window: nil, read_mode: nil, allow_atomic: false)
+               duplicate_window: nil, read_mode: nil, allow_atomic: false, allow_batched: false, bulk: false)
       name = name.to_s if name.is_a?(Symbol)
       raise TypeError, "bucket name must be a String, not #{name.class}" unless name.is_a?(String)
       raise InvalidBucketName.new("bucket name contains a NUL byte: #{name.inspect}") if name.include?("\0")
@@ -143,6 +150,8 @@ module Kvw
         bset(opts, :duplicate_window_ms, millis(:duplicate_window, duplicate_window)) if duplicate_window
         bset(opts, :read_mode, read_mode_code(read_mode)) if read_mode
         bset(opts, :allow_atomic, 1) if allow_atomic
+        bset(opts, :allow_batched, 1) if allow_batched
+        bset(opts, :bulk, 1) if bulk
         rc = Native.kvwb_bucket_open(native, @dispatcher.native, name, opts) # releases the GVL
       ensure
         Native.kvwb_bucket_options_free(opts)
