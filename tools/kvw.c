@@ -62,6 +62,10 @@ static const char usage_text[] =
     "                                       update KEY VERSION VALUE | delete KEY [VERSION]\n"
     "                                     (VALUE: the rest of the line; delete with VERSION\n"
     "                                     is a CAS tombstone); all are stored or none\n"
+    "  load                               one write per line of stdin (put KEY VALUE |\n"
+    "                                     delete KEY | purge KEY), streamed; as fast-ingest\n"
+    "                                     batches where the server can (2.14+), else one\n"
+    "                                     ack per write; prints how many were stored\n"
     "  bench [OP] [options]               benchmark against raw nats.c (kvw bench --help)\n"
     "\n";
 /* Two strings: C99 promises only 4095 characters in one literal. */
@@ -421,6 +425,7 @@ typedef struct context {
     size_t *line_numbers;
     size_t nlines;
     const char *line_names; /* "argument" or "line" */
+    int bulk;               /* load: through a bulk handle */
 } context;
 
 typedef int (*command_runner)(context *ctx);
@@ -881,6 +886,113 @@ static int run_txn(context *ctx)
     return code;
 }
 
+/* ------------------------------------------------------------ load */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* `load`'s outcomes, counted by its callbacks (POLL mode: on this thread). */
+typedef struct load_tally {
+    size_t pending, ok, failed, unknown;
+    int first_code;
+    char first_error[256];
+} load_tally;
+
+static void on_load_write(const kvw_result *r, void *user_data)
+{
+    load_tally *t = user_data;
+    t->pending--;
+    if (r->status == KVW_OK) {
+        t->ok++;
+        return;
+    }
+    if (kvw_err_outcome_unknown(r->status))
+        t->unknown++;
+    else
+        t->failed++;
+    if (t->first_code == 0) {
+        t->first_code = r->status;
+        snprintf(t->first_error, sizeof t->first_error, "%s (key %s)", r->message, r->key);
+    }
+}
+
+/* Submits one line of `load` ("put KEY VALUE", "delete KEY", "purge KEY"),
+ * waiting for completions while the in-flight window is full. 0, or an exit
+ * code after reporting what is wrong with the line. */
+static int load_line(context *ctx, load_tally *t, char *line, size_t no)
+{
+    const char *line_end = line + strlen(line);
+    char *op = strtok(line, " \t");
+    char *key = op ? strtok(NULL, " \t") : NULL;
+    const char *after = key ? key + strlen(key) : line_end;
+    const char *value = after < line_end ? after + 1 : "";
+    int is_put = op && strcmp(op, "put") == 0;
+    if (!key || (!is_put && strcmp(op, "delete") != 0 && strcmp(op, "purge") != 0) || (!is_put && *value)) {
+        fprintf(stderr, "kvw: load: line %zu: want `put KEY VALUE`, `delete KEY` or `purge KEY`\n", no);
+        return EXIT_USAGE;
+    }
+    int rc;
+    for (;;) {
+        rc = is_put    ? kvw_put(ctx->bucket, key, value, strlen(value), on_load_write, t)
+             : op[0] == 'd' ? kvw_delete(ctx->bucket, key, on_load_write, t)
+                        : kvw_purge(ctx->bucket, key, on_load_write, t);
+        if (rc != KVW_EBUSY)
+            break;
+        kvw_client_poll(ctx->client, 100); /* completions make room */
+    }
+    if (rc != 0) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "line %zu: %s", no, kvw_strerror(rc));
+        report("load", rc, msg);
+        return rc == KVW_EBADKEY || rc == KVW_ETOOBIG ? EXIT_USAGE : exit_code_for(rc);
+    }
+    t->pending++;
+    kvw_client_poll(ctx->client, 0);
+    return 0;
+}
+
+/* `load`: one write per line of stdin, streamed; through a bulk handle when
+ * the bucket takes fast-ingest batches (see main), else one ack per write.
+ * Prints a summary; a bad line stops the load after the writes before it. */
+static int run_load(context *ctx)
+{
+    load_tally t;
+    memset(&t, 0, sizeof t);
+    char *line = NULL;
+    size_t cap = 0, lines = 0;
+    ssize_t n;
+    int code = 0;
+    for (size_t no = 1; code == 0 && (n = getline(&line, &cap, stdin)) >= 0; no++) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0 || line[0] == '#')
+            continue;
+        code = load_line(ctx, &t, line, no);
+        lines += code == 0;
+    }
+    free(line);
+    int64_t deadline = now_ms() + watchdog_ms(ctx);
+    while (t.pending > 0 && now_ms() < deadline)
+        kvw_client_poll(ctx->client, 100);
+    int bulk = kvw_bucket_supports(ctx->bucket, KVW_FEATURE_FAST_BATCH);
+    printf("loaded %zu writes (%s): %zu stored, %zu failed, %zu outcome unknown\n", lines,
+           ctx->bulk ? "bulk: fast-ingest batches" : bulk ? "one ack per write" : "one ack per write; the bucket "
+           "takes no fast-ingest batches", t.ok, t.failed, t.unknown + t.pending);
+    if (fflush(stdout) != 0 && code == 0)
+        code = EXIT_OTHER;
+    if (t.first_code != 0)
+        report("load", t.first_code, t.first_error);
+    if (code == 0 && t.failed > 0)
+        code = exit_code_for(t.first_code);
+    else if (code == 0 && (t.unknown > 0 || t.pending > 0))
+        code = EXIT_UNKNOWN;
+    return code;
+}
+
 /* `kvw bench`: runs kvw-bench with this argv; it sits next to this program in
  * the build tree, and in LIBEXECDIR/kvw/ once installed. */
 static int run_bench(int argc, char **argv)
@@ -923,6 +1035,7 @@ static const command commands[] = {
     {"info", 0, "", 0, KVW_OP_GET, run_info, NULL},
     {"txn", -1, "[LINE...]", 0, KVW_OP_TXN, run_txn, NULL},
     {"get-many", -1, "KEY...", 0, KVW_OP_GET_MANY, run_get_many, NULL},
+    {"load", 0, "", 0, KVW_OP_PUT, run_load, NULL},
     {"enable-ttl", 0, "[--marker-ttl DUR]", 0, KVW_OP_GET, run_enable_ttl, NULL},
     {"bench", 0, "[OP] [options]", 0, KVW_OP_PUT, NULL, run_bench},
 };
@@ -1188,7 +1301,19 @@ int main(int argc, char **argv)
     bopts.read_mode = read_mode;
     bopts.allow_ttl = o.ttl != NULL || o.marker_ttl != NULL;
     bopts.limit_marker_ttl_ms = ctx.cmd->run == run_enable_ttl ? 0 : ctx.marker_ttl_ms;
-    rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);
+    if (ctx.cmd->run == run_load) {
+        /* A bulk handle where the server can (a bucket created here takes
+         * fast-ingest batches); a bucket made without them gets plain writes. */
+        bopts.create_if_missing = 1;
+        bopts.allow_batched = bopts.bulk = ctx.bulk = kvw_client_server_version(ctx.client) >= 21400;
+        rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);
+        if (rc == KVW_ENOTSUP && ctx.bulk) {
+            bopts.bulk = ctx.bulk = 0;
+            rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);
+        }
+    } else {
+        rc = kvw_bucket_open(&ctx.bucket, ctx.client, bucket_name, &bopts);
+    }
     if (rc != 0) {
         report("bucket", rc,
                rc == KVW_ETIMEDOUT  ? "timed out opening the bucket"

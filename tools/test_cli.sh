@@ -388,6 +388,38 @@ else
     err_has "2.12"
 fi
 
+# ------------------------------------------------------------ load
+LD=(--server "$URL" --bucket clild)
+# stdin_t DESCRIPTION WANT_RC INPUT -- ARGS…: like t, with INPUT on stdin.
+stdin_t() {
+    local desc=$1 want_rc=$2 input=$3
+    shift 4
+    CMD="$* < lines"
+    OUT=$(printf '%b' "$input" | "$KVW" "$@" 2>"$T/stderr")
+    RC=$? ERR=$(<"$T/stderr")
+    if [[ $RC == "$want_rc" ]]; then PASSED=$((PASSED + 1)); else fail "$desc: exit $RC, want $want_rc"; fi
+}
+lines=$(for i in $(seq 1 3000); do echo "put k$i v$i"; done)
+stdin_t "load: 3,002 writes" 0 "$lines\ndelete k5\n# a comment\n\npurge k6\n" -- "${LD[@]}" load
+if [[ $OUT == "loaded 3002 writes ("*"): 3002 stored, 0 failed, 0 outcome unknown" ]]; then PASSED=$((PASSED + 1)); else
+    fail "load: summary"; fi
+if ((major * 100 + minor >= 214)); then
+    [[ $OUT == *"bulk: fast-ingest batches"* ]] && PASSED=$((PASSED + 1)) || fail "load: bulk on 2.14+"
+else
+    [[ $OUT == *"one ack per write"* ]] && PASSED=$((PASSED + 1)) || fail "load: plain writes before 2.14"
+fi
+t "load: what it put" 0 'v2999' -- "${LD[@]}" get k2999
+t "load: what it deleted" 4 '' -- "${LD[@]}" get k5
+t "load: what it purged" 4 '' -- "${LD[@]}" get k6
+stdin_t "load: a bad line stops it" 2 'put a 1\nfrob x\nput b 2\n' -- "${LD[@]}" load
+err_has "line 2"
+t "load: the line before it is stored" 0 '1' -- "${LD[@]}" get a
+t "load: the line after it is not" 4 '' -- "${LD[@]}" get b
+stdin_t "load: a bad key" 2 'put bad..key 1\n' -- "${LD[@]}" load
+err_has "KVW_EBADKEY"
+stdin_t "load: a bucket without fast-ingest batches" 0 'put z 1\n' -- "${S[@]}" load
+[[ $OUT == *"one ack per write"* ]] && PASSED=$((PASSED + 1)) || fail "load: plain bucket"
+
 # A server that accepts the TCP connection but never speaks (stopped): the
 # connect times out. Nothing was written, so exit 1, not 5.
 start_server stopped
