@@ -19,7 +19,8 @@ namespace {
 constexpr int kUnknownBatch = 10208;    // the batch is gone (server restart, leader change, idle 10 s)
 constexpr int kTooManyBatches = 10211;  // fast batches in flight on the stream or server
 constexpr int kStoreFailed = 10077;     // "message could not be stored" (maximum bytes exceeded...)
-constexpr auto kSilence = std::chrono::seconds(1);  // then ask the server where the batch is
+constexpr auto kSilence = std::chrono::milliseconds(250);  // then ask the server where the batch is
+constexpr auto kNoLeaderPause = std::chrono::milliseconds(50);  // before a new batch after "no responders"
 
 }  // namespace
 
@@ -83,6 +84,7 @@ int BulkLane::send_empty(uint64_t seq, Kind kind)
 
 void BulkLane::pump(std::vector<Op *> &done)
 {
+    if (state_ == State::Idle && clock::now() < paused_until_) return;
     while (!queue_.empty()) {
         if (state_ == State::Idle) {
             ++batch_;
@@ -189,7 +191,16 @@ void BulkLane::on_reply(uint64_t batch, uint64_t seq, int kind, natsMsg *reply)
     std::vector<Op *> done;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (batch != batch_ || state_ == State::Idle || !j.is_object()) return;  // an earlier batch's
+        if (batch != batch_ || state_ == State::Idle) return;  // an earlier batch's
+        if (natsMsg_IsNoResponders(reply) && seq == 1 && kind != kPing) {
+            // No stream leader took the batch's first message (an election):
+            // nothing of it was stored, and nothing else was sent in it.
+            requeue_from(1);
+            end_batch();
+            paused_until_ = clock::now() + kNoLeaderPause;  // the tick sends it again
+            return;
+        }
+        if (!j.is_object()) return;
         last_heard_ = clock::now();
         const std::string type = j.value("type", std::string());
         if (type == "ack") {  // every message up to `seq` is stored
@@ -258,11 +269,12 @@ void BulkLane::tick(clock::time_point now)
             }
             Op *op = *it;
             it = queue_.erase(it);
-            if (connected)
-                op->fail(KVW_ETIMEDOUT, "bulk write: not sent before its deadline (the batch ahead of it was not "
-                                        "acknowledged); it was never sent, so nothing was stored");
-            else
-                op->fail(KVW_ENOTCONN, "bulk write: not connected until its deadline; nothing was stored");
+            // Never sent, so certainly not stored: KVW_ENOTCONN, as for a
+            // single write that found no JetStream responder until its deadline.
+            op->fail(KVW_ENOTCONN, connected ? "bulk write: not sent before its deadline, the batch ahead of it "
+                                               "unacknowledged (no stream leader, or a slow server); nothing was "
+                                               "stored"
+                                             : "bulk write: not connected until its deadline; nothing was stored");
             done.push_back(op);
         }
         bool late = false;

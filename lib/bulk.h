@@ -87,6 +87,7 @@ private:
     unsigned ack_every_ = 1;
     std::string last_subject_;  // a subject of the stream, for an end of batch or a ping
     clock::time_point last_heard_;
+    clock::time_point paused_until_;  // no new batch before (no stream leader a moment ago)
 };
 
 }  // namespace kvw

@@ -1304,6 +1304,196 @@ static void test_transactions_through_failover(void **state)
     free(l);
 }
 
+/* ---- bulk writes (fast-ingest batches, 2.14+) through a leader kill */
+
+enum { BULK_MAX = 60000, BULK_RATE = 4000 /* writes/s */ };
+
+typedef struct bulk_load {
+    kvw_bucket *bucket;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int submitted, stop, pending;
+    int status[BULK_MAX]; /* 1 + the write's status once it ended; 0 while pending */
+    int calls[BULK_MAX];
+    int last_ok;
+    char first_failure[200];
+} bulk_load;
+
+typedef struct bulk_ref {
+    bulk_load *l;
+    int i;
+} bulk_ref;
+
+static bulk_ref g_bulk_refs[BULK_MAX];
+
+static void bulk_cb(const kvw_result *r, void *user_data)
+{
+    bulk_ref *ref = user_data;
+    bulk_load *l = ref->l;
+    pthread_mutex_lock(&l->mu);
+    l->status[ref->i] = 1 + r->status;
+    l->calls[ref->i]++;
+    l->pending--;
+    if (r->status == KVW_OK && ref->i > l->last_ok)
+        l->last_ok = ref->i;
+    if (r->status != KVW_OK && !l->first_failure[0])
+        snprintf(l->first_failure, sizeof l->first_failure, "%s: %s", kvw_err_name(r->status), r->message);
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void *bulk_main(void *p)
+{
+    bulk_load *l = p;
+    const int64_t start = kt_now_ms();
+    for (int i = 0; i < BULK_MAX; i++) {
+        while (kt_now_ms() < start + (int64_t)i * 1000 / BULK_RATE)
+            kt_sleep_ms(1);
+        pthread_mutex_lock(&l->mu);
+        int stop = l->stop;
+        pthread_mutex_unlock(&l->mu);
+        if (stop)
+            break;
+        char key[32], val[16];
+        snprintf(key, sizeof key, "b%d", i);
+        snprintf(val, sizeof val, "%d", i);
+        g_bulk_refs[i] = (bulk_ref){l, i};
+        int rc;
+        while ((rc = kvw_put(l->bucket, key, val, strlen(val), bulk_cb, &g_bulk_refs[i])) == KVW_EBUSY)
+            kt_sleep_ms(1);
+        pthread_mutex_lock(&l->mu);
+        if (rc != 0) { /* refused at submit: no outcome will come, nothing sent */
+            l->status[i] = 1 + rc;
+            l->calls[i] = 1;
+        } else {
+            l->pending++;
+        }
+        l->submitted = i + 1;
+        pthread_mutex_unlock(&l->mu);
+    }
+    return NULL;
+}
+
+/* A bulk handle on an R3 bucket loads while the stream leader is SIGKILLed:
+ * every write ends once; each one reported stored reads back through a
+ * survivor (nats.c), each one refused is absent there. */
+static void test_bulk_through_failover(void **state)
+{
+    fixture *f = *state;
+    rel_cluster *c = &g_cluster;
+    g_op_timeout_ms = 5000;
+    client_on_cluster(c, &f->client);
+    const int server = kvw_client_server_version(f->client);
+    if (server < 21400) {
+        print_message("[  SKIP    ] bulk handles need nats-server 2.14 or newer (this is %d.%d.%d)\n",
+                      server / 10000, server / 100 % 100, server % 100);
+        skip();
+    }
+    kvw_client_free(f->client);
+    f->client = NULL;
+    kvw_bucket_options bo;
+    kvw_bucket_options_init(&bo);
+    bo.allow_batched = 1;
+    bo.bulk = 1;
+    char bucket[64], stream[80];
+    open_r3_with(c, &f->client, &f->bucket, bo, bucket, stream);
+
+    bulk_load *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    l->bucket = f->bucket;
+    l->last_ok = -1;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, bulk_main, l), 0);
+    kt_sleep_ms(1500);
+    char name[32];
+    int victim = leader_of(c, stream, name, sizeof name);
+    assert_true(victim >= 0);
+    pthread_mutex_lock(&l->mu);
+    int at = l->submitted;
+    pthread_mutex_unlock(&l->mu);
+    int64_t t0 = kt_now_ms();
+    assert_int_equal(ts_server_kill(c->node[victim]), 0);
+    int64_t resumed = -1;
+    while (kt_now_ms() - t0 < RESUME_MS) {
+        pthread_mutex_lock(&l->mu);
+        int last_ok = l->last_ok;
+        pthread_mutex_unlock(&l->mu);
+        if (last_ok >= at) {
+            resumed = kt_now_ms() - t0;
+            break;
+        }
+        kt_sleep_ms(10);
+    }
+    if (resumed < 0)
+        fail_msg("no write submitted after killing leader %s was stored within %d ms (first failure: %s)", name,
+                 RESUME_MS, l->first_failure);
+    kt_sleep_ms(2000);
+    pthread_mutex_lock(&l->mu);
+    l->stop = 1;
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(th, NULL);
+    pthread_mutex_lock(&l->mu);
+    while (l->pending > 0)
+        pthread_cond_wait(&l->cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    assert_int_equal(kvw_client_close(f->client), 0);
+
+    kt_nats n;
+    assert_int_equal(kt_nats_open(&n, ts_server_url(c->node[any_up(c, victim)])), 0);
+    kvStore *kv = NULL;
+    natsStatus kst = NATS_ERR;
+    for (int64_t dl = kt_now_ms() + 15000; kst != NATS_OK && kt_now_ms() < dl;) {
+        kst = js_KeyValue(&kv, n.js, bucket);
+        if (kst != NATS_OK)
+            kt_sleep_ms(200);
+    }
+    assert_int_equal(kst, NATS_OK);
+    int ok = 0, unknown = 0, unknown_stored = 0, failed = 0;
+    for (int i = 0; i < l->submitted; i++) {
+        assert_int_equal(l->calls[i], 1);
+        const int status = l->status[i] - 1;
+        char key[32], val[16];
+        snprintf(key, sizeof key, "b%d", i);
+        snprintf(val, sizeof val, "%d", i);
+        kvEntry *e = NULL;
+        natsStatus st = kvStore_Get(&e, kv, key);
+        for (int64_t dl = kt_now_ms() + 15000; st != NATS_OK && st != NATS_NOT_FOUND && kt_now_ms() < dl;) {
+            kt_sleep_ms(200);
+            st = kvStore_Get(&e, kv, key);
+        }
+        assert_true(st == NATS_OK || st == NATS_NOT_FOUND);
+        if (st == NATS_OK) {
+            assert_int_equal(kvEntry_ValueLen(e), (int)strlen(val));
+            assert_memory_equal(kvEntry_Value(e), val, strlen(val));
+        }
+        kvEntry_Destroy(e);
+        if (status == KVW_OK) {
+            ok++;
+            if (st != NATS_OK)
+                fail_msg("write %d: OK, but not on survivor (leader %s killed)", i, name);
+        } else if (kvw_err_outcome_unknown(status)) {
+            unknown++;
+            unknown_stored += st == NATS_OK;
+        } else {
+            failed++;
+            if (st == NATS_OK)
+                fail_msg("write %d: %s, but on a survivor", i, kvw_err_name(status));
+        }
+    }
+    kvStore_Destroy(kv);
+    kt_nats_close(&n);
+    print_message("FIGURES cluster failover, bulk handle (R3, leader %s SIGKILLed): writes %d, OK %d, outcome "
+                  "unknown %d (%d of them stored), failed %d; writes resumed %lld ms after the kill; first "
+                  "failure: %s\n",
+                  name, l->submitted, ok, unknown, unknown_stored, failed, (long long)resumed,
+                  l->first_failure[0] ? l->first_failure : "none");
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1318,6 +1508,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_at_least_across_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bucket_without_direct_gets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_through_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_through_failover, setup, teardown),
     };
     kt_filter_from_env();
     return cmocka_run_group_tests_name("reliability/cluster", tests, group_setup, group_teardown);
