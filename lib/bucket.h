@@ -41,6 +41,7 @@ public:
         s.append(subject_prefix_).append(key);
         return s;
     }
+    const std::string &subject_prefix() const { return subject_prefix_; }  // "$KV.<name>."
     const std::string &direct_get_subject() const { return direct_get_; }
     // The stream leader's get ($JS.API.STREAM.MSG.GET), JSON in and out.
     const std::string &msg_get_subject() const { return msg_get_; }

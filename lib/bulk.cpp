@@ -44,30 +44,29 @@ int BulkLane::submit(Op *op)
     return KVW_OK;
 }
 
-std::string BulkLane::reply_subject(uint64_t seq, Kind kind) const
+const char *BulkLane::reply_subject(uint64_t seq, Kind kind)
 {
-    // <prefix>.<batch id>.<flow>.<gap mode>.<batch seq>.<operation>.$FI
+    // <prefix>.<batch id>.<flow>.<gap mode>.<batch seq>.<operation>.$FI; the
+    // buffer is the lane's (under mu_): no allocation per message.
     char tail[96];
-    std::snprintf(tail, sizeof tail, "%llu.%u.fail.%llu.%d.$FI", static_cast<unsigned long long>(batch_), kFlow,
-                  static_cast<unsigned long long>(seq), static_cast<int>(kind));
-    std::string s;
-    s.reserve(reply_prefix_.size() + batch_prefix_.size() + 64);
-    s.append(reply_prefix_).append(batch_prefix_).append(tail);
-    return s;
+    const int n = std::snprintf(tail, sizeof tail, "%llu.%u.fail.%llu.%d.$FI", static_cast<unsigned long long>(batch_),
+                                kFlow, static_cast<unsigned long long>(seq), static_cast<int>(kind));
+    reply_.assign(reply_prefix_).append(batch_prefix_).append(tail, static_cast<size_t>(n));
+    return reply_.c_str();
 }
 
 int BulkLane::send(const Op &op, uint64_t seq, Kind kind)
 {
-    const std::string subject = op.bucket->subject(op.key);
-    const std::string reply = reply_subject(seq, kind);
-    if (seq == 1) last_subject_ = subject;
+    subject_.assign(op.bucket->subject_prefix()).append(op.key);
+    const char *reply = reply_subject(seq, kind);
+    if (seq == 1) last_subject_ = subject_;
     natsStatus s;
     if (op.kind == KVW_OP_PUT && op.ttl_ms == 0) {  // no headers: the cheapest publish
-        s = natsConnection_PublishRequest(client_.connection(), subject.c_str(), reply.c_str(), op.value.data(),
+        s = natsConnection_PublishRequest(client_.connection(), subject_.c_str(), reply, op.value.data(),
                                           static_cast<int>(op.value.size()));
     } else {
         natsMsg *msg = nullptr;
-        s = natsMsg_Create(&msg, subject.c_str(), reply.c_str(), op.value.data(), static_cast<int>(op.value.size()));
+        s = natsMsg_Create(&msg, subject_.c_str(), reply, op.value.data(), static_cast<int>(op.value.size()));
         if (s == NATS_OK) s = set_write_headers(msg, op);
         if (s == NATS_OK) s = natsConnection_PublishMsg(client_.connection(), msg);
         natsMsg_Destroy(msg);
@@ -77,9 +76,8 @@ int BulkLane::send(const Op &op, uint64_t seq, Kind kind)
 
 int BulkLane::send_empty(uint64_t seq, Kind kind)
 {
-    const std::string reply = reply_subject(seq, kind);
-    return from_nats(
-        natsConnection_PublishRequest(client_.connection(), last_subject_.c_str(), reply.c_str(), nullptr, 0));
+    const char *reply = reply_subject(seq, kind);
+    return from_nats(natsConnection_PublishRequest(client_.connection(), last_subject_.c_str(), reply, nullptr, 0));
 }
 
 void BulkLane::pump(std::vector<Op *> &done)

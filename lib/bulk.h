@@ -69,7 +69,7 @@ private:
     // The batch is over without an answer for its unacked ops: may have landed.
     void unknown_before(uint64_t seq, const std::string &why, std::vector<Op *> &done);
     void end_batch();
-    std::string reply_subject(uint64_t seq, Kind kind) const;
+    const char *reply_subject(uint64_t seq, Kind kind);
 
     Client &client_;
     const std::string reply_prefix_;
@@ -86,6 +86,7 @@ private:
     uint64_t acked_ = 0;
     unsigned ack_every_ = 1;
     std::string last_subject_;  // a subject of the stream, for an end of batch or a ping
+    std::string subject_, reply_;  // the message being sent (reused: no allocation per message)
     clock::time_point last_heard_;
     clock::time_point paused_until_;  // no new batch before (no stream leader a moment ago)
 };

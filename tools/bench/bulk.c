@@ -206,6 +206,7 @@ int bulk_bench(bench_state *st)
     rc = raw_rate && fast_rate && kvw_rate ? setup_for(st, &raw) : -1;
     natsConnection *nc = st->conn[1].nc ? st->conn[1].nc : st->conn[0].nc;
     const uint64_t n = c->ops / (uint64_t)rounds;
+    cpu_use fast_cpu = {0}, kvw_cpu = {0}; /* summed over the rounds */
     for (int r = 0; r < rounds && rc == 0; r++) {
         uint64_t before = raw.elapsed_ns, ok_before = raw.ok;
         rc = run_round(st, &raw, r, rounds);
@@ -213,9 +214,16 @@ int bulk_bench(bench_state *st)
             break;
         raw_rate[r] = (double)(raw.ok - ok_before) * 1e9 / (double)(raw.elapsed_ns - before);
         uint64_t fast_ns = 0, kvw_ns = 0, ok_before_kvw = run.ok;
+        cpu_use c0 = cpu_now();
         rc = fast_batch(nc, name, st->value, c->value_size, n, r, &fast_ns);
+        cpu_use c1 = cpu_now();
         if (rc == 0)
             rc = kvw_bulk_round(st, b, n, r, &run, &kvw_ns);
+        cpu_use c2 = cpu_now();
+        fast_cpu.cpu_ns += c1.cpu_ns - c0.cpu_ns;
+        fast_cpu.server_cpu_ns += c1.server_cpu_ns - c0.server_cpu_ns;
+        kvw_cpu.cpu_ns += c2.cpu_ns - c1.cpu_ns;
+        kvw_cpu.server_cpu_ns += c2.server_cpu_ns - c1.server_cpu_ns;
         fast_rate[r] = (double)n * 1e9 / (double)fast_ns;
         kvw_rate[r] = (double)(run.ok - ok_before_kvw) * 1e9 / (double)kvw_ns;
     }
@@ -228,10 +236,14 @@ int bulk_bench(bench_state *st)
         printf("kvw bench --mode bulk: %" PRIu64 " puts of %u bytes per round to fresh keys, %s storage, R%d, on %s; "
                "%d round(s)\n", n, c->value_size, c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->replicas,
                c->server, rounds);
-        printf("%-52s %12s\n", "", "puts/s");
+        /* CPU per put: this process, and the private server when it is ours. */
+        const double puts = (double)n * rounds;
+        printf("%-52s %12s %14s %14s\n", "", "puts/s", "client us/put", "server us/put");
         printf("%-52s %12.0f\n", "raw nats.c js_PublishMsgAsync (an ack per write)", median(raw_rate, rounds));
-        printf("%-52s %12.0f\n", "raw nats.c fast-ingest publisher (flow 500, 2 acks)", median(fast_rate, rounds));
-        printf("%-52s %12.0f\n", "kvw bulk handle (kvw_put, a callback per write)", median(kvw_rate, rounds));
+        printf("%-52s %12.0f %14.2f %14.2f\n", "raw nats.c fast-ingest publisher (flow 500, 2 acks)",
+               median(fast_rate, rounds), fast_cpu.cpu_ns / puts / 1e3, fast_cpu.server_cpu_ns / puts / 1e3);
+        printf("%-52s %12.0f %14.2f %14.2f\n", "kvw bulk handle (kvw_put, a callback per write)",
+               median(kvw_rate, rounds), kvw_cpu.cpu_ns / puts / 1e3, kvw_cpu.server_cpu_ns / puts / 1e3);
         printf("kvw bulk / raw js_PublishMsgAsync: %.2fx; kvw bulk / raw fast ingest: %.2fx "
                "(medians of the per-round ratios)\n", median(vs_raw, rounds), median(vs_fast, rounds));
         printf("kvw writes: %" PRIu64 " OK (%" PRIu64 " with an exact version), %" PRIu64 " failed%s%s\n", run.ok,
