@@ -225,7 +225,8 @@ int Bucket::open(std::shared_ptr<Bucket> *out, const std::shared_ptr<Client> &cl
     b->set_features(features_of(cfg));
     if (o.bulk) {
         if (!b->supports(KVW_FEATURE_FAST_BATCH)) return KVW_ENOTSUP;
-        b->lane_ = client->open_lane();
+        rc = client->open_lane(&b->lane_);
+        if (rc != KVW_OK) return rc;
     }
     *out = std::move(b);
     return KVW_OK;

@@ -62,13 +62,13 @@ int BulkLane::send(const Op &op, uint64_t seq, Kind kind)
     if (seq == 1) last_subject_ = subject_;
     natsStatus s;
     if (op.kind == KVW_OP_PUT && op.ttl_ms == 0) {  // no headers: the cheapest publish
-        s = natsConnection_PublishRequest(client_.connection(), subject_.c_str(), reply, op.value.data(),
+        s = natsConnection_PublishRequest(client_.bulk_connection(), subject_.c_str(), reply, op.value.data(),
                                           static_cast<int>(op.value.size()));
     } else {
         natsMsg *msg = nullptr;
         s = natsMsg_Create(&msg, subject_.c_str(), reply, op.value.data(), static_cast<int>(op.value.size()));
         if (s == NATS_OK) s = set_write_headers(msg, op);
-        if (s == NATS_OK) s = natsConnection_PublishMsg(client_.connection(), msg);
+        if (s == NATS_OK) s = natsConnection_PublishMsg(client_.bulk_connection(), msg);
         natsMsg_Destroy(msg);
     }
     return from_nats(s);
@@ -77,7 +77,7 @@ int BulkLane::send(const Op &op, uint64_t seq, Kind kind)
 int BulkLane::send_empty(uint64_t seq, Kind kind)
 {
     const char *reply = reply_subject(seq, kind);
-    return from_nats(natsConnection_PublishRequest(client_.connection(), last_subject_.c_str(), reply, nullptr, 0));
+    return from_nats(natsConnection_PublishRequest(client_.bulk_connection(), last_subject_.c_str(), reply, nullptr, 0));
 }
 
 void BulkLane::pump(std::vector<Op *> &done)
@@ -259,7 +259,7 @@ void BulkLane::tick(clock::time_point now)
     std::vector<Op *> done;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        const bool connected = natsConnection_Status(client_.connection()) == NATS_CONN_STATUS_CONNECTED;
+        const bool connected = natsConnection_Status(client_.bulk_connection()) == NATS_CONN_STATUS_CONNECTED;
         for (auto it = queue_.begin(); it != queue_.end();) {
             if ((*it)->deadline > now) {
                 ++it;

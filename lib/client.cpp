@@ -239,8 +239,22 @@ int Client::connect(const kvw_client_options &o)
     return from_nats(s);
 }
 
-std::shared_ptr<BulkLane> Client::open_lane()
+int Client::open_lane(std::shared_ptr<BulkLane> *out)
 {
+    {
+        // Lanes publish on a connection of their own in nats.c's buffered
+        // mode (no SendAsap): a batch's messages then share their writes.
+        std::lock_guard<std::mutex> lk(bulk_nc_mu_);
+        if (bulk_nc_ == nullptr) {
+            natsStatus s = natsOptions_SetSendAsap(nopts_, false);  // the connection copies its options
+            natsConnection *nc = nullptr;
+            if (s == NATS_OK) s = natsConnection_Connect(&nc, nopts_);
+            natsOptions_SetSendAsap(nopts_, true);
+            if (s == NATS_TIMEOUT) return KVW_ENOTCONN;
+            if (s != NATS_OK) return from_nats(s);
+            bulk_nc_ = nc;
+        }
+    }
     // Batch ids must differ on a stream across clients and processes: the
     // process's random prefix and a process-wide lane number.
     static std::atomic<uint64_t> next{1};
@@ -248,8 +262,10 @@ std::shared_ptr<BulkLane> Client::open_lane()
     auto lane = std::make_shared<BulkLane>(*this, inbox_ + ".F.", id_prefix_ + "-" + std::to_string(n) + "-");
     std::lock_guard<std::mutex> lk(lanes_mu_);
     lanes_[n] = lane;
-    if (!lanes_thread_.joinable()) lanes_thread_ = std::thread([this] { lanes_main(); });
-    return lane;
+    // Not once close has stopped the threads (a bucket opened while the client closes).
+    if (!lanes_thread_.joinable() && !lanes_stop_) lanes_thread_ = std::thread([this] { lanes_main(); });
+    *out = std::move(lane);
+    return KVW_OK;
 }
 
 Client::~Client()
@@ -260,6 +276,7 @@ Client::~Client()
     }
     stop_threads();
     if (nc_ != nullptr) natsConnection_Close(nc_);
+    if (bulk_nc_ != nullptr) natsConnection_Close(bulk_nc_);
     if (js_ != nullptr) {
         natsMsgList pending{};
         if (published_.load() && js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK)
@@ -269,6 +286,7 @@ Client::~Client()
     natsSubscription_Destroy(inbox_sub_);
     natsSubscription_Destroy(bulk_sub_);
     natsConnection_Destroy(nc_);
+    natsConnection_Destroy(bulk_nc_);
     natsOptions_Destroy(nopts_);
 }
 
@@ -368,6 +386,10 @@ void Client::close_now()
     }
     stop_threads();
     if (nc_ != nullptr) natsConnection_Close(nc_);
+    {
+        std::lock_guard<std::mutex> lk(bulk_nc_mu_);
+        if (bulk_nc_ != nullptr) natsConnection_Close(bulk_nc_);
+    }
 
     std::vector<Op *> cancelled;
     // Messages nats.c still tracks come back to us; their ops are cancelled.

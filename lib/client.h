@@ -56,8 +56,10 @@ public:
     std::shared_ptr<KeyFloors> floors_for(const std::string &stream);
 
     // A bulk handle's lane (bulk.h), found again by its number in the
-    // subjects its replies come on.
-    std::shared_ptr<BulkLane> open_lane();
+    // subjects its replies come on. The first one opens the lanes' connection.
+    int open_lane(std::shared_ptr<BulkLane> *out);
+    // Where lanes publish (set before the first lane exists, then fixed).
+    natsConnection *bulk_connection() const { return bulk_nc_; }
 
     // Public close semantics (deferred inside a callback; see kvw.h).
     int close();
@@ -210,6 +212,8 @@ private:
     // Bulk lanes: replies come on "<inbox>.F.>"; a thread started with the
     // first lane gives each its deadlines and pings (BulkLane::tick).
     natsSubscription *bulk_sub_ = nullptr;
+    std::mutex bulk_nc_mu_;  // leaf lock: the lanes' connection's creation and close
+    natsConnection *bulk_nc_ = nullptr;
     std::mutex lanes_mu_;  // leaf lock
     std::condition_variable lanes_cv_;
     std::unordered_map<uint64_t, std::weak_ptr<BulkLane>> lanes_;

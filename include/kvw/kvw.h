@@ -691,7 +691,10 @@ KVW_API int kvw_get_many(kvw_bucket *bucket, const char *const *keys, size_t cou
  *     deadline (a server killed mid-batch): it may have been stored.
  *   A batch stays open while writes keep coming and commits when kvw has
  *   sent all it holds, so a loader's writes form long batches and a lone
- *   write is one message with one ack. One batch per handle is open at a
+ *   write is one message with one ack. A client's bulk handles send on a
+ *   second connection it opens with the first of them, in nats.c's
+ *   buffered mode: a batch's messages share their socket writes, and a lone
+ *   write waits about 1 ms for nats.c's flusher. One batch per handle is open at a
  *   time; writes wait in kvw meanwhile (counted by max_inflight) and their
  *   deadline counts from their submit. A bulk handle's writes keep their
  *   order per key among themselves, not with its other ops (create, update,
