@@ -978,10 +978,9 @@ static int run_load(context *ctx)
     int64_t deadline = now_ms() + watchdog_ms(ctx);
     while (t.pending > 0 && now_ms() < deadline)
         kvw_client_poll(ctx->client, 100);
-    int bulk = kvw_bucket_supports(ctx->bucket, KVW_FEATURE_FAST_BATCH);
     printf("loaded %zu writes (%s): %zu stored, %zu failed, %zu outcome unknown\n", lines,
-           ctx->bulk ? "bulk: fast-ingest batches" : bulk ? "one ack per write" : "one ack per write; the bucket "
-           "takes no fast-ingest batches", t.ok, t.failed, t.unknown + t.pending);
+           ctx->bulk ? "bulk: fast-ingest batches" : "one ack per write; the bucket takes no fast-ingest batches",
+           t.ok, t.failed, t.unknown + t.pending);
     if (fflush(stdout) != 0 && code == 0)
         code = EXIT_OTHER;
     if (t.first_code != 0)

@@ -97,6 +97,8 @@ cpu_use cpu_now(void);
 void hist_add(hist *h, uint64_t v);
 void hist_merge(hist *into, const hist *h);
 double hist_quantile(const hist *h, double p);
+/* The median of v[0..n) (sorts v). */
+double median(double *v, int n);
 
 /* ---- phases (driver.c) */
 

@@ -155,18 +155,6 @@ static int kvw_bulk_round(const bench_state *st, kvw_bucket *b, uint64_t n, int 
     return rc == 0 ? 0 : -1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int bulk_bench(bench_state *st)
 {
     const bench_config *c = &st->cfg;

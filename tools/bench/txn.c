@@ -142,18 +142,6 @@ static int raw_commit_latency(natsConnection *nc, const char *bucket, const char
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int txn_bench(bench_state *st)
 {
     const bench_config *c = &st->cfg;
