@@ -335,9 +335,11 @@ typedef enum kvw_storage {
  *   KVW_READ_CHECKED (the default) keeps, per key, the newest version any
  *   completed op of this client has seen (acks of writes, results of reads
  *   and conflicts); a direct get that comes back older is read again through
- *   the stream leader ($JS.API.STREAM.MSG.GET). So within one client a read
- *   submitted after an op's callback sees that op or something newer, and a
- *   key's reads never go back in time. A CAS a replicated stream refuses
+ *   the stream leader ($JS.API.STREAM.MSG.GET), and again for up to 0.8 s
+ *   while the leader's answer is older too (a replica can apply a write
+ *   before the leader does; a new leader can still be applying). So within
+ *   one client a read submitted after an op's callback sees that op or
+ *   something newer, and a key's reads never go back in time. A CAS a replicated stream refuses
  *   without the key's version (10164: another write to the key in flight)
  *   is checked at the leader too, so a conflict is never reported while
  *   reads still show the expected version. Cost, on buckets with replicas
@@ -347,7 +349,8 @@ typedef enum kvw_storage {
  *   let a stale read through) and a second round trip for reads that came
  *   back stale. Limits: writes of other clients this client has not seen
  *   (hand their version over with kvw_get_at_least), and a deposed leader
- *   that has not yet noticed (its answer is taken as is). The replica count
+ *   that has not yet noticed or a version the servers lost (nats-server
+ *   2.9 at a leader kill): the leader's answer is taken as is after 0.8 s. The replica count
  *   is read at kvw_bucket_open. KVW_READ_DIRECT skips the check (may go back
  *   in time on a replicated bucket). KVW_READ_LEADER sends every read to
  *   the leader (what a bucket without allow_direct gets anyway). Leader
