@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,19 +162,19 @@ func TestAsyncAllOps(t *testing.T) {
 // exactly once with the right version order per key.
 func TestConcurrentAsyncExactlyOnce(t *testing.T) {
 	c := connect(t, &kvw.ClientOptions{MaxInflight: 4096})
-	b := openBucketOn(t, c, "conc", nil)
-	const goroutines, perG = 8, 5000
+	// 50 writes per key, all kept: an order failure shows what was stored.
+	const goroutines, perG, keys = 8, 5000, 100
+	b := openBucketOn(t, c, "conc", &kvw.BucketOptions{History: perG / keys})
 	cnt := newCounter(goroutines * perG)
 	var wg sync.WaitGroup
 	for g := 0; g < goroutines; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			val := make([]byte, 64)
 			for i := 0; i < perG; i++ {
 				id := g*perG + i
-				val[0] = byte(id)
-				key := fmt.Sprintf("g%d.k%d", g, i%50)
+				key := fmt.Sprintf("g%d.k%d", g, i%keys)
+				val := []byte(strconv.Itoa(id))
 				submit(t, c, func() error { return b.PutAsync(key, val, cnt.write(id)) })
 			}
 		}()
@@ -183,10 +184,17 @@ func TestConcurrentAsyncExactlyOnce(t *testing.T) {
 	cnt.exactlyOnce(t, goroutines*perG)
 	// Ops on one key from one goroutine reach the server in order.
 	for g := 0; g < goroutines; g++ {
-		for i := 50; i < perG; i++ {
-			prev, cur := g*perG+i-50, g*perG+i
+		for i := keys; i < perG; i++ {
+			prev, cur := g*perG+i-keys, g*perG+i
 			if cnt.errs[cur] != nil || cnt.vers[cur].Revision() <= cnt.vers[prev].Revision() {
-				t.Fatalf("op %d (%v, %v) not after op %d (%v)", cur, cnt.vers[cur], cnt.errs[cur], prev, cnt.vers[prev])
+				key := fmt.Sprintf("g%d.k%d", g, i%keys)
+				t.Errorf("op %d (%v, %v) not after op %d (%v) on %s; stored, as nats.go reads it:",
+					cur, cnt.vers[cur], cnt.errs[cur], prev, cnt.vers[prev], key)
+				for _, e := range history(t, natsKV(t, b.Name()), key) {
+					id, _ := strconv.Atoi(e.value)
+					t.Errorf("  revision %d: op %d (kvw said revision %d)", e.rev, id, cnt.vers[id].Revision())
+				}
+				t.FailNow()
 			}
 		}
 	}
