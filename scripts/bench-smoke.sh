@@ -65,6 +65,8 @@ run "put, thread delivery" "${RATIOS[@]}" -- put "${COMMON[@]}"
 run "update (CAS), poll delivery, 2 threads" "${RATIOS[@]}" '^kvw outcomes: 3000 ok, 0 conflicts' \
     -- update "${COMMON[@]}" --delivery poll --threads 2
 run "delete_with_version, libuv delivery" "${RATIOS[@]}" -- delete_with_version "${COMMON[@]}" --delivery libuv
+run "put against raw publishes with msg ids" '^ratio kvw / raw js_PublishMsgAsync\+id, SendAsap: [0-9.]+' \
+    -- put "${COMMON[@]}" --raw-msg-id
 run "get, memory storage" '^ratio kvw / raw async direct get, SendAsap: [0-9.]+' '^ratio kvw / kvStore_Get loop: [0-9.]+' \
     -- get "${COMMON[@]}" --storage memory
 run "create, window 1, JSON" '"ratio_vs_raw_async":[0-9.]+' '"ratio_vs_kvstore_put":[0-9.]+' '"peak_rss_bytes":[1-9]' \

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- raw nats.c */
 
@@ -110,6 +111,13 @@ int raw_submit(phase *ph, slot *s)
      * waits for ever and keeps nothing per publish). */
     if (ph->cfg->raw_maxwait_ms > 0)
         po.MaxWait = ph->cfg->raw_maxwait_ms;
+    char id[40];
+    if (ph->cfg->raw_msg_id) {  /* as long as kvw's (12 characters and a counter) */
+        static uint64_t next;
+        snprintf(id, sizeof id, "rawbench%04x%" PRIu64, (unsigned)getpid() & 0xffff,
+                 __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED));
+        po.MsgId = id;
+    }
     if (ph->op == OP_CREATE)
         po.ExpectNoMessage = true;
     else if (ph->op == OP_UPDATE)

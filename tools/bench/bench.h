@@ -46,6 +46,7 @@ typedef struct bench_config {
     int64_t resend_after_ms; /* kvw resend_after_ms: 0 default, KVW_RESEND_NEVER */
     int64_t raw_maxwait_ms; /* -1: = timeout_ms */
     int raw_send_asap;      /* raw phase: 1 SendAsap (as kvw), 0 nats.c defaults, -1 both */
+    int raw_msg_id;         /* raw writes carry a unique Nats-Msg-Id, as kvw's write ids */
     uint64_t raw_ops;
     uint64_t kvstore_ops;
     int baselines;

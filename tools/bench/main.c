@@ -83,6 +83,8 @@ static const char bench_usage[] =
     "                       (1, as kvw's), with nats.c's defaults (0: buffered,\n"
     "                       flushed by its flusher thread after 1 ms), or both,\n"
     "                       the faster being the ceiling [both]\n"
+    "  --raw-msg-id         raw writes carry a unique Nats-Msg-Id, as kvw's write\n"
+    "                       ids do: the server's duplicate tracking on both sides\n"
     "  --kvstore-ops N      ops in the kvStore loop [min(--ops, 20000)]\n"
     "  --rounds R           alternate kvw, raw and kvStore R times, each doing\n"
     "                       1/R of its ops, so that all three see the same load\n"
@@ -169,7 +171,7 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
         name[len] = '\0';
         /* Flags without a value. */
         if (strcmp(name, "--json") == 0 || strcmp(name, "--no-baselines") == 0 || strcmp(name, "--settle") == 0 ||
-            strcmp(name, "--blocking") == 0) {
+            strcmp(name, "--blocking") == 0 || strcmp(name, "--raw-msg-id") == 0) {
             if (eq)
                 return bench_usage_error("option '%s' takes no value", name);
             if (strcmp(name, "--json") == 0)
@@ -178,6 +180,8 @@ static int parse_bench_args(int argc, char **argv, bench_config *c)
                 c->blocking = 1;
             else if (strcmp(name, "--settle") == 0)
                 c->settle = 1;
+            else if (strcmp(name, "--raw-msg-id") == 0)
+                c->raw_msg_id = 1;
             else
                 c->baselines = 0;
             continue;

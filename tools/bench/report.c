@@ -26,7 +26,7 @@ static double per_op(uint64_t v, const phase *ph) { return ph->nops ? (double)v 
 
 static void print_row(const phase *ph, const char *label)
 {
-    printf("%-30s %9" PRIu64 " %10.0f %10.1f %10.1f %10.1f %9.2f %9.2f %7.2f\n", label, ph->nops, ops_per_sec(ph),
+    printf("%-36s %9" PRIu64 " %10.0f %10.1f %10.1f %10.1f %9.2f %9.2f %7.2f\n", label, ph->nops, ops_per_sec(ph),
            us(hist_quantile(&ph->h, 0.50)), us(hist_quantile(&ph->h, 0.99)), us(hist_quantile(&ph->h, 0.999)),
            us(per_op(ph->cpu.cpu_ns, ph)), us(per_op(ph->cpu.server_cpu_ns, ph)), per_op(ph->cpu.switches, ph));
 }
@@ -77,7 +77,8 @@ void report(const bench_state *st, const phase *k, const phase *raw, const phase
                ",\"window\":%" PRIu32 ",\"delivery\":\"%s\",\"threads\":%d,\"storage\":\"%s\",\"rounds\":%d",
                op_names[c->op], k->nops, c->value_size, c->keys, c->window, delivery_name(c->delivery), c->threads,
                c->storage == KVW_STORAGE_MEMORY ? "memory" : "file", c->rounds);
-        printf(",\"blocking\":%s,\"replicas\":%d,\"read\":\"%s\"", c->blocking ? "true" : "false", c->replicas,
+        printf(",\"blocking\":%s,\"raw_msg_id\":%s,\"replicas\":%d,\"read\":\"%s\"", c->blocking ? "true" : "false",
+               c->raw_msg_id ? "true" : "false", c->replicas,
                c->read_mode == KVW_READ_DIRECT ? "direct" : c->read_mode == KVW_READ_LEADER ? "leader" : "checked");
         printf(",\"ops_per_sec\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"elapsed_s\":%.3f",
                ops_per_sec(k), us(hist_quantile(&k->h, 0.5)), us(hist_quantile(&k->h, 0.99)),
@@ -120,9 +121,11 @@ void report(const bench_state *st, const phase *k, const phase *raw, const phase
            c->read_mode == KVW_READ_DIRECT ? "direct" : c->read_mode == KVW_READ_LEADER ? "leader" : "checked",
            c->rounds, c->rounds == 1 ? "" : "s");
     printf("server: %s%s\n\n", c->server, st->own_server ? " (private, started by kvw bench)" : "");
-    printf("%-30s %9s %10s %10s %10s %10s %9s %9s %7s\n", "", "ops", "ops/s", "p50 us", "p99 us", "p99.9 us",
+    printf("%-36s %9s %10s %10s %10s %10s %9s %9s %7s\n", "", "ops", "ops/s", "p50 us", "p99 us", "p99.9 us",
            "cpu us/op", "srv us/op", "csw/op");
-    const char *what = c->op == OP_GET ? "raw async direct get" : "raw js_PublishMsgAsync";
+    const char *what = c->op == OP_GET      ? "raw async direct get"
+                       : c->raw_msg_id       ? "raw js_PublishMsgAsync+id"
+                                             : "raw js_PublishMsgAsync";
     char label[96], label_asap[96], label_def[96];
     snprintf(label, sizeof label, "kvw %s (%s)", op_names[c->op], c->blocking ? "blocking" : delivery_name(c->delivery));
     snprintf(label_asap, sizeof label_asap, "%s, SendAsap", what);
