@@ -166,7 +166,6 @@ double hist_quantile(const hist *h, double p)
     return 0;
 }
 
-
 /* ------------------------------------------------------------ medians */
 
 static int cmp_double(const void *a, const void *b)
